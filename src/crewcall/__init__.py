@@ -1,0 +1,1 @@
+"""Crewcall: event staffing with a data layer that loses nothing."""

@@ -1,0 +1,49 @@
+"""Who is acting and through which door: the request context of every change.
+
+Entry points set it (web middleware, API, webhooks, the worker, CLI commands); services
+copy it onto every history row they cause, with the acting user.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Literal
+
+Source = Literal["web", "api", "webhook", "worker", "cli", "system", "repair"]
+SOURCES: tuple[str, ...] = ("web", "api", "webhook", "worker", "cli", "system", "repair")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    source: Source
+    request_id: str
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("crewcall_request_context", default=None)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def current_context() -> RequestContext:
+    ctx = _current.get()
+    if ctx is None:
+        return RequestContext(source="system", request_id=new_request_id())
+    return ctx
+
+
+@contextmanager
+def request_context(*, source: Source, request_id: str | None = None) -> Iterator[RequestContext]:
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    ctx = RequestContext(source=source, request_id=request_id or new_request_id())
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)

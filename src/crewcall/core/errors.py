@@ -1,0 +1,78 @@
+"""Errors every entry point understands; the API turns them into problem+json later.
+
+Each carries a stable `code`, an HTTP status and, where a field is at fault, the field.
+"""
+
+from __future__ import annotations
+
+
+class CrewcallError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationFailed(CrewcallError):
+    """Bad input: one or more fields named with what is wrong with each."""
+
+    code = "validation_failed"
+    status = 422
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        text = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+        super().__init__(text)
+
+    @classmethod
+    def single(cls, field: str, message: str) -> ValidationFailed:
+        return cls({field: [message]})
+
+
+class RuleViolation(ValidationFailed):
+    """A rule the database itself refused (constraint or trigger), mapped to its field."""
+
+    code = "rule_violation"
+    status = 409
+
+    def __init__(self, *, field: str, message: str, constraint: str) -> None:
+        self.constraint = constraint
+        super().__init__({field: [message]})
+
+
+class VersionConflict(CrewcallError):
+    """The row changed since the caller read it: nothing was written."""
+
+    code = "version_conflict"
+    status = 412
+
+    def __init__(self, *, entity: str, pk: object, expected: int, current: int) -> None:
+        self.entity = entity
+        self.pk = pk
+        self.expected = expected
+        self.current = current
+        super().__init__(
+            f"{entity} {pk} was changed by someone else: you read version {expected}, "
+            f"it is now at version {current}. Reload and apply your change again."
+        )
+
+
+class NotFound(CrewcallError):
+    code = "not_found"
+    status = 404
+
+
+class Busy(CrewcallError):
+    """A lock could not be had in time; nothing was written, try again."""
+
+    code = "busy"
+    status = 503
+
+
+class CommitOutcomeUnknown(CrewcallError):
+    """The connection broke while committing: the change may or may not be stored."""
+
+    code = "commit_outcome_unknown"
+    status = 503

