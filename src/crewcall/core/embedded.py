@@ -19,6 +19,7 @@ and stopped when the last user leaves normally.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import logging
 import os
@@ -54,7 +55,7 @@ class EmbeddedPostgres:
 
     def _lock_file(self, name: str) -> IO[str]:
         self.folder.mkdir(parents=True, exist_ok=True)
-        return open(self.folder / name, "a+")  # noqa: SIM115 - held for the process lifetime
+        return open(self.folder / name, "a+")
 
     def attach(self) -> EmbeddedConnection:
         with self._mutex:
@@ -103,10 +104,9 @@ class EmbeddedPostgres:
         ) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if not exists:
-                try:
+                # Another process may create it first.
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-                except psycopg.errors.DuplicateDatabase:
-                    pass  # another process created it first
         self._databases.add(name)
 
     def detach(self) -> None:

@@ -23,7 +23,14 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import pghistory
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 
 from crewcall.core.context import current_context
 from crewcall.core.errors import Busy, CommitOutcomeUnknown, RuleViolation
@@ -115,8 +122,7 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
                 state = sqlstate(exc)
                 if state == LOCK_NOT_AVAILABLE:
                     raise Busy(
-                        "Another change to the same data is in progress; nothing was written. "
-                        "Try again."
+                        "Another change to the same data is in progress; nothing was written. Try again."
                     ) from exc
                 # No SQLSTATE means the client lost the server, not that the server refused.
                 transient = state in RETRYABLE or state is None

@@ -75,8 +75,12 @@ class Event(Versioned):
     class Meta:
         ordering = ["event_date", "start_time", "id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(title__regex=r"^\s*$"), name="events_event__title__not_blank"),
-            models.CheckConstraint(condition=Q(hourly_rate__gte=0), name="events_event__hourly_rate__non_negative"),
+            models.CheckConstraint(
+                condition=~Q(title__regex=r"^\s*$"), name="events_event__title__not_blank"
+            ),
+            models.CheckConstraint(
+                condition=Q(hourly_rate__gte=0), name="events_event__hourly_rate__non_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(employees_needed__gte=1), name="events_event__employees_needed__positive"
             ),
@@ -141,17 +145,19 @@ class WorkArea(Versioned):
     class Meta:
         ordering = ["position_order", "id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(name__regex=r"^\s*$"), name="events_workarea__name__not_blank"),
-            models.CheckConstraint(condition=Q(max_capacity__gte=1), name="events_workarea__max_capacity__positive"),
+            models.CheckConstraint(
+                condition=~Q(name__regex=r"^\s*$"), name="events_workarea__name__not_blank"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_capacity__gte=1), name="events_workarea__max_capacity__positive"
+            ),
             models.CheckConstraint(
                 condition=Q(priority__in=Priority.values), name="events_workarea__priority__known"
             ),
             models.CheckConstraint(
                 condition=Q(color_theme__regex=r"^[a-z]{3,20}$"), name="events_workarea__color_theme__format"
             ),
-            models.UniqueConstraint(
-                "event", Lower("name"), name="events_workarea__name__unique_in_event"
-            ),
+            models.UniqueConstraint("event", Lower("name"), name="events_workarea__name__unique_in_event"),
         ]
 
     def __str__(self) -> str:
@@ -166,8 +172,13 @@ class WorkAreaSkill(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["work_area", "skill"], name="events_workareaskill__skill__unique"),
+            models.UniqueConstraint(
+                fields=["work_area", "skill"], name="events_workareaskill__skill__unique"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.work_area_id} needs {self.skill_id}"
 
 
 @pghistory.track(model_name="AssignmentHistory")
@@ -192,5 +203,10 @@ class Assignment(Versioned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["event", "employee"], name="events_assignment__employee__unique_in_event"),
+            models.UniqueConstraint(
+                fields=["event", "employee"], name="events_assignment__employee__unique_in_event"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} in {self.work_area_id}"

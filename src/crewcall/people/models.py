@@ -79,16 +79,15 @@ class Employee(Versioned):
     """
 
     name = models.CharField(max_length=120)
-    phone_number = models.CharField(max_length=16, null=True, blank=True)
+    # NULL, not "", once anonymised: NULLs stay out of the unique index of active numbers.
+    phone_number = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
     primary_role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="employees")
     skills = models.ManyToManyField(Skill, through="EmployeeSkill", related_name="employees", blank=True)
     employment_type = models.CharField(max_length=20, choices=EmploymentType.choices)
     is_always_needed = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     notes = models.TextField(blank=True, default="")
-    preferred_language = models.CharField(
-        max_length=2, choices=Language.choices, default=Language.GERMAN
-    )
+    preferred_language = models.CharField(max_length=2, choices=Language.choices, default=Language.GERMAN)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -101,7 +100,9 @@ class Employee(Versioned):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(name__regex=r"^\s*$"), name="people_employee__name__not_blank"),
+            models.CheckConstraint(
+                condition=~Q(name__regex=r"^\s*$"), name="people_employee__name__not_blank"
+            ),
             models.CheckConstraint(
                 condition=Q(phone_number__isnull=True) | Q(phone_number__regex=E164),
                 name="people_employee__phone_number__e164",
@@ -145,6 +146,9 @@ class EmployeeSkill(models.Model):
             models.UniqueConstraint(fields=["employee", "skill"], name="people_employeeskill__skill__unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.employee_id} has {self.skill_id}"
+
 
 class EmployeeStats(models.Model):
     """Derived figures per employee, computed by the database from the work log (a view,
@@ -160,6 +164,9 @@ class EmployeeStats(models.Model):
     class Meta:
         managed = False
         db_table = "people_employee_stats"
+
+    def __str__(self) -> str:
+        return f"{self.total_hours_worked} h"
 
 
 class AbsenceKind(models.TextChoices):

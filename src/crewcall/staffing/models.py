@@ -63,19 +63,22 @@ class Invitation(Versioned):
 
     event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="invitations")
     employee = models.ForeignKey("people.Employee", on_delete=models.PROTECT, related_name="invitations")
-    status = models.CharField(
-        max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.ASKED
-    )
+    status = models.CharField(max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.ASKED)
     asked_at = models.DateTimeField(db_default=models.functions.Now())
     responded_at = models.DateTimeField(null=True, blank=True)
-    response_method = models.CharField(max_length=20, choices=ResponseMethod.choices, null=True, blank=True)
+    # NULL means "not answered yet".
+    response_method = models.CharField(  # noqa: DJ001
+        max_length=20, choices=ResponseMethod.choices, null=True, blank=True
+    )
     wave = models.PositiveIntegerField(default=1)
     pick_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["asked_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["employee", "event"], name="staffing_invitation__employee__unique_in_event"),
+            models.UniqueConstraint(
+                fields=["employee", "event"], name="staffing_invitation__employee__unique_in_event"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=InvitationStatus.values), name="staffing_invitation__status__known"
             ),
@@ -116,7 +119,9 @@ class WorkLog(Versioned):
     class Meta:
         ordering = ["started_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["event", "employee"], name="staffing_worklog__employee__unique_in_event"),
+            models.UniqueConstraint(
+                fields=["event", "employee"], name="staffing_worklog__employee__unique_in_event"
+            ),
             models.CheckConstraint(
                 condition=Q(ended_at__gt=F("started_at")), name="staffing_worklog__ended_at__after_start"
             ),

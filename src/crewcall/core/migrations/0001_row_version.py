@@ -14,12 +14,12 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.version := 1;
-        NEW.created_at := COALESCE(NEW.created_at, now());
+        NEW.created_at := COALESCE(NEW.created_at, statement_timestamp());
         NEW.updated_at := NEW.created_at;
     ELSE
         NEW.version := OLD.version + 1;
         NEW.created_at := OLD.created_at;
-        NEW.updated_at := now();
+        NEW.updated_at := statement_timestamp();
     END IF;
     RETURN NEW;
 END

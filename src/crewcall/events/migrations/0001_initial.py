@@ -8,169 +8,324 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('people', '0001_initial'),
+        ("people", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AssignmentHistory',
+            name="AssignmentHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('title', models.CharField(max_length=200)),
-                ('location', models.CharField(blank=True, default='', max_length=200)),
-                ('event_date', models.DateField(blank=True, null=True)),
-                ('start_time', models.TimeField()),
-                ('end_time', models.TimeField(blank=True, null=True)),
-                ('ends_next_day', models.BooleanField(default=False)),
-                ('description', models.TextField(blank=True, default='')),
-                ('specialties', models.TextField(blank=True, default='')),
-                ('hourly_rate', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('employees_needed', models.PositiveIntegerField()),
-                ('employees_to_ask', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('recruiting', 'Recruiting'), ('staffed', 'Staffed'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='draft', max_length=20)),
-                ('is_template', models.BooleanField(default=False)),
-                ('reply_deadline', models.DateTimeField(blank=True, null=True)),
-                ('archived_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("title", models.CharField(max_length=200)),
+                ("location", models.CharField(blank=True, default="", max_length=200)),
+                ("event_date", models.DateField(blank=True, null=True)),
+                ("start_time", models.TimeField()),
+                ("end_time", models.TimeField(blank=True, null=True)),
+                ("ends_next_day", models.BooleanField(default=False)),
+                ("description", models.TextField(blank=True, default="")),
+                ("specialties", models.TextField(blank=True, default="")),
+                ("hourly_rate", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("employees_needed", models.PositiveIntegerField()),
+                ("employees_to_ask", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("recruiting", "Recruiting"),
+                            ("staffed", "Staffed"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("is_template", models.BooleanField(default=False)),
+                ("reply_deadline", models.DateTimeField(blank=True, null=True)),
+                ("archived_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['event_date', 'start_time', 'id'],
+                "ordering": ["event_date", "start_time", "id"],
             },
         ),
         migrations.CreateModel(
-            name='EventHistory',
+            name="EventHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('title', models.CharField(max_length=200)),
-                ('location', models.CharField(blank=True, default='', max_length=200)),
-                ('event_date', models.DateField(blank=True, null=True)),
-                ('start_time', models.TimeField()),
-                ('end_time', models.TimeField(blank=True, null=True)),
-                ('ends_next_day', models.BooleanField(default=False)),
-                ('description', models.TextField(blank=True, default='')),
-                ('specialties', models.TextField(blank=True, default='')),
-                ('hourly_rate', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('employees_needed', models.PositiveIntegerField()),
-                ('employees_to_ask', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('recruiting', 'Recruiting'), ('staffed', 'Staffed'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='draft', max_length=20)),
-                ('is_template', models.BooleanField(default=False)),
-                ('reply_deadline', models.DateTimeField(blank=True, null=True)),
-                ('archived_at', models.DateTimeField(blank=True, null=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("title", models.CharField(max_length=200)),
+                ("location", models.CharField(blank=True, default="", max_length=200)),
+                ("event_date", models.DateField(blank=True, null=True)),
+                ("start_time", models.TimeField()),
+                ("end_time", models.TimeField(blank=True, null=True)),
+                ("ends_next_day", models.BooleanField(default=False)),
+                ("description", models.TextField(blank=True, default="")),
+                ("specialties", models.TextField(blank=True, default="")),
+                ("hourly_rate", models.DecimalField(decimal_places=2, max_digits=8)),
+                ("employees_needed", models.PositiveIntegerField()),
+                ("employees_to_ask", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("recruiting", "Recruiting"),
+                            ("staffed", "Staffed"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("is_template", models.BooleanField(default=False)),
+                ("reply_deadline", models.DateTimeField(blank=True, null=True)),
+                ("archived_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='WorkArea',
+            name="WorkArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('name', models.CharField(max_length=100)),
-                ('location', models.CharField(blank=True, default='', max_length=200)),
-                ('description', models.TextField(blank=True, default='')),
-                ('max_capacity', models.PositiveIntegerField()),
-                ('is_active', models.BooleanField(default=True)),
-                ('priority', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', max_length=10)),
-                ('role_requirements', models.JSONField(blank=True, default=dict)),
-                ('color_theme', models.CharField(default='blue', max_length=20)),
-                ('position_order', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("name", models.CharField(max_length=100)),
+                ("location", models.CharField(blank=True, default="", max_length=200)),
+                ("description", models.TextField(blank=True, default="")),
+                ("max_capacity", models.PositiveIntegerField()),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        default="medium",
+                        max_length=10,
+                    ),
+                ),
+                ("role_requirements", models.JSONField(blank=True, default=dict)),
+                ("color_theme", models.CharField(default="blue", max_length=20)),
+                ("position_order", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['position_order', 'id'],
+                "ordering": ["position_order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkAreaHistory',
+            name="WorkAreaHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('name', models.CharField(max_length=100)),
-                ('location', models.CharField(blank=True, default='', max_length=200)),
-                ('description', models.TextField(blank=True, default='')),
-                ('max_capacity', models.PositiveIntegerField()),
-                ('is_active', models.BooleanField(default=True)),
-                ('priority', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', max_length=10)),
-                ('role_requirements', models.JSONField(blank=True, default=dict)),
-                ('color_theme', models.CharField(default='blue', max_length=20)),
-                ('position_order', models.PositiveIntegerField(default=0)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("name", models.CharField(max_length=100)),
+                ("location", models.CharField(blank=True, default="", max_length=200)),
+                ("description", models.TextField(blank=True, default="")),
+                ("max_capacity", models.PositiveIntegerField()),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        default="medium",
+                        max_length=10,
+                    ),
+                ),
+                ("role_requirements", models.JSONField(blank=True, default=dict)),
+                ("color_theme", models.CharField(default="blue", max_length=20)),
+                ("position_order", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='WorkAreaSkill',
+            name="WorkAreaSkill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WorkAreaSkillHistory',
+            name="WorkAreaSkillHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('assigned_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('employee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='people.employee')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                (
+                    "assigned_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="people.employee",
+                    ),
+                ),
             ],
         ),
     ]

@@ -9,272 +9,621 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('events', '0001_initial'),
-        ('people', '0001_initial'),
-        ('staffing', '0001_initial'),
+        ("events", "0001_initial"),
+        ("people", "0001_initial"),
+        ("staffing", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='assignment',
-            name='invitation',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='assignment', to='staffing.invitation'),
+            model_name="assignment",
+            name="invitation",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="assignment",
+                to="staffing.invitation",
+            ),
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='role',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='people.role'),
+            model_name="assignment",
+            name="role",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="assignments", to="people.role"
+            ),
         ),
         migrations.AddField(
-            model_name='assignmenthistory',
-            name='assigned_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="assignmenthistory",
+            name="assigned_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='assignmenthistory',
-            name='employee',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='people.employee'),
+            model_name="assignmenthistory",
+            name="employee",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="people.employee",
+            ),
         ),
         migrations.AddField(
-            model_name='assignmenthistory',
-            name='invitation',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='staffing.invitation'),
+            model_name="assignmenthistory",
+            name="invitation",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="staffing.invitation",
+            ),
         ),
         migrations.AddField(
-            model_name='assignmenthistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='events.assignment'),
+            model_name="assignmenthistory",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="history",
+                to="events.assignment",
+            ),
         ),
         migrations.AddField(
-            model_name='assignmenthistory',
-            name='role',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='people.role'),
+            model_name="assignmenthistory",
+            name="role",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="people.role",
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="event",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='template',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events_from_template', to='events.event'),
+            model_name="event",
+            name="template",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="events_from_template",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='assignmenthistory',
-            name='event',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='events.event'),
+            model_name="assignmenthistory",
+            name="event",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='events.event'),
+            model_name="assignment",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="assignments", to="events.event"
+            ),
         ),
         migrations.AddField(
-            model_name='eventhistory',
-            name='created_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="eventhistory",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='eventhistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='events.event'),
+            model_name="eventhistory",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="history",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='eventhistory',
-            name='template',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='events.event'),
+            model_name="eventhistory",
+            name="template",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='workarea',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='work_areas', to='events.event'),
+            model_name="workarea",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="work_areas", to="events.event"
+            ),
         ),
         migrations.AddField(
-            model_name='assignmenthistory',
-            name='work_area',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='events.workarea'),
+            model_name="assignmenthistory",
+            name="work_area",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="events.workarea",
+            ),
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='work_area',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='events.workarea'),
+            model_name="assignment",
+            name="work_area",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="assignments", to="events.workarea"
+            ),
         ),
         migrations.AddField(
-            model_name='workareahistory',
-            name='event',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='events.event'),
+            model_name="workareahistory",
+            name="event",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='workareahistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='events.workarea'),
+            model_name="workareahistory",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="history",
+                to="events.workarea",
+            ),
         ),
         migrations.AddField(
-            model_name='workareaskill',
-            name='skill',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='work_area_links', to='people.skill'),
+            model_name="workareaskill",
+            name="skill",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="work_area_links", to="people.skill"
+            ),
         ),
         migrations.AddField(
-            model_name='workareaskill',
-            name='work_area',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='skill_links', to='events.workarea'),
+            model_name="workareaskill",
+            name="work_area",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="skill_links", to="events.workarea"
+            ),
         ),
         migrations.AddField(
-            model_name='workarea',
-            name='required_skills',
-            field=models.ManyToManyField(blank=True, related_name='work_areas', through='events.WorkAreaSkill', to='people.skill'),
+            model_name="workarea",
+            name="required_skills",
+            field=models.ManyToManyField(
+                blank=True, related_name="work_areas", through="events.WorkAreaSkill", to="people.skill"
+            ),
         ),
         migrations.AddField(
-            model_name='workareaskillhistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='events.workareaskill'),
+            model_name="workareaskillhistory",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="history",
+                to="events.workareaskill",
+            ),
         ),
         migrations.AddField(
-            model_name='workareaskillhistory',
-            name='skill',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='people.skill'),
+            model_name="workareaskillhistory",
+            name="skill",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="people.skill",
+            ),
         ),
         migrations.AddField(
-            model_name='workareaskillhistory',
-            name='work_area',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='events.workarea'),
+            model_name="workareaskillhistory",
+            name="work_area",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="events.workarea",
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['status', 'event_date'], name='events_event_status_date'),
+            model_name="event",
+            index=models.Index(fields=["status", "event_date"], name="events_event_status_date"),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('title__regex', '^\\s*$'), _negated=True), name='events_event__title__not_blank'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("title__regex", "^\\s*$"), _negated=True),
+                name="events_event__title__not_blank",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('hourly_rate__gte', 0)), name='events_event__hourly_rate__non_negative'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("hourly_rate__gte", 0)), name="events_event__hourly_rate__non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('employees_needed__gte', 1)), name='events_event__employees_needed__positive'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("employees_needed__gte", 1)),
+                name="events_event__employees_needed__positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('employees_to_ask__gte', models.F('employees_needed'))), name='events_event__employees_to_ask__covers_needed'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("employees_to_ask__gte", models.F("employees_needed"))),
+                name="events_event__employees_to_ask__covers_needed",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'recruiting', 'staffed', 'completed', 'cancelled'])), name='events_event__status__known'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["draft", "recruiting", "staffed", "completed", "cancelled"])
+                ),
+                name="events_event__status__known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('is_template', True), ('event_date__isnull', False), _connector='OR'), name='events_event__event_date__required'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("is_template", True), ("event_date__isnull", False), _connector="OR"),
+                name="events_event__event_date__required",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('is_template', False), models.Q(('status', 'draft'), ('template__isnull', True)), _connector='OR'), name='events_event__is_template__plain'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("is_template", False),
+                    models.Q(("status", "draft"), ("template__isnull", True)),
+                    _connector="OR",
+                ),
+                name="events_event__is_template__plain",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('archived_at__isnull', True), ('is_template', True), _connector='OR'), name='events_event__archived_at__templates_only'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("archived_at__isnull", True), ("is_template", True), _connector="OR"),
+                name="events_event__archived_at__templates_only",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('end_time__isnull', True), ('ends_next_day', False)), models.Q(('end_time__gt', models.F('start_time')), ('end_time__isnull', False), ('ends_next_day', False)), models.Q(('end_time__isnull', False), ('end_time__lte', models.F('start_time')), ('ends_next_day', True)), _connector='OR'), name='events_event__end_time__after_start'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("end_time__isnull", True), ("ends_next_day", False)),
+                    models.Q(
+                        ("end_time__gt", models.F("start_time")),
+                        ("end_time__isnull", False),
+                        ("ends_next_day", False),
+                    ),
+                    models.Q(
+                        ("end_time__isnull", False),
+                        ("end_time__lte", models.F("start_time")),
+                        ("ends_next_day", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="events_event__end_time__after_start",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='event',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "events_eventhistory" ("archived_at", "created_at", "created_by_id", "description", "employees_needed", "employees_to_ask", "end_time", "ends_next_day", "event_date", "hourly_rate", "id", "is_template", "location", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reply_deadline", "specialties", "start_time", "status", "template_id", "title", "updated_at", "version") VALUES (NEW."archived_at", NEW."created_at", NEW."created_by_id", NEW."description", NEW."employees_needed", NEW."employees_to_ask", NEW."end_time", NEW."ends_next_day", NEW."event_date", NEW."hourly_rate", NEW."id", NEW."is_template", NEW."location", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."reply_deadline", NEW."specialties", NEW."start_time", NEW."status", NEW."template_id", NEW."title", NEW."updated_at", NEW."version"); RETURN NULL;', hash='9f98b2925a345faee2c37676fc2ac867adb84315', operation='INSERT', pgid='pgtrigger_insert_insert_82b94', table='events_event', when='AFTER')),
+            model_name="event",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "events_eventhistory" ("archived_at", "created_at", "created_by_id", "description", "employees_needed", "employees_to_ask", "end_time", "ends_next_day", "event_date", "hourly_rate", "id", "is_template", "location", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reply_deadline", "specialties", "start_time", "status", "template_id", "title", "updated_at", "version") VALUES (NEW."archived_at", NEW."created_at", NEW."created_by_id", NEW."description", NEW."employees_needed", NEW."employees_to_ask", NEW."end_time", NEW."ends_next_day", NEW."event_date", NEW."hourly_rate", NEW."id", NEW."is_template", NEW."location", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."reply_deadline", NEW."specialties", NEW."start_time", NEW."status", NEW."template_id", NEW."title", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="9f98b2925a345faee2c37676fc2ac867adb84315",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_82b94",
+                    table="events_event",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='event',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "events_eventhistory" ("archived_at", "created_at", "created_by_id", "description", "employees_needed", "employees_to_ask", "end_time", "ends_next_day", "event_date", "hourly_rate", "id", "is_template", "location", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reply_deadline", "specialties", "start_time", "status", "template_id", "title", "updated_at", "version") VALUES (NEW."archived_at", NEW."created_at", NEW."created_by_id", NEW."description", NEW."employees_needed", NEW."employees_to_ask", NEW."end_time", NEW."ends_next_day", NEW."event_date", NEW."hourly_rate", NEW."id", NEW."is_template", NEW."location", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."reply_deadline", NEW."specialties", NEW."start_time", NEW."status", NEW."template_id", NEW."title", NEW."updated_at", NEW."version"); RETURN NULL;', hash='91881c0b2a25d6ae44d826da26d381489357d9d7', operation='UPDATE', pgid='pgtrigger_update_update_73f59', table='events_event', when='AFTER')),
+            model_name="event",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "events_eventhistory" ("archived_at", "created_at", "created_by_id", "description", "employees_needed", "employees_to_ask", "end_time", "ends_next_day", "event_date", "hourly_rate", "id", "is_template", "location", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reply_deadline", "specialties", "start_time", "status", "template_id", "title", "updated_at", "version") VALUES (NEW."archived_at", NEW."created_at", NEW."created_by_id", NEW."description", NEW."employees_needed", NEW."employees_to_ask", NEW."end_time", NEW."ends_next_day", NEW."event_date", NEW."hourly_rate", NEW."id", NEW."is_template", NEW."location", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."reply_deadline", NEW."specialties", NEW."start_time", NEW."status", NEW."template_id", NEW."title", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="91881c0b2a25d6ae44d826da26d381489357d9d7",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_73f59",
+                    table="events_event",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='event',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "events_eventhistory" ("archived_at", "created_at", "created_by_id", "description", "employees_needed", "employees_to_ask", "end_time", "ends_next_day", "event_date", "hourly_rate", "id", "is_template", "location", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reply_deadline", "specialties", "start_time", "status", "template_id", "title", "updated_at", "version") VALUES (OLD."archived_at", OLD."created_at", OLD."created_by_id", OLD."description", OLD."employees_needed", OLD."employees_to_ask", OLD."end_time", OLD."ends_next_day", OLD."event_date", OLD."hourly_rate", OLD."id", OLD."is_template", OLD."location", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."reply_deadline", OLD."specialties", OLD."start_time", OLD."status", OLD."template_id", OLD."title", OLD."updated_at", OLD."version"); RETURN NULL;', hash='a792c4bb736ffb28273cc3d365e1e1a4a0bc2359', operation='DELETE', pgid='pgtrigger_delete_delete_d74a6', table='events_event', when='AFTER')),
+            model_name="event",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "events_eventhistory" ("archived_at", "created_at", "created_by_id", "description", "employees_needed", "employees_to_ask", "end_time", "ends_next_day", "event_date", "hourly_rate", "id", "is_template", "location", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "reply_deadline", "specialties", "start_time", "status", "template_id", "title", "updated_at", "version") VALUES (OLD."archived_at", OLD."created_at", OLD."created_by_id", OLD."description", OLD."employees_needed", OLD."employees_to_ask", OLD."end_time", OLD."ends_next_day", OLD."event_date", OLD."hourly_rate", OLD."id", OLD."is_template", OLD."location", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."reply_deadline", OLD."specialties", OLD."start_time", OLD."status", OLD."template_id", OLD."title", OLD."updated_at", OLD."version"); RETURN NULL;',
+                    hash="a792c4bb736ffb28273cc3d365e1e1a4a0bc2359",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_d74a6",
+                    table="events_event",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='eventhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='d59f7ac9d218644ab5369648135c433b38d30570', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_2d39e', table='events_eventhistory', when='BEFORE')),
+            model_name="eventhistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="d59f7ac9d218644ab5369648135c433b38d30570",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_2d39e",
+                    table="events_eventhistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='assignmenthistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='94bf628f8ffcf7d50b1232b5fce1e067436bbe18', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_9650d', table='events_assignmenthistory', when='BEFORE')),
+            model_name="assignmenthistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="94bf628f8ffcf7d50b1232b5fce1e067436bbe18",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_9650d",
+                    table="events_assignmenthistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.UniqueConstraint(fields=('event', 'employee'), name='events_assignment__employee__unique_in_event'),
+            model_name="assignment",
+            constraint=models.UniqueConstraint(
+                fields=("event", "employee"), name="events_assignment__employee__unique_in_event"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='assignment',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "events_assignmenthistory" ("assigned_by_id", "created_at", "employee_id", "event_id", "id", "invitation_id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role_id", "updated_at", "version", "work_area_id") VALUES (NEW."assigned_by_id", NEW."created_at", NEW."employee_id", NEW."event_id", NEW."id", NEW."invitation_id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."role_id", NEW."updated_at", NEW."version", NEW."work_area_id"); RETURN NULL;', hash='d086bb33884272f6a94c9a7ddf23f33bbc57cc7f', operation='INSERT', pgid='pgtrigger_insert_insert_5b57b', table='events_assignment', when='AFTER')),
+            model_name="assignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "events_assignmenthistory" ("assigned_by_id", "created_at", "employee_id", "event_id", "id", "invitation_id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role_id", "updated_at", "version", "work_area_id") VALUES (NEW."assigned_by_id", NEW."created_at", NEW."employee_id", NEW."event_id", NEW."id", NEW."invitation_id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."role_id", NEW."updated_at", NEW."version", NEW."work_area_id"); RETURN NULL;',
+                    hash="d086bb33884272f6a94c9a7ddf23f33bbc57cc7f",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_5b57b",
+                    table="events_assignment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='assignment',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "events_assignmenthistory" ("assigned_by_id", "created_at", "employee_id", "event_id", "id", "invitation_id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role_id", "updated_at", "version", "work_area_id") VALUES (NEW."assigned_by_id", NEW."created_at", NEW."employee_id", NEW."event_id", NEW."id", NEW."invitation_id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."role_id", NEW."updated_at", NEW."version", NEW."work_area_id"); RETURN NULL;', hash='3837c7c04c3c1aad7a9bbc3db1da8a23265e2633', operation='UPDATE', pgid='pgtrigger_update_update_abb29', table='events_assignment', when='AFTER')),
+            model_name="assignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "events_assignmenthistory" ("assigned_by_id", "created_at", "employee_id", "event_id", "id", "invitation_id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role_id", "updated_at", "version", "work_area_id") VALUES (NEW."assigned_by_id", NEW."created_at", NEW."employee_id", NEW."event_id", NEW."id", NEW."invitation_id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."role_id", NEW."updated_at", NEW."version", NEW."work_area_id"); RETURN NULL;',
+                    hash="3837c7c04c3c1aad7a9bbc3db1da8a23265e2633",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_abb29",
+                    table="events_assignment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='assignment',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "events_assignmenthistory" ("assigned_by_id", "created_at", "employee_id", "event_id", "id", "invitation_id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role_id", "updated_at", "version", "work_area_id") VALUES (OLD."assigned_by_id", OLD."created_at", OLD."employee_id", OLD."event_id", OLD."id", OLD."invitation_id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."role_id", OLD."updated_at", OLD."version", OLD."work_area_id"); RETURN NULL;', hash='94b7f45864a385694456d4404e712213d7cfcc8a', operation='DELETE', pgid='pgtrigger_delete_delete_08371', table='events_assignment', when='AFTER')),
+            model_name="assignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "events_assignmenthistory" ("assigned_by_id", "created_at", "employee_id", "event_id", "id", "invitation_id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role_id", "updated_at", "version", "work_area_id") VALUES (OLD."assigned_by_id", OLD."created_at", OLD."employee_id", OLD."event_id", OLD."id", OLD."invitation_id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."role_id", OLD."updated_at", OLD."version", OLD."work_area_id"); RETURN NULL;',
+                    hash="94b7f45864a385694456d4404e712213d7cfcc8a",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_08371",
+                    table="events_assignment",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='workareahistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='25889d4f1a71319d9ca68a4ee3dac2d6e9d3dab5', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_0959b', table='events_workareahistory', when='BEFORE')),
+            model_name="workareahistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="25889d4f1a71319d9ca68a4ee3dac2d6e9d3dab5",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_0959b",
+                    table="events_workareahistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workareaskill',
-            constraint=models.UniqueConstraint(fields=('work_area', 'skill'), name='events_workareaskill__skill__unique'),
+            model_name="workareaskill",
+            constraint=models.UniqueConstraint(
+                fields=("work_area", "skill"), name="events_workareaskill__skill__unique"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='workareaskill',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "events_workareaskillhistory" ("created_at", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id", "work_area_id") VALUES (NEW."created_at", NEW."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."skill_id", NEW."work_area_id"); RETURN NULL;', hash='6d059b68bd8105a232bfb89668c53038f56713c5', operation='INSERT', pgid='pgtrigger_insert_insert_69b05', table='events_workareaskill', when='AFTER')),
+            model_name="workareaskill",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "events_workareaskillhistory" ("created_at", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id", "work_area_id") VALUES (NEW."created_at", NEW."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."skill_id", NEW."work_area_id"); RETURN NULL;',
+                    hash="6d059b68bd8105a232bfb89668c53038f56713c5",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_69b05",
+                    table="events_workareaskill",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='workareaskill',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "events_workareaskillhistory" ("created_at", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id", "work_area_id") VALUES (NEW."created_at", NEW."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."skill_id", NEW."work_area_id"); RETURN NULL;', hash='c09d9c51b40c2b85270ec6b76fddc7fa847564ea', operation='UPDATE', pgid='pgtrigger_update_update_5a63b', table='events_workareaskill', when='AFTER')),
+            model_name="workareaskill",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "events_workareaskillhistory" ("created_at", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id", "work_area_id") VALUES (NEW."created_at", NEW."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."skill_id", NEW."work_area_id"); RETURN NULL;',
+                    hash="c09d9c51b40c2b85270ec6b76fddc7fa847564ea",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_5a63b",
+                    table="events_workareaskill",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='workareaskill',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "events_workareaskillhistory" ("created_at", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id", "work_area_id") VALUES (OLD."created_at", OLD."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."skill_id", OLD."work_area_id"); RETURN NULL;', hash='9bb9cf1484918b758ca1bd774a7a4089c96e57b8', operation='DELETE', pgid='pgtrigger_delete_delete_345dd', table='events_workareaskill', when='AFTER')),
+            model_name="workareaskill",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "events_workareaskillhistory" ("created_at", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id", "work_area_id") VALUES (OLD."created_at", OLD."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."skill_id", OLD."work_area_id"); RETURN NULL;',
+                    hash="9bb9cf1484918b758ca1bd774a7a4089c96e57b8",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_345dd",
+                    table="events_workareaskill",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workarea',
-            constraint=models.CheckConstraint(condition=models.Q(('name__regex', '^\\s*$'), _negated=True), name='events_workarea__name__not_blank'),
+            model_name="workarea",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name__regex", "^\\s*$"), _negated=True),
+                name="events_workarea__name__not_blank",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workarea',
-            constraint=models.CheckConstraint(condition=models.Q(('max_capacity__gte', 1)), name='events_workarea__max_capacity__positive'),
+            model_name="workarea",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_capacity__gte", 1)), name="events_workarea__max_capacity__positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workarea',
-            constraint=models.CheckConstraint(condition=models.Q(('priority__in', ['low', 'medium', 'high', 'critical'])), name='events_workarea__priority__known'),
+            model_name="workarea",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("priority__in", ["low", "medium", "high", "critical"])),
+                name="events_workarea__priority__known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workarea',
-            constraint=models.CheckConstraint(condition=models.Q(('color_theme__regex', '^[a-z]{3,20}$')), name='events_workarea__color_theme__format'),
+            model_name="workarea",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("color_theme__regex", "^[a-z]{3,20}$")),
+                name="events_workarea__color_theme__format",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workarea',
-            constraint=models.UniqueConstraint(models.F('event'), django.db.models.functions.text.Lower('name'), name='events_workarea__name__unique_in_event'),
+            model_name="workarea",
+            constraint=models.UniqueConstraint(
+                models.F("event"),
+                django.db.models.functions.text.Lower("name"),
+                name="events_workarea__name__unique_in_event",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='workarea',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "events_workareahistory" ("color_theme", "created_at", "description", "event_id", "id", "is_active", "location", "max_capacity", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "position_order", "priority", "role_requirements", "updated_at", "version") VALUES (NEW."color_theme", NEW."created_at", NEW."description", NEW."event_id", NEW."id", NEW."is_active", NEW."location", NEW."max_capacity", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."position_order", NEW."priority", NEW."role_requirements", NEW."updated_at", NEW."version"); RETURN NULL;', hash='f525cf4ded561ab3903fac3e533c94a2d1863e52', operation='INSERT', pgid='pgtrigger_insert_insert_2aa18', table='events_workarea', when='AFTER')),
+            model_name="workarea",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "events_workareahistory" ("color_theme", "created_at", "description", "event_id", "id", "is_active", "location", "max_capacity", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "position_order", "priority", "role_requirements", "updated_at", "version") VALUES (NEW."color_theme", NEW."created_at", NEW."description", NEW."event_id", NEW."id", NEW."is_active", NEW."location", NEW."max_capacity", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."position_order", NEW."priority", NEW."role_requirements", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="f525cf4ded561ab3903fac3e533c94a2d1863e52",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_2aa18",
+                    table="events_workarea",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='workarea',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "events_workareahistory" ("color_theme", "created_at", "description", "event_id", "id", "is_active", "location", "max_capacity", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "position_order", "priority", "role_requirements", "updated_at", "version") VALUES (NEW."color_theme", NEW."created_at", NEW."description", NEW."event_id", NEW."id", NEW."is_active", NEW."location", NEW."max_capacity", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."position_order", NEW."priority", NEW."role_requirements", NEW."updated_at", NEW."version"); RETURN NULL;', hash='baf1b5b12e46a7f0244c30ad85d43857b5af45d2', operation='UPDATE', pgid='pgtrigger_update_update_d524a', table='events_workarea', when='AFTER')),
+            model_name="workarea",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "events_workareahistory" ("color_theme", "created_at", "description", "event_id", "id", "is_active", "location", "max_capacity", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "position_order", "priority", "role_requirements", "updated_at", "version") VALUES (NEW."color_theme", NEW."created_at", NEW."description", NEW."event_id", NEW."id", NEW."is_active", NEW."location", NEW."max_capacity", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."position_order", NEW."priority", NEW."role_requirements", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="baf1b5b12e46a7f0244c30ad85d43857b5af45d2",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_d524a",
+                    table="events_workarea",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='workarea',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "events_workareahistory" ("color_theme", "created_at", "description", "event_id", "id", "is_active", "location", "max_capacity", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "position_order", "priority", "role_requirements", "updated_at", "version") VALUES (OLD."color_theme", OLD."created_at", OLD."description", OLD."event_id", OLD."id", OLD."is_active", OLD."location", OLD."max_capacity", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."position_order", OLD."priority", OLD."role_requirements", OLD."updated_at", OLD."version"); RETURN NULL;', hash='23485de15e73063705bcc660dc4b3daf791e64ea', operation='DELETE', pgid='pgtrigger_delete_delete_9b350', table='events_workarea', when='AFTER')),
+            model_name="workarea",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "events_workareahistory" ("color_theme", "created_at", "description", "event_id", "id", "is_active", "location", "max_capacity", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "position_order", "priority", "role_requirements", "updated_at", "version") VALUES (OLD."color_theme", OLD."created_at", OLD."description", OLD."event_id", OLD."id", OLD."is_active", OLD."location", OLD."max_capacity", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."position_order", OLD."priority", OLD."role_requirements", OLD."updated_at", OLD."version"); RETURN NULL;',
+                    hash="23485de15e73063705bcc660dc4b3daf791e64ea",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_9b350",
+                    table="events_workarea",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='workareaskillhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='14a0e4130364ce3ed8133342661722165063b79a', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_2ed6d', table='events_workareaskillhistory', when='BEFORE')),
+            model_name="workareaskillhistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="14a0e4130364ce3ed8133342661722165063b79a",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_2ed6d",
+                    table="events_workareaskillhistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

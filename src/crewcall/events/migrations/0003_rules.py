@@ -13,11 +13,13 @@ from django.db import migrations
 
 TABLES = ["events_event", "events_workarea", "events_assignment"]
 
-FORWARD = "\n".join(
-    f"CREATE TRIGGER {t}_version BEFORE INSERT OR UPDATE ON {t} "
-    f"FOR EACH ROW EXECUTE FUNCTION crewcall_row_version();"
-    for t in TABLES
-) + """
+FORWARD = (
+    "\n".join(
+        f"CREATE TRIGGER {t}_version BEFORE INSERT OR UPDATE ON {t} "
+        f"FOR EACH ROW EXECUTE FUNCTION crewcall_row_version();"
+        for t in TABLES
+    )
+    + """
 CREATE OR REPLACE FUNCTION events_event_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -192,8 +194,11 @@ $$;
 CREATE TRIGGER events_assignment_guard BEFORE INSERT OR UPDATE ON events_assignment
     FOR EACH ROW EXECUTE FUNCTION events_assignment_guard();
 """
+)
 
-REVERSE = "\n".join(f"DROP TRIGGER IF EXISTS {t}_version ON {t};" for t in TABLES) + """
+REVERSE = (
+    "\n".join(f"DROP TRIGGER IF EXISTS {t}_version ON {t};" for t in TABLES)
+    + """
 DROP TRIGGER IF EXISTS events_assignment_guard ON events_assignment;
 DROP FUNCTION IF EXISTS events_assignment_guard();
 ALTER TABLE events_assignment DROP CONSTRAINT IF EXISTS events_assignment__invitation__same_event;
@@ -206,6 +211,7 @@ DROP FUNCTION IF EXISTS events_workarea_guard();
 DROP TRIGGER IF EXISTS events_event_guard ON events_event;
 DROP FUNCTION IF EXISTS events_event_guard();
 """
+)
 
 
 class Migration(migrations.Migration):

@@ -11,7 +11,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -20,430 +19,1089 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Employee',
+            name="Employee",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('name', models.CharField(max_length=120)),
-                ('phone_number', models.CharField(blank=True, max_length=16, null=True)),
-                ('employment_type', models.CharField(choices=[('full_time', 'Full time'), ('part_time', 'Part time'), ('mini_job', 'Mini job'), ('freelance', 'Freelance')], max_length=20)),
-                ('is_always_needed', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True)),
-                ('notes', models.TextField(blank=True, default='')),
-                ('preferred_language', models.CharField(choices=[('de', 'Deutsch'), ('en', 'English')], default='de', max_length=2)),
-                ('anonymised_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='employee', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("name", models.CharField(max_length=120)),
+                ("phone_number", models.CharField(blank=True, max_length=16, null=True)),
+                (
+                    "employment_type",
+                    models.CharField(
+                        choices=[
+                            ("full_time", "Full time"),
+                            ("part_time", "Part time"),
+                            ("mini_job", "Mini job"),
+                            ("freelance", "Freelance"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("is_always_needed", models.BooleanField(default=False)),
+                ("is_active", models.BooleanField(default=True)),
+                ("notes", models.TextField(blank=True, default="")),
+                (
+                    "preferred_language",
+                    models.CharField(
+                        choices=[("de", "Deutsch"), ("en", "English")], default="de", max_length=2
+                    ),
+                ),
+                ("anonymised_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="employee",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='EmploymentTypeLimitHistory',
+            name="EmploymentTypeLimitHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('employment_type', models.CharField(choices=[('full_time', 'Full time'), ('part_time', 'Part time'), ('mini_job', 'Mini job'), ('freelance', 'Freelance')], max_length=20)),
-                ('monthly_hours_cap', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('monthly_earnings_cap', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                (
+                    "employment_type",
+                    models.CharField(
+                        choices=[
+                            ("full_time", "Full time"),
+                            ("part_time", "Part time"),
+                            ("mini_job", "Mini job"),
+                            ("freelance", "Freelance"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "monthly_hours_cap",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                (
+                    "monthly_earnings_cap",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Role',
+            name="Role",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('key', models.CharField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=80)),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("key", models.CharField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=80)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='RoleHistory',
+            name="RoleHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('key', models.CharField(max_length=40)),
-                ('name', models.CharField(max_length=80)),
-                ('is_active', models.BooleanField(default=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("key", models.CharField(max_length=40)),
+                ("name", models.CharField(max_length=80)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Skill',
+            name="Skill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('key', models.CharField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=80)),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("key", models.CharField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=80)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SkillHistory',
+            name="SkillHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('key', models.CharField(max_length=40)),
-                ('name', models.CharField(max_length=80)),
-                ('is_active', models.BooleanField(default=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("key", models.CharField(max_length=40)),
+                ("name", models.CharField(max_length=80)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='EmployeeStats',
+            name="EmployeeStats",
             fields=[
-                ('employee', models.OneToOneField(db_column='employee_id', on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='stats', serialize=False, to='people.employee')),
-                ('total_hours_worked', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('last_worked_date', models.DateField(null=True)),
-                ('events_worked', models.IntegerField()),
+                (
+                    "employee",
+                    models.OneToOneField(
+                        db_column="employee_id",
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        primary_key=True,
+                        related_name="stats",
+                        serialize=False,
+                        to="people.employee",
+                    ),
+                ),
+                ("total_hours_worked", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("last_worked_date", models.DateField(null=True)),
+                ("events_worked", models.IntegerField()),
             ],
             options={
-                'db_table': 'people_employee_stats',
-                'managed': False,
+                "db_table": "people_employee_stats",
+                "managed": False,
             },
         ),
         migrations.CreateModel(
-            name='Absence',
+            name="Absence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('kind', models.CharField(choices=[('vacation', 'Vacation'), ('sick', 'Sick'), ('blocked', 'Blocked')], max_length=20)),
-                ('starts_on', models.DateField()),
-                ('ends_on', models.DateField()),
-                ('note', models.CharField(blank=True, default='', max_length=200)),
-                ('employee', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='absences', to='people.employee')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("vacation", "Vacation"), ("sick", "Sick"), ("blocked", "Blocked")],
+                        max_length=20,
+                    ),
+                ),
+                ("starts_on", models.DateField()),
+                ("ends_on", models.DateField()),
+                ("note", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="absences",
+                        to="people.employee",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_on'],
+                "ordering": ["starts_on"],
             },
         ),
         migrations.CreateModel(
-            name='AbsenceHistory',
+            name="AbsenceHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('kind', models.CharField(choices=[('vacation', 'Vacation'), ('sick', 'Sick'), ('blocked', 'Blocked')], max_length=20)),
-                ('starts_on', models.DateField()),
-                ('ends_on', models.DateField()),
-                ('note', models.CharField(blank=True, default='', max_length=200)),
-                ('employee', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='people.employee')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='people.absence')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("vacation", "Vacation"), ("sick", "Sick"), ("blocked", "Blocked")],
+                        max_length=20,
+                    ),
+                ),
+                ("starts_on", models.DateField()),
+                ("ends_on", models.DateField()),
+                ("note", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="people.employee",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="history",
+                        to="people.absence",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='EmployeeHistory',
+            name="EmployeeHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('name', models.CharField(max_length=120)),
-                ('phone_number', models.CharField(blank=True, max_length=16, null=True)),
-                ('employment_type', models.CharField(choices=[('full_time', 'Full time'), ('part_time', 'Part time'), ('mini_job', 'Mini job'), ('freelance', 'Freelance')], max_length=20)),
-                ('is_always_needed', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True)),
-                ('notes', models.TextField(blank=True, default='')),
-                ('preferred_language', models.CharField(choices=[('de', 'Deutsch'), ('en', 'English')], default='de', max_length=2)),
-                ('anonymised_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='people.employee')),
-                ('user', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("name", models.CharField(max_length=120)),
+                ("phone_number", models.CharField(blank=True, max_length=16, null=True)),
+                (
+                    "employment_type",
+                    models.CharField(
+                        choices=[
+                            ("full_time", "Full time"),
+                            ("part_time", "Part time"),
+                            ("mini_job", "Mini job"),
+                            ("freelance", "Freelance"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("is_always_needed", models.BooleanField(default=False)),
+                ("is_active", models.BooleanField(default=True)),
+                ("notes", models.TextField(blank=True, default="")),
+                (
+                    "preferred_language",
+                    models.CharField(
+                        choices=[("de", "Deutsch"), ("en", "English")], default="de", max_length=2
+                    ),
+                ),
+                ("anonymised_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="history",
+                        to="people.employee",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='EmployeeSkill',
+            name="EmployeeSkill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('employee', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='skill_links', to='people.employee')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="skill_links",
+                        to="people.employee",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EmployeeSkillHistory',
+            name="EmployeeSkillHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('employee', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='people.employee')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='people.employeeskill')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="people.employee",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="history",
+                        to="people.employeeskill",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='EmploymentTypeLimit',
+            name="EmploymentTypeLimit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('employment_type', models.CharField(choices=[('full_time', 'Full time'), ('part_time', 'Part time'), ('mini_job', 'Mini job'), ('freelance', 'Freelance')], max_length=20, unique=True)),
-                ('monthly_hours_cap', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('monthly_earnings_cap', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                (
+                    "employment_type",
+                    models.CharField(
+                        choices=[
+                            ("full_time", "Full time"),
+                            ("part_time", "Part time"),
+                            ("mini_job", "Mini job"),
+                            ("freelance", "Freelance"),
+                        ],
+                        max_length=20,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "monthly_hours_cap",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                (
+                    "monthly_earnings_cap",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('employment_type__in', ['full_time', 'part_time', 'mini_job', 'freelance'])), name='people_employmenttypelimit__employment_type__known'), models.CheckConstraint(condition=models.Q(('monthly_hours_cap__isnull', True), ('monthly_hours_cap__gte', 0), _connector='OR'), name='people_employmenttypelimit__monthly_hours_cap__non_negative'), models.CheckConstraint(condition=models.Q(('monthly_earnings_cap__isnull', True), ('monthly_earnings_cap__gte', 0), _connector='OR'), name='people_employmenttypelimit__monthly_earnings_cap__non_negative')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("employment_type__in", ["full_time", "part_time", "mini_job", "freelance"])
+                        ),
+                        name="people_employmenttypelimit__employment_type__known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("monthly_hours_cap__isnull", True),
+                            ("monthly_hours_cap__gte", 0),
+                            _connector="OR",
+                        ),
+                        name="people_employmenttypelimit__monthly_hours_cap__non_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("monthly_earnings_cap__isnull", True),
+                            ("monthly_earnings_cap__gte", 0),
+                            _connector="OR",
+                        ),
+                        name="people_employmenttypelimit__monthly_earnings_cap__non_negative",
+                    ),
+                ],
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employmenttypelimit',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_employmenttypelimithistory" ("created_at", "employment_type", "id", "monthly_earnings_cap", "monthly_hours_cap", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."employment_type", NEW."id", NEW."monthly_earnings_cap", NEW."monthly_hours_cap", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;', hash='6e4dc57443d4dd31ca8cf902ae9f242fbac2ae50', operation='INSERT', pgid='pgtrigger_insert_insert_a7fc4', table='people_employmenttypelimit', when='AFTER')),
+            model_name="employmenttypelimit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_employmenttypelimithistory" ("created_at", "employment_type", "id", "monthly_earnings_cap", "monthly_hours_cap", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."employment_type", NEW."id", NEW."monthly_earnings_cap", NEW."monthly_hours_cap", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="6e4dc57443d4dd31ca8cf902ae9f242fbac2ae50",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_a7fc4",
+                    table="people_employmenttypelimit",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employmenttypelimit',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "people_employmenttypelimithistory" ("created_at", "employment_type", "id", "monthly_earnings_cap", "monthly_hours_cap", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."employment_type", NEW."id", NEW."monthly_earnings_cap", NEW."monthly_hours_cap", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;', hash='a8be1cf4d7ffb4e974e0ec31994e20bba947c153', operation='UPDATE', pgid='pgtrigger_update_update_e9409', table='people_employmenttypelimit', when='AFTER')),
+            model_name="employmenttypelimit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "people_employmenttypelimithistory" ("created_at", "employment_type", "id", "monthly_earnings_cap", "monthly_hours_cap", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."employment_type", NEW."id", NEW."monthly_earnings_cap", NEW."monthly_hours_cap", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="a8be1cf4d7ffb4e974e0ec31994e20bba947c153",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_e9409",
+                    table="people_employmenttypelimit",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employmenttypelimit',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_employmenttypelimithistory" ("created_at", "employment_type", "id", "monthly_earnings_cap", "monthly_hours_cap", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (OLD."created_at", OLD."employment_type", OLD."id", OLD."monthly_earnings_cap", OLD."monthly_hours_cap", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."updated_at", OLD."version"); RETURN NULL;', hash='7b47830503e4851cdc928e602ded41a0064c81db', operation='DELETE', pgid='pgtrigger_delete_delete_03a8d', table='people_employmenttypelimit', when='AFTER')),
+            model_name="employmenttypelimit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_employmenttypelimithistory" ("created_at", "employment_type", "id", "monthly_earnings_cap", "monthly_hours_cap", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (OLD."created_at", OLD."employment_type", OLD."id", OLD."monthly_earnings_cap", OLD."monthly_hours_cap", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."updated_at", OLD."version"); RETURN NULL;',
+                    hash="7b47830503e4851cdc928e602ded41a0064c81db",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_03a8d",
+                    table="people_employmenttypelimit",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddField(
-            model_name='employmenttypelimithistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='people.employmenttypelimit'),
+            model_name="employmenttypelimithistory",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="history",
+                to="people.employmenttypelimit",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='role',
-            constraint=models.CheckConstraint(condition=models.Q(('key__regex', '^[a-z][a-z0-9_]{0,39}$')), name='people_role__key__format'),
+            model_name="role",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("key__regex", "^[a-z][a-z0-9_]{0,39}$")), name="people_role__key__format"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='role',
-            constraint=models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='people_role__name__not_blank'),
+            model_name="role",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name", ""), _negated=True), name="people_role__name__not_blank"
+            ),
         ),
         migrations.AddField(
-            model_name='employeehistory',
-            name='primary_role',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='people.role'),
+            model_name="employeehistory",
+            name="primary_role",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="people.role",
+            ),
         ),
         migrations.AddField(
-            model_name='employee',
-            name='primary_role',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='employees', to='people.role'),
+            model_name="employee",
+            name="primary_role",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="employees", to="people.role"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='role',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_rolehistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."id", NEW."is_active", NEW."key", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;', hash='8360b60f9b217ed7d71c8ce0c0ef69de7e54ed49', operation='INSERT', pgid='pgtrigger_insert_insert_c3144', table='people_role', when='AFTER')),
+            model_name="role",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_rolehistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."id", NEW."is_active", NEW."key", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="8360b60f9b217ed7d71c8ce0c0ef69de7e54ed49",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_c3144",
+                    table="people_role",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='role',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "people_rolehistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."id", NEW."is_active", NEW."key", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;', hash='fe9c531e9519f2a648d7e1854772bb12db0e9738', operation='UPDATE', pgid='pgtrigger_update_update_f1f81', table='people_role', when='AFTER')),
+            model_name="role",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "people_rolehistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."id", NEW."is_active", NEW."key", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="fe9c531e9519f2a648d7e1854772bb12db0e9738",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_f1f81",
+                    table="people_role",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='role',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_rolehistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (OLD."created_at", OLD."id", OLD."is_active", OLD."key", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."updated_at", OLD."version"); RETURN NULL;', hash='650d1fb64a3384cddbeb780aa1c50770472e9a96', operation='DELETE', pgid='pgtrigger_delete_delete_dd532', table='people_role', when='AFTER')),
+            model_name="role",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_rolehistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (OLD."created_at", OLD."id", OLD."is_active", OLD."key", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."updated_at", OLD."version"); RETURN NULL;',
+                    hash="650d1fb64a3384cddbeb780aa1c50770472e9a96",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_dd532",
+                    table="people_role",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddField(
-            model_name='rolehistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='people.role'),
+            model_name="rolehistory",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="history",
+                to="people.role",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='skill',
-            constraint=models.CheckConstraint(condition=models.Q(('key__regex', '^[a-z][a-z0-9_]{0,39}$')), name='people_skill__key__format'),
+            model_name="skill",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("key__regex", "^[a-z][a-z0-9_]{0,39}$")), name="people_skill__key__format"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='skill',
-            constraint=models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='people_skill__name__not_blank'),
+            model_name="skill",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name", ""), _negated=True), name="people_skill__name__not_blank"
+            ),
         ),
         migrations.AddField(
-            model_name='employeeskillhistory',
-            name='skill',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='people.skill'),
+            model_name="employeeskillhistory",
+            name="skill",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="people.skill",
+            ),
         ),
         migrations.AddField(
-            model_name='employeeskill',
-            name='skill',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='employee_links', to='people.skill'),
+            model_name="employeeskill",
+            name="skill",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="employee_links", to="people.skill"
+            ),
         ),
         migrations.AddField(
-            model_name='employee',
-            name='skills',
-            field=models.ManyToManyField(blank=True, related_name='employees', through='people.EmployeeSkill', to='people.skill'),
+            model_name="employee",
+            name="skills",
+            field=models.ManyToManyField(
+                blank=True, related_name="employees", through="people.EmployeeSkill", to="people.skill"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='skill',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_skillhistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."id", NEW."is_active", NEW."key", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;', hash='b9461158b675c68ac447bfd983132e08977a13ac', operation='INSERT', pgid='pgtrigger_insert_insert_a19f2', table='people_skill', when='AFTER')),
+            model_name="skill",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_skillhistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."id", NEW."is_active", NEW."key", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="b9461158b675c68ac447bfd983132e08977a13ac",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_a19f2",
+                    table="people_skill",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='skill',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "people_skillhistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."id", NEW."is_active", NEW."key", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;', hash='4ac108d93e020e8316e494fd25754a7312ab0054', operation='UPDATE', pgid='pgtrigger_update_update_0bd18', table='people_skill', when='AFTER')),
+            model_name="skill",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "people_skillhistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (NEW."created_at", NEW."id", NEW."is_active", NEW."key", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="4ac108d93e020e8316e494fd25754a7312ab0054",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_0bd18",
+                    table="people_skill",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='skill',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_skillhistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (OLD."created_at", OLD."id", OLD."is_active", OLD."key", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."updated_at", OLD."version"); RETURN NULL;', hash='11c6c4f015d744c2dd1bc69327677a1ed2f42d47', operation='DELETE', pgid='pgtrigger_delete_delete_921b4', table='people_skill', when='AFTER')),
+            model_name="skill",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_skillhistory" ("created_at", "id", "is_active", "key", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "updated_at", "version") VALUES (OLD."created_at", OLD."id", OLD."is_active", OLD."key", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."updated_at", OLD."version"); RETURN NULL;',
+                    hash="11c6c4f015d744c2dd1bc69327677a1ed2f42d47",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_921b4",
+                    table="people_skill",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddField(
-            model_name='skillhistory',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='people.skill'),
+            model_name="skillhistory",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="history",
+                to="people.skill",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='absence',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='people_absence__ends_on__after_start'),
+            model_name="absence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gte", models.F("starts_on"))),
+                name="people_absence__ends_on__after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='absence',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['vacation', 'sick', 'blocked'])), name='people_absence__kind__known'),
+            model_name="absence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["vacation", "sick", "blocked"])),
+                name="people_absence__kind__known",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='absence',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_absencehistory" ("created_at", "employee_id", "ends_on", "id", "kind", "note", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "starts_on", "updated_at", "version") VALUES (NEW."created_at", NEW."employee_id", NEW."ends_on", NEW."id", NEW."kind", NEW."note", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."starts_on", NEW."updated_at", NEW."version"); RETURN NULL;', hash='b18471ae93a8f91ff3205e4f927535e020ff996b', operation='INSERT', pgid='pgtrigger_insert_insert_18b09', table='people_absence', when='AFTER')),
+            model_name="absence",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_absencehistory" ("created_at", "employee_id", "ends_on", "id", "kind", "note", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "starts_on", "updated_at", "version") VALUES (NEW."created_at", NEW."employee_id", NEW."ends_on", NEW."id", NEW."kind", NEW."note", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."starts_on", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="b18471ae93a8f91ff3205e4f927535e020ff996b",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_18b09",
+                    table="people_absence",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='absence',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "people_absencehistory" ("created_at", "employee_id", "ends_on", "id", "kind", "note", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "starts_on", "updated_at", "version") VALUES (NEW."created_at", NEW."employee_id", NEW."ends_on", NEW."id", NEW."kind", NEW."note", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."starts_on", NEW."updated_at", NEW."version"); RETURN NULL;', hash='6108e56afb87d2a9ad933965712b8e8bb3defba4', operation='UPDATE', pgid='pgtrigger_update_update_92b17', table='people_absence', when='AFTER')),
+            model_name="absence",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "people_absencehistory" ("created_at", "employee_id", "ends_on", "id", "kind", "note", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "starts_on", "updated_at", "version") VALUES (NEW."created_at", NEW."employee_id", NEW."ends_on", NEW."id", NEW."kind", NEW."note", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."starts_on", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="6108e56afb87d2a9ad933965712b8e8bb3defba4",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_92b17",
+                    table="people_absence",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='absence',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_absencehistory" ("created_at", "employee_id", "ends_on", "id", "kind", "note", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "starts_on", "updated_at", "version") VALUES (OLD."created_at", OLD."employee_id", OLD."ends_on", OLD."id", OLD."kind", OLD."note", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."starts_on", OLD."updated_at", OLD."version"); RETURN NULL;', hash='fcc709c2bcbe54afefec18723cbfa79b19747fcb', operation='DELETE', pgid='pgtrigger_delete_delete_03e1e', table='people_absence', when='AFTER')),
+            model_name="absence",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_absencehistory" ("created_at", "employee_id", "ends_on", "id", "kind", "note", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "starts_on", "updated_at", "version") VALUES (OLD."created_at", OLD."employee_id", OLD."ends_on", OLD."id", OLD."kind", OLD."note", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."starts_on", OLD."updated_at", OLD."version"); RETURN NULL;',
+                    hash="fcc709c2bcbe54afefec18723cbfa79b19747fcb",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_03e1e",
+                    table="people_absence",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='absencehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='f576a0dc4c5b6b2a2ea313a0ad74d7ba04dcf617', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_356d1', table='people_absencehistory', when='BEFORE')),
+            model_name="absencehistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="f576a0dc4c5b6b2a2ea313a0ad74d7ba04dcf617",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_356d1",
+                    table="people_absencehistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employmenttypelimithistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='0cc937ff4875de8f6fedf1ce74ebf6cf704c59bb', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_92ece', table='people_employmenttypelimithistory', when='BEFORE')),
+            model_name="employmenttypelimithistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="0cc937ff4875de8f6fedf1ce74ebf6cf704c59bb",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_92ece",
+                    table="people_employmenttypelimithistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employeehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='bcd0153ecf94db4f2f071bfc4d456bc4463fd299', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_99219', table='people_employeehistory', when='BEFORE')),
+            model_name="employeehistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="bcd0153ecf94db4f2f071bfc4d456bc4463fd299",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_99219",
+                    table="people_employeehistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='rolehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='fdd813350bc9cdd9af43d3290a9c0332d195ef63', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_ffc63', table='people_rolehistory', when='BEFORE')),
+            model_name="rolehistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="fdd813350bc9cdd9af43d3290a9c0332d195ef63",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_ffc63",
+                    table="people_rolehistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employeeskillhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='171c96311cda248da45e9d46a930b1c0e4810b0f', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_fac04', table='people_employeeskillhistory', when='BEFORE')),
+            model_name="employeeskillhistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="171c96311cda248da45e9d46a930b1c0e4810b0f",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_fac04",
+                    table="people_employeeskillhistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employeeskill',
-            constraint=models.UniqueConstraint(fields=('employee', 'skill'), name='people_employeeskill__skill__unique'),
+            model_name="employeeskill",
+            constraint=models.UniqueConstraint(
+                fields=("employee", "skill"), name="people_employeeskill__skill__unique"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employeeskill',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_employeeskillhistory" ("created_at", "employee_id", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id") VALUES (NEW."created_at", NEW."employee_id", NEW."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."skill_id"); RETURN NULL;', hash='2b0ab64e9c070e74e933055cff84c7017761e22f', operation='INSERT', pgid='pgtrigger_insert_insert_a73d4', table='people_employeeskill', when='AFTER')),
+            model_name="employeeskill",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_employeeskillhistory" ("created_at", "employee_id", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id") VALUES (NEW."created_at", NEW."employee_id", NEW."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."skill_id"); RETURN NULL;',
+                    hash="2b0ab64e9c070e74e933055cff84c7017761e22f",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_a73d4",
+                    table="people_employeeskill",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employeeskill',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "people_employeeskillhistory" ("created_at", "employee_id", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id") VALUES (NEW."created_at", NEW."employee_id", NEW."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."skill_id"); RETURN NULL;', hash='85b4d8045dbd7a25d3f25aca7f2b12abb2f41672', operation='UPDATE', pgid='pgtrigger_update_update_79e55', table='people_employeeskill', when='AFTER')),
+            model_name="employeeskill",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "people_employeeskillhistory" ("created_at", "employee_id", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id") VALUES (NEW."created_at", NEW."employee_id", NEW."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."skill_id"); RETURN NULL;',
+                    hash="85b4d8045dbd7a25d3f25aca7f2b12abb2f41672",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_79e55",
+                    table="people_employeeskill",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employeeskill',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_employeeskillhistory" ("created_at", "employee_id", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id") VALUES (OLD."created_at", OLD."employee_id", OLD."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."skill_id"); RETURN NULL;', hash='8dc14983212b875f3059cdf4f3084e5ee67329a1', operation='DELETE', pgid='pgtrigger_delete_delete_23a67', table='people_employeeskill', when='AFTER')),
+            model_name="employeeskill",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_employeeskillhistory" ("created_at", "employee_id", "id", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "skill_id") VALUES (OLD."created_at", OLD."employee_id", OLD."id", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."skill_id"); RETURN NULL;',
+                    hash="8dc14983212b875f3059cdf4f3084e5ee67329a1",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_23a67",
+                    table="people_employeeskill",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='employee',
-            index=models.Index(django.db.models.functions.text.Lower('name'), name='people_employee_name_lower'),
+            model_name="employee",
+            index=models.Index(
+                django.db.models.functions.text.Lower("name"), name="people_employee_name_lower"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.CheckConstraint(condition=models.Q(('name__regex', '^\\s*$'), _negated=True), name='people_employee__name__not_blank'),
+            model_name="employee",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name__regex", "^\\s*$"), _negated=True),
+                name="people_employee__name__not_blank",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.CheckConstraint(condition=models.Q(('phone_number__isnull', True), ('phone_number__regex', '^\\+[1-9][0-9]{6,14}$'), _connector='OR'), name='people_employee__phone_number__e164'),
+            model_name="employee",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("phone_number__isnull", True),
+                    ("phone_number__regex", "^\\+[1-9][0-9]{6,14}$"),
+                    _connector="OR",
+                ),
+                name="people_employee__phone_number__e164",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.CheckConstraint(condition=models.Q(('phone_number__isnull', False), ('anonymised_at__isnull', False), _connector='OR'), name='people_employee__phone_number__required'),
+            model_name="employee",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("phone_number__isnull", False), ("anonymised_at__isnull", False), _connector="OR"
+                ),
+                name="people_employee__phone_number__required",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.CheckConstraint(condition=models.Q(('anonymised_at__isnull', True), models.Q(('is_active', False), ('phone_number__isnull', True)), _connector='OR'), name='people_employee__anonymised_at__erased'),
+            model_name="employee",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("anonymised_at__isnull", True),
+                    models.Q(("is_active", False), ("phone_number__isnull", True)),
+                    _connector="OR",
+                ),
+                name="people_employee__anonymised_at__erased",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.CheckConstraint(condition=models.Q(('employment_type__in', ['full_time', 'part_time', 'mini_job', 'freelance'])), name='people_employee__employment_type__known'),
+            model_name="employee",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("employment_type__in", ["full_time", "part_time", "mini_job", "freelance"])
+                ),
+                name="people_employee__employment_type__known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.CheckConstraint(condition=models.Q(('preferred_language__in', ['de', 'en'])), name='people_employee__preferred_language__known'),
+            model_name="employee",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("preferred_language__in", ["de", "en"])),
+                name="people_employee__preferred_language__known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('phone_number',), name='people_employee__phone_number__unique_active'),
+            model_name="employee",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_active", True)),
+                fields=("phone_number",),
+                name="people_employee__phone_number__unique_active",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employee',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_employeehistory" ("anonymised_at", "created_at", "employment_type", "id", "is_active", "is_always_needed", "name", "notes", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone_number", "preferred_language", "primary_role_id", "updated_at", "user_id", "version") VALUES (NEW."anonymised_at", NEW."created_at", NEW."employment_type", NEW."id", NEW."is_active", NEW."is_always_needed", NEW."name", NEW."notes", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."phone_number", NEW."preferred_language", NEW."primary_role_id", NEW."updated_at", NEW."user_id", NEW."version"); RETURN NULL;', hash='d7f5abcae79985a1f2d7f43588c3f51a352ade19', operation='INSERT', pgid='pgtrigger_insert_insert_9471c', table='people_employee', when='AFTER')),
+            model_name="employee",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_employeehistory" ("anonymised_at", "created_at", "employment_type", "id", "is_active", "is_always_needed", "name", "notes", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone_number", "preferred_language", "primary_role_id", "updated_at", "user_id", "version") VALUES (NEW."anonymised_at", NEW."created_at", NEW."employment_type", NEW."id", NEW."is_active", NEW."is_always_needed", NEW."name", NEW."notes", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."phone_number", NEW."preferred_language", NEW."primary_role_id", NEW."updated_at", NEW."user_id", NEW."version"); RETURN NULL;',
+                    hash="d7f5abcae79985a1f2d7f43588c3f51a352ade19",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_9471c",
+                    table="people_employee",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employee',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "people_employeehistory" ("anonymised_at", "created_at", "employment_type", "id", "is_active", "is_always_needed", "name", "notes", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone_number", "preferred_language", "primary_role_id", "updated_at", "user_id", "version") VALUES (NEW."anonymised_at", NEW."created_at", NEW."employment_type", NEW."id", NEW."is_active", NEW."is_always_needed", NEW."name", NEW."notes", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."phone_number", NEW."preferred_language", NEW."primary_role_id", NEW."updated_at", NEW."user_id", NEW."version"); RETURN NULL;', hash='7dde3b1e6a72552ea07f4fff8b386511ed9df7e6', operation='UPDATE', pgid='pgtrigger_update_update_bf496', table='people_employee', when='AFTER')),
+            model_name="employee",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "people_employeehistory" ("anonymised_at", "created_at", "employment_type", "id", "is_active", "is_always_needed", "name", "notes", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone_number", "preferred_language", "primary_role_id", "updated_at", "user_id", "version") VALUES (NEW."anonymised_at", NEW."created_at", NEW."employment_type", NEW."id", NEW."is_active", NEW."is_always_needed", NEW."name", NEW."notes", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."phone_number", NEW."preferred_language", NEW."primary_role_id", NEW."updated_at", NEW."user_id", NEW."version"); RETURN NULL;',
+                    hash="7dde3b1e6a72552ea07f4fff8b386511ed9df7e6",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_bf496",
+                    table="people_employee",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employee',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "people_employeehistory" ("anonymised_at", "created_at", "employment_type", "id", "is_active", "is_always_needed", "name", "notes", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone_number", "preferred_language", "primary_role_id", "updated_at", "user_id", "version") VALUES (OLD."anonymised_at", OLD."created_at", OLD."employment_type", OLD."id", OLD."is_active", OLD."is_always_needed", OLD."name", OLD."notes", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."phone_number", OLD."preferred_language", OLD."primary_role_id", OLD."updated_at", OLD."user_id", OLD."version"); RETURN NULL;', hash='3873defd610ea1eb6120a3c0f1d7c76bd62afa2f', operation='DELETE', pgid='pgtrigger_delete_delete_7dce8', table='people_employee', when='AFTER')),
+            model_name="employee",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "people_employeehistory" ("anonymised_at", "created_at", "employment_type", "id", "is_active", "is_always_needed", "name", "notes", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone_number", "preferred_language", "primary_role_id", "updated_at", "user_id", "version") VALUES (OLD."anonymised_at", OLD."created_at", OLD."employment_type", OLD."id", OLD."is_active", OLD."is_always_needed", OLD."name", OLD."notes", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."phone_number", OLD."preferred_language", OLD."primary_role_id", OLD."updated_at", OLD."user_id", OLD."version"); RETURN NULL;',
+                    hash="3873defd610ea1eb6120a3c0f1d7c76bd62afa2f",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_7dce8",
+                    table="people_employee",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='skillhistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='3e949acabf4dccae54d69f536b0fb99e9e304400', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_32106', table='people_skillhistory', when='BEFORE')),
+            model_name="skillhistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="3e949acabf4dccae54d69f536b0fb99e9e304400",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_32106",
+                    table="people_skillhistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

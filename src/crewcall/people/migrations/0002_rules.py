@@ -4,11 +4,13 @@ from django.db import migrations
 
 TABLES = ["people_role", "people_skill", "people_employee", "people_absence", "people_employmenttypelimit"]
 
-FORWARD = "\n".join(
-    f"CREATE TRIGGER {t}_version BEFORE INSERT OR UPDATE ON {t} "
-    f"FOR EACH ROW EXECUTE FUNCTION crewcall_row_version();"
-    for t in TABLES
-) + """
+FORWARD = (
+    "\n".join(
+        f"CREATE TRIGGER {t}_version BEFORE INSERT OR UPDATE ON {t} "
+        f"FOR EACH ROW EXECUTE FUNCTION crewcall_row_version();"
+        for t in TABLES
+    )
+    + """
 -- A one-point int8range stands in for "same employee" so that plain GiST serves
 -- (the embedded server ships without btree_gist).
 ALTER TABLE people_absence ADD CONSTRAINT people_absence__starts_on__no_overlap
@@ -33,13 +35,17 @@ CREATE TRIGGER people_role_key_guard BEFORE UPDATE ON people_role
 CREATE TRIGGER people_skill_key_guard BEFORE UPDATE ON people_skill
     FOR EACH ROW EXECUTE FUNCTION people_catalogue_key_guard('skill');
 """
+)
 
-REVERSE = "\n".join(f"DROP TRIGGER IF EXISTS {t}_version ON {t};" for t in TABLES) + """
+REVERSE = (
+    "\n".join(f"DROP TRIGGER IF EXISTS {t}_version ON {t};" for t in TABLES)
+    + """
 DROP TRIGGER IF EXISTS people_role_key_guard ON people_role;
 DROP TRIGGER IF EXISTS people_skill_key_guard ON people_skill;
 DROP FUNCTION IF EXISTS people_catalogue_key_guard();
 ALTER TABLE people_absence DROP CONSTRAINT IF EXISTS people_absence__starts_on__no_overlap;
 """
+)
 
 
 class Migration(migrations.Migration):

@@ -8,11 +8,13 @@ from django.db import migrations
 
 TABLES = ["staffing_invitation", "staffing_worklog"]
 
-FORWARD = "\n".join(
-    f"CREATE TRIGGER {t}_version BEFORE INSERT OR UPDATE ON {t} "
-    f"FOR EACH ROW EXECUTE FUNCTION crewcall_row_version();"
-    for t in TABLES
-) + """
+FORWARD = (
+    "\n".join(
+        f"CREATE TRIGGER {t}_version BEFORE INSERT OR UPDATE ON {t} "
+        f"FOR EACH ROW EXECUTE FUNCTION crewcall_row_version();"
+        for t in TABLES
+    )
+    + """
 CREATE OR REPLACE FUNCTION staffing_invitation_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -103,8 +105,11 @@ CREATE VIEW people_employee_stats AS
     GROUP BY e.id;
 CREATE INDEX staffing_worklog_employee_hours ON staffing_worklog (employee_id) INCLUDE (hours, event_id);
 """
+)
 
-REVERSE = "\n".join(f"DROP TRIGGER IF EXISTS {t}_version ON {t};" for t in TABLES) + """
+REVERSE = (
+    "\n".join(f"DROP TRIGGER IF EXISTS {t}_version ON {t};" for t in TABLES)
+    + """
 DROP INDEX IF EXISTS staffing_worklog_employee_hours;
 DROP VIEW IF EXISTS people_employee_stats;
 DROP TRIGGER IF EXISTS staffing_worklog_guard ON staffing_worklog;
@@ -114,6 +119,7 @@ ALTER TABLE staffing_invitation DROP CONSTRAINT IF EXISTS staffing_invitation__i
 DROP TRIGGER IF EXISTS staffing_invitation_guard ON staffing_invitation;
 DROP FUNCTION IF EXISTS staffing_invitation_guard();
 """
+)
 
 
 class Migration(migrations.Migration):

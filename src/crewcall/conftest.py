@@ -1,0 +1,96 @@
+"""Shared test fixtures: a cast of personas and a small agency to work with.
+
+Alice is the admin, Bob a dispatcher, Vera a viewer. Every test that touches data runs
+on real PostgreSQL (the embedded server, or DATABASE_URL's).
+"""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from crewcall.accounts.models import User
+
+
+@pytest.fixture
+def alice(db: Any) -> User:
+    return User.objects.create_user("alice", password="x", role="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def bob(db: Any) -> User:
+    return User.objects.create_user("bob", password="x", role="dispatcher", is_staff=True)
+
+
+@pytest.fixture
+def vera(db: Any) -> User:
+    return User.objects.create_user("vera", password="x", role="viewer")
+
+
+class Agency:
+    """Builds data through the services, as the product does."""
+
+    def __init__(self, actor: User) -> None:
+        from crewcall.people import services as people
+
+        self.actor = actor
+        self.bartender = people.role_create(actor=actor, key="bartender", name="Bartender")
+        self.waiter = people.role_create(actor=actor, key="waiter", name="Waiter")
+        self.cook = people.role_create(actor=actor, key="cook", name="Cook")
+        self._phone = 15100000000
+
+    def employee(self, name: str = "Emil", role: Any = None, **kw: Any) -> Any:
+        from crewcall.people.services import employee_create
+
+        self._phone += 1
+        return employee_create(
+            actor=self.actor,
+            name=name,
+            phone_number=f"+49{self._phone}",
+            primary_role=role or self.bartender,
+            employment_type=kw.pop("employment_type", "part_time"),
+            **kw,
+        )
+
+    def event(self, title: str = "Gala", status: str = "recruiting", **kw: Any) -> Any:
+        from crewcall.events.services import event_create, event_transition
+
+        event = event_create(
+            actor=self.actor,
+            title=title,
+            event_date=kw.pop("event_date", timezone.localdate() + timedelta(days=10)),
+            start_time=kw.pop("start_time", time(18, 0)),
+            end_time=kw.pop("end_time", time(23, 0)),
+            hourly_rate=kw.pop("hourly_rate", Decimal("15.50")),
+            employees_needed=kw.pop("employees_needed", 2),
+            employees_to_ask=kw.pop("employees_to_ask", 4),
+            **kw,
+        )
+        path = {"draft": [], "recruiting": ["recruiting"], "staffed": ["recruiting", "staffed"]}
+        for step in path.get(status, [status]):
+            event = event_transition(
+                actor=self.actor, event_id=event.pk, expected_version=event.version, to_status=step
+            )
+        return event
+
+    def area(self, event: Any, name: str = "Bar", capacity: int = 3, **kw: Any) -> Any:
+        from crewcall.events.services import work_area_create
+
+        return work_area_create(actor=self.actor, event_id=event.pk, name=name, max_capacity=capacity, **kw)
+
+    def accepted(self, event: Any, employee: Any) -> Any:
+        from crewcall.staffing.services import invitation_create, invitation_set_status
+
+        inv = invitation_create(actor=self.actor, event_id=event.pk, employee_id=employee.pk)
+        return invitation_set_status(
+            actor=self.actor, invitation_id=inv.pk, expected_version=inv.version, status="accepted"
+        )
+
+
+@pytest.fixture
+def agency(bob: User) -> Agency:
+    return Agency(bob)

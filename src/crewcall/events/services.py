@@ -1,0 +1,313 @@
+"""Every write to events, templates, work areas and assignments (@service: one transaction each)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from crewcall.accounts.models import User
+from crewcall.core.errors import ValidationFailed
+from crewcall.core.transactions import service
+from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
+from crewcall.events.models import (
+    EVENT_TRANSITIONS,
+    Assignment,
+    Event,
+    EventStatus,
+    WorkArea,
+    WorkAreaSkill,
+)
+from crewcall.people.models import Role, Skill
+from crewcall.people.validation import require_text
+from crewcall.staffing.models import Invitation
+
+EVENT_EDITABLE = {
+    "title",
+    "location",
+    "event_date",
+    "start_time",
+    "end_time",
+    "ends_next_day",
+    "description",
+    "specialties",
+    "hourly_rate",
+    "employees_needed",
+    "employees_to_ask",
+    "reply_deadline",
+}
+WORK_AREA_EDITABLE = {
+    "name",
+    "location",
+    "description",
+    "max_capacity",
+    "is_active",
+    "priority",
+    "role_requirements",
+    "color_theme",
+    "position_order",
+}
+# What "new from template" copies onto the event.
+TEMPLATE_FIELDS = (
+    "title", "location", "start_time", "end_time", "ends_next_day", "description",
+    "specialties", "hourly_rate", "employees_needed", "employees_to_ask",
+)  # fmt: skip
+
+
+def _check_role_requirements(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValidationFailed.single("role_requirements", "Must be an object of role → count.")
+    for key, count in value.items():
+        if type(count) is not int or count < 1:
+            raise ValidationFailed.single(
+                "role_requirements", f"The count for role {key!r} must be a positive whole number."
+            )
+
+
+@service
+def event_create(
+    *,
+    actor: User | None,
+    title: str,
+    start_time: time,
+    hourly_rate: Decimal,
+    employees_needed: int,
+    employees_to_ask: int | None = None,
+    event_date: date | None = None,
+    end_time: time | None = None,
+    ends_next_day: bool = False,
+    location: str = "",
+    description: str = "",
+    specialties: str = "",
+    reply_deadline: datetime | None = None,
+    is_template: bool = False,
+) -> Event:
+    event = Event(
+        title=require_text("title", title, max_length=200),
+        event_date=event_date,
+        start_time=start_time,
+        end_time=end_time,
+        ends_next_day=ends_next_day,
+        location=location,
+        description=description,
+        specialties=specialties,
+        hourly_rate=hourly_rate,
+        employees_needed=employees_needed,
+        employees_to_ask=employees_needed if employees_to_ask is None else employees_to_ask,
+        reply_deadline=reply_deadline,
+        is_template=is_template,
+        created_by=actor,
+    )
+    if not is_template and event_date is None:
+        raise ValidationFailed.single("event_date", "An event needs a date.")
+    event.save()
+    event.refresh_version()
+    return event
+
+
+@service
+def event_create_from_template(
+    *, actor: User | None, template_id: int, event_date: date, title: str | None = None
+) -> Event:
+    """A draft event with the template's fields, work areas and their required skills."""
+    template = get_or_not_found(Event, pk=template_id)
+    if not template.is_template:
+        raise ValidationFailed.single("template", "This event is not a template.")
+    if template.archived_at is not None:
+        raise ValidationFailed.single("template", "This template is archived.")
+    event = Event(**{name: getattr(template, name) for name in TEMPLATE_FIELDS})
+    event.event_date = event_date
+    event.template = template
+    event.created_by = actor
+    if title:
+        event.title = require_text("title", title, max_length=200)
+    event.save()
+    for area in template.work_areas.prefetch_related("skill_links"):
+        copy = WorkArea.objects.create(
+            event=event,
+            **{name: getattr(area, name) for name in WORK_AREA_EDITABLE},
+        )
+        WorkAreaSkill.objects.bulk_create(
+            [WorkAreaSkill(work_area=copy, skill_id=link.skill_id) for link in area.skill_links.all()]
+        )
+    event.refresh_version()
+    return event
+
+
+@service
+def event_update(
+    *, actor: User | None, event_id: int, expected_version: int | None, changes: dict[str, Any]
+) -> Event:
+    event = lock_current(Event, pk=event_id, expected_version=expected_version)
+    if event.status in (EventStatus.COMPLETED, EventStatus.CANCELLED):
+        raise ValidationFailed.single("status", f"A {event.status} event can no longer be edited.")
+    changes = dict(changes)
+    if "title" in changes:
+        changes["title"] = require_text("title", changes["title"], max_length=200)
+    apply_changes(event, changes, allowed=EVENT_EDITABLE)
+    return event
+
+
+@service
+def event_transition(
+    *, actor: User | None, event_id: int, expected_version: int | None, to_status: str
+) -> Event:
+    """Move an event along its lifecycle (use event_cancel to cancel)."""
+    event = lock_current(Event, pk=event_id, expected_version=expected_version)
+    if to_status == EventStatus.CANCELLED:
+        raise ValidationFailed.single("status", "Use cancel to cancel an event.")
+    if to_status not in EVENT_TRANSITIONS.get(event.status, frozenset()):
+        raise ValidationFailed.single("status", f"An event cannot go from {event.status} to {to_status}.")
+    if event.is_template:
+        raise ValidationFailed.single("status", "A template has no lifecycle.")
+    if to_status == EventStatus.COMPLETED:
+        Invitation.objects.filter(event=event, status="accepted").update(status="completed")
+        Invitation.objects.filter(event=event, status__in=["asked", "waitlisted"]).update(status="expired")
+    apply_changes(event, {"status": to_status}, allowed={"status"})
+    return event
+
+
+@service
+def event_cancel(*, actor: User | None, event_id: int, expected_version: int | None) -> Event:
+    """Cancel: placements removed, every open invitation cancelled; other events untouched."""
+    event = lock_current(Event, pk=event_id, expected_version=expected_version)
+    if "cancelled" not in EVENT_TRANSITIONS[event.status]:
+        raise ValidationFailed.single("status", f"A {event.status} event cannot be cancelled.")
+    Assignment.objects.filter(event=event).delete()
+    Invitation.objects.filter(event=event, status__in=["asked", "waitlisted", "accepted"]).update(
+        status="cancelled"
+    )
+    apply_changes(event, {"status": EventStatus.CANCELLED}, allowed={"status"})
+    return event
+
+
+@service
+def event_delete_draft(*, actor: User | None, event_id: int, expected_version: int | None) -> None:
+    """Delete a draft (or an unused template) with its work areas; anything with
+    invitations or events made from it is cancelled or archived instead."""
+    event = lock_current(Event, pk=event_id, expected_version=expected_version)
+    if event.status != EventStatus.DRAFT:
+        raise ValidationFailed.single("status", "Only a draft can be deleted; cancel it instead.")
+    if event.invitations.exists():
+        raise ValidationFailed.single("status", "This draft has invitations; cancel it instead.")
+    if event.events_from_template.exists():
+        raise ValidationFailed.single(
+            "is_template", "Events were made from this template; archive it instead."
+        )
+    WorkAreaSkill.objects.filter(work_area__event=event).delete()
+    WorkArea.objects.filter(event=event).delete()
+    event.delete()
+
+
+@service
+def template_archive(*, actor: User | None, event_id: int, expected_version: int | None) -> Event:
+    from django.utils import timezone
+
+    event = lock_current(Event, pk=event_id, expected_version=expected_version)
+    if not event.is_template:
+        raise ValidationFailed.single("is_template", "Only templates are archived; cancel an event instead.")
+    apply_changes(event, {"archived_at": timezone.now()}, allowed={"archived_at"})
+    return event
+
+
+def event_sync_staffing_status(event: Event) -> None:
+    """recruiting ↔ staffed as acceptances come and go. Runs inside the caller's
+    transaction, with the event row already locked by it."""
+    if event.status not in (EventStatus.RECRUITING, EventStatus.STAFFED):
+        return
+    accepted = Invitation.objects.filter(event=event, status="accepted").count()
+    wanted = EventStatus.STAFFED if accepted >= event.employees_needed else EventStatus.RECRUITING
+    if event.status != wanted:
+        apply_changes(event, {"status": wanted}, allowed={"status"})
+
+
+@service
+def work_area_create(
+    *,
+    actor: User | None,
+    event_id: int,
+    name: str,
+    max_capacity: int,
+    role_requirements: dict[str, int] | None = None,
+    required_skills: list[Skill] | None = None,
+    **fields: Any,
+) -> WorkArea:
+    event = get_or_not_found(Event, pk=event_id)
+    requirements = role_requirements or {}
+    _check_role_requirements(requirements)
+    unknown = sorted(set(fields) - WORK_AREA_EDITABLE)
+    if unknown:
+        raise ValidationFailed({name: ["Unknown field."] for name in unknown})
+    area = WorkArea(
+        event=event,
+        name=require_text("name", name, max_length=100),
+        max_capacity=max_capacity,
+        role_requirements=requirements,
+        **fields,
+    )
+    area.save()
+    if required_skills:
+        WorkAreaSkill.objects.bulk_create([WorkAreaSkill(work_area=area, skill=s) for s in required_skills])
+    area.refresh_version()
+    return area
+
+
+@service
+def work_area_update(
+    *, actor: User | None, work_area_id: int, expected_version: int | None, changes: dict[str, Any]
+) -> WorkArea:
+    area = lock_current(WorkArea, pk=work_area_id, expected_version=expected_version)
+    if "role_requirements" in changes:
+        _check_role_requirements(changes["role_requirements"])
+    apply_changes(area, changes, allowed=WORK_AREA_EDITABLE)
+    return area
+
+
+@service
+def work_area_delete(*, actor: User | None, work_area_id: int, expected_version: int | None) -> None:
+    area = lock_current(WorkArea, pk=work_area_id, expected_version=expected_version)
+    if area.assignments.exists():
+        raise ValidationFailed.single("work_area", "People are placed here; move them first.")
+    WorkAreaSkill.objects.filter(work_area=area).delete()
+    area.delete()
+
+
+@service
+def assignment_create(
+    *, actor: User | None, invitation_id: int, work_area_id: int, role_id: int
+) -> Assignment:
+    """Place an accepted employee. Capacity and role caps are checked by the database
+    under a lock on the work area, so concurrent placements can never overfill it."""
+    invitation = get_or_not_found(Invitation, pk=invitation_id)
+    area = get_or_not_found(WorkArea, pk=work_area_id)
+    if area.event_id != invitation.event_id:
+        raise ValidationFailed.single("work_area", "This work area belongs to another event.")
+    role = get_or_not_found(Role, pk=role_id)
+    assignment = Assignment(
+        event_id=invitation.event_id,
+        employee_id=invitation.employee_id,
+        invitation=invitation,
+        work_area=area,
+        role=role,
+        assigned_by=actor,
+    )
+    assignment.save()
+    assignment.refresh_version()
+    return assignment
+
+
+@service
+def assignment_move(
+    *, actor: User | None, assignment_id: int, expected_version: int | None, work_area_id: int, role_id: int
+) -> Assignment:
+    assignment = lock_current(Assignment, pk=assignment_id, expected_version=expected_version)
+    apply_changes(
+        assignment, {"work_area_id": work_area_id, "role_id": role_id}, allowed={"work_area_id", "role_id"}
+    )
+    return assignment
+
+
+@service
+def assignment_delete(*, actor: User | None, assignment_id: int, expected_version: int | None) -> None:
+    assignment = lock_current(Assignment, pk=assignment_id, expected_version=expected_version)
+    assignment.delete()

@@ -1,0 +1,86 @@
+"""Concurrent placements never overfill a work area — and the control shows they would
+without the row lock in the database's assignment guard."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection, connections
+
+from crewcall.core.errors import RuleViolation
+from crewcall.events.models import Assignment
+from crewcall.events.services import assignment_create
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
+
+THREADS = 8
+CAPACITY = 2
+LOCK_LINE = "FROM events_workarea WHERE id = NEW.work_area_id FOR UPDATE;"
+COUNT_LINE = "AND id IS DISTINCT FROM NEW.id;"
+
+
+@contextmanager
+def guard_variant(*, keep_lock: bool) -> Iterator[None]:
+    """Swap in the real guard function with a pause after it counts (to widen the race
+    window), and — for the control — without its row lock. Restored afterwards."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_functiondef('events_assignment_guard'::regproc)")
+        original = cur.fetchone()[0]
+    assert LOCK_LINE in original and COUNT_LINE in original
+    variant = original.replace(COUNT_LINE, COUNT_LINE + " PERFORM pg_sleep(0.3);", 1)
+    if not keep_lock:
+        variant = variant.replace(LOCK_LINE, LOCK_LINE.replace(" FOR UPDATE", ""), 1)
+    with connection.cursor() as cur:
+        cur.execute(variant)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(original)
+
+
+def place_everyone_at_once(agency) -> tuple[int, list[BaseException]]:  # type: ignore[no-untyped-def]
+    event = agency.event(employees_needed=THREADS, employees_to_ask=THREADS)
+    area = agency.area(event, capacity=CAPACITY)
+    invitations = [agency.accepted(event, agency.employee(name=f"P{i}")) for i in range(THREADS)]
+    barrier = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def place(invitation_id: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            assignment_create(
+                actor=agency.actor,
+                invitation_id=invitation_id,
+                work_area_id=area.pk,
+                role_id=agency.bartender.pk,
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=place, args=(inv.pk,)) for inv in invitations]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    return Assignment.objects.filter(work_area=area).count(), errors
+
+
+def test_concurrent_placements_never_exceed_capacity(agency) -> None:  # type: ignore[no-untyped-def]
+    with guard_variant(keep_lock=True):
+        placed, errors = place_everyone_at_once(agency)
+    assert placed == CAPACITY
+    assert len(errors) == THREADS - CAPACITY
+    assert all(isinstance(e, RuleViolation) and "work_area" in e.errors for e in errors), errors
+
+
+def test_control_without_the_lock_the_race_overfills_the_area(agency) -> None:  # type: ignore[no-untyped-def]
+    with guard_variant(keep_lock=False):
+        placed, _ = place_everyone_at_once(agency)
+    assert placed > CAPACITY

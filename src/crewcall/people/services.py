@@ -1,0 +1,249 @@
+"""Every write to people: one function per use case, one transaction each (@service)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from crewcall.accounts.models import User
+from crewcall.core.errors import ValidationFailed
+from crewcall.core.transactions import service
+from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
+from crewcall.people.models import (
+    Absence,
+    Employee,
+    EmployeeSkill,
+    EmploymentType,
+    EmploymentTypeLimit,
+    Role,
+    Skill,
+)
+from crewcall.people.validation import normalise_phone, require_text
+
+EMPLOYEE_EDITABLE = {
+    "name",
+    "phone_number",
+    "primary_role",
+    "employment_type",
+    "is_always_needed",
+    "notes",
+    "preferred_language",
+    "user",
+}
+
+
+@service
+def role_create(*, actor: User | None, key: str, name: str) -> Role:
+    role = Role(key=key, name=require_text("name", name, max_length=80))
+    role.save()
+    role.refresh_version()
+    return role
+
+
+@service
+def skill_create(*, actor: User | None, key: str, name: str) -> Skill:
+    skill = Skill(key=key, name=require_text("name", name, max_length=80))
+    skill.save()
+    skill.refresh_version()
+    return skill
+
+
+def _set_skills(employee: Employee, skills: list[Skill]) -> None:
+    wanted = {s.pk for s in skills}
+    have = set(EmployeeSkill.objects.filter(employee=employee).values_list("skill_id", flat=True))
+    EmployeeSkill.objects.filter(employee=employee, skill_id__in=have - wanted).delete()
+    EmployeeSkill.objects.bulk_create(
+        [EmployeeSkill(employee=employee, skill_id=pk) for pk in sorted(wanted - have)]
+    )
+
+
+@service
+def employee_create(
+    *,
+    actor: User | None,
+    name: str,
+    phone_number: str,
+    primary_role: Role,
+    employment_type: str,
+    skills: list[Skill] | None = None,
+    is_always_needed: bool = False,
+    notes: str = "",
+    preferred_language: str = "de",
+) -> Employee:
+    if employment_type not in EmploymentType.values:
+        raise ValidationFailed.single("employment_type", f"{employment_type!r} is not an employment type.")
+    employee = Employee(
+        name=require_text("name", name, max_length=120),
+        phone_number=normalise_phone(phone_number),
+        primary_role=primary_role,
+        employment_type=employment_type,
+        is_always_needed=is_always_needed,
+        notes=notes,
+        preferred_language=preferred_language,
+    )
+    employee.save()
+    if skills:
+        _set_skills(employee, skills)
+    employee.refresh_version()
+    return employee
+
+
+@service
+def employee_update(
+    *,
+    actor: User | None,
+    employee_id: int,
+    expected_version: int | None,
+    changes: dict[str, Any],
+    skills: list[Skill] | None = None,
+) -> Employee:
+    employee = lock_current(Employee, pk=employee_id, expected_version=expected_version)
+    if employee.anonymised_at is not None:
+        raise ValidationFailed.single("__all__", "An anonymised employee cannot be changed.")
+    changes = dict(changes)
+    if "name" in changes:
+        changes["name"] = require_text("name", changes["name"], max_length=120)
+    if "phone_number" in changes:
+        changes["phone_number"] = normalise_phone(changes["phone_number"])
+    if "employment_type" in changes and changes["employment_type"] not in EmploymentType.values:
+        raise ValidationFailed.single(
+            "employment_type", f"{changes['employment_type']!r} is not an employment type."
+        )
+    apply_changes(employee, changes, allowed=EMPLOYEE_EDITABLE)
+    if skills is not None:
+        _set_skills(employee, skills)
+    return employee
+
+
+@service
+def employee_archive(*, actor: User | None, employee_id: int, expected_version: int | None) -> Employee:
+    """Archive instead of delete: the employee keeps their history and is never asked again."""
+    employee = lock_current(Employee, pk=employee_id, expected_version=expected_version)
+    apply_changes(employee, {"is_active": False}, allowed={"is_active"})
+    return employee
+
+
+@service
+def employee_restore(*, actor: User | None, employee_id: int, expected_version: int | None) -> Employee:
+    employee = lock_current(Employee, pk=employee_id, expected_version=expected_version)
+    if employee.anonymised_at is not None:
+        raise ValidationFailed.single("__all__", "An anonymised employee cannot be restored.")
+    apply_changes(employee, {"is_active": True}, allowed={"is_active"})
+    return employee
+
+
+@service
+def employee_anonymise(*, actor: User | None, employee_id: int, expected_version: int | None) -> Employee:
+    """GDPR erasure: personal data replaced, hours and invitations kept for statistics."""
+    employee = lock_current(Employee, pk=employee_id, expected_version=expected_version)
+    if employee.anonymised_at is not None:
+        return employee
+    employee.absences.all().delete()
+    apply_changes(
+        employee,
+        {
+            "name": f"Anonymised employee {employee.pk}",
+            "phone_number": None,
+            "notes": "",
+            "is_active": False,
+            "user": None,
+            "anonymised_at": timezone.now(),
+        },
+        allowed={"name", "phone_number", "notes", "is_active", "user", "anonymised_at"},
+    )
+    return employee
+
+
+@service
+def absence_create(
+    *, actor: User | None, employee_id: int, kind: str, starts_on: date, ends_on: date, note: str = ""
+) -> Absence:
+    employee = get_or_not_found(Employee, pk=employee_id)
+    if ends_on < starts_on:
+        raise ValidationFailed.single("ends_on", "The absence cannot end before it starts.")
+    absence = Absence(employee=employee, kind=kind, starts_on=starts_on, ends_on=ends_on, note=note)
+    absence.save()
+    absence.refresh_version()
+    return absence
+
+
+@service
+def absence_delete(*, actor: User | None, absence_id: int, expected_version: int | None) -> None:
+    absence = lock_current(Absence, pk=absence_id, expected_version=expected_version)
+    absence.delete()
+
+
+@service
+def employment_type_limit_set(
+    *,
+    actor: User | None,
+    employment_type: str,
+    monthly_hours_cap: Decimal | None,
+    monthly_earnings_cap: Decimal | None,
+    expected_version: int | None = None,
+) -> EmploymentTypeLimit:
+    """Create the limits of a type, or change them (then the version read is required)."""
+    existing = EmploymentTypeLimit.objects.filter(employment_type=employment_type).first()
+    if existing is None:
+        limit = EmploymentTypeLimit(
+            employment_type=employment_type,
+            monthly_hours_cap=monthly_hours_cap,
+            monthly_earnings_cap=monthly_earnings_cap,
+        )
+        limit.save()
+        limit.refresh_version()
+        return limit
+    limit = lock_current(EmploymentTypeLimit, pk=existing.pk, expected_version=expected_version)
+    apply_changes(
+        limit,
+        {"monthly_hours_cap": monthly_hours_cap, "monthly_earnings_cap": monthly_earnings_cap},
+        allowed={"monthly_hours_cap", "monthly_earnings_cap"},
+    )
+    return limit
+
+
+@service
+def role_update(
+    *, actor: User | None, role_id: int, expected_version: int | None, changes: dict[str, Any]
+) -> Role:
+    role = lock_current(Role, pk=role_id, expected_version=expected_version)
+    apply_changes(role, changes, allowed={"name", "is_active"})
+    return role
+
+
+@service
+def role_delete(*, actor: User | None, role_id: int, expected_version: int | None) -> None:
+    """Only a role nobody has or needs; the database refuses the rest (archive it instead)."""
+    role = lock_current(Role, pk=role_id, expected_version=expected_version)
+    if role.employees.exists():
+        raise ValidationFailed.single("key", "Employees have this role; archive it instead.")
+    role.delete()
+
+
+@service
+def skill_update(
+    *, actor: User | None, skill_id: int, expected_version: int | None, changes: dict[str, Any]
+) -> Skill:
+    skill = lock_current(Skill, pk=skill_id, expected_version=expected_version)
+    apply_changes(skill, changes, allowed={"name", "is_active"})
+    return skill
+
+
+@service
+def skill_delete(*, actor: User | None, skill_id: int, expected_version: int | None) -> None:
+    skill = lock_current(Skill, pk=skill_id, expected_version=expected_version)
+    if skill.employee_links.exists() or skill.work_area_links.exists():
+        raise ValidationFailed.single("key", "This skill is in use; archive it instead.")
+    skill.delete()
+
+
+@service
+def absence_update(
+    *, actor: User | None, absence_id: int, expected_version: int | None, changes: dict[str, Any]
+) -> Absence:
+    absence = lock_current(Absence, pk=absence_id, expected_version=expected_version)
+    apply_changes(absence, changes, allowed={"kind", "starts_on", "ends_on", "note"})
+    return absence

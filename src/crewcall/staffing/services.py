@@ -1,0 +1,141 @@
+"""Every write to invitations and the work log (@service: one transaction each).
+
+Asking by the fair picker and sending over WhatsApp arrive with the messaging issue;
+these are the state changes they will call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from crewcall.accounts.models import User
+from crewcall.core.errors import ValidationFailed
+from crewcall.core.transactions import service
+from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
+from crewcall.events.models import Event
+from crewcall.events.services import event_sync_staffing_status
+from crewcall.people.models import Employee
+from crewcall.staffing.models import INVITATION_TRANSITIONS, Invitation, ResponseMethod, WorkLog
+
+ANSWERS = {"accepted", "declined", "waitlisted"}
+
+
+@service
+def invitation_create(
+    *, actor: User | None, event_id: int, employee_id: int, wave: int = 1, pick_reason: str = ""
+) -> Invitation:
+    event = get_or_not_found(Event, pk=event_id)
+    employee = get_or_not_found(Employee, pk=employee_id)
+    if not employee.is_active:
+        raise ValidationFailed.single("employee", "An archived employee cannot be invited.")
+    invitation = Invitation(event=event, employee=employee, wave=wave, pick_reason=pick_reason)
+    invitation.save()
+    invitation.refresh_from_db()
+    return invitation
+
+
+@service
+def invitation_set_status(
+    *,
+    actor: User | None,
+    invitation_id: int,
+    expected_version: int | None,
+    status: str,
+    method: str = ResponseMethod.MANUAL,
+) -> Invitation:
+    """Record an answer or a change of standing; the event's recruiting/staffed status
+    follows the number of acceptances. The event row is locked first (fixed order:
+    event, then invitation) so two answers to one event cannot both miss the flip."""
+    current = get_or_not_found(Invitation, pk=invitation_id)
+    event = get_or_not_found(Event, pk=current.event_id, lock=True)
+    invitation = lock_current(Invitation, pk=invitation_id, expected_version=expected_version)
+    if status not in INVITATION_TRANSITIONS.get(invitation.status, frozenset()):
+        raise ValidationFailed.single(
+            "status", f"An invitation cannot go from {invitation.status} to {status}."
+        )
+    if method not in ResponseMethod.values:
+        raise ValidationFailed.single("response_method", f"{method!r} is not a response method.")
+    if invitation.status == "accepted" and status == "cancelled":
+        from crewcall.events.models import Assignment
+
+        Assignment.objects.filter(invitation=invitation).delete()
+    changes: dict[str, object] = {"status": status}
+    if status in ANSWERS:
+        changes.update(responded_at=timezone.now(), response_method=method)
+    apply_changes(invitation, changes, allowed={"status", "responded_at", "response_method"})
+    event_sync_staffing_status(event)
+    return invitation
+
+
+def _check_times(started_at: datetime, ended_at: datetime, break_minutes: int) -> None:
+    if ended_at <= started_at:
+        raise ValidationFailed.single("ended_at", "The end must be after the start.")
+    if break_minutes < 0:
+        raise ValidationFailed.single("break_minutes", "The break cannot be negative.")
+    if break_minutes * 60 >= (ended_at - started_at).total_seconds():
+        raise ValidationFailed.single("break_minutes", "The break must be shorter than the shift.")
+
+
+@service
+def work_log_create(
+    *,
+    actor: User | None,
+    event_id: int,
+    employee_id: int,
+    started_at: datetime,
+    ended_at: datetime,
+    break_minutes: int = 0,
+    note: str = "",
+) -> WorkLog:
+    _check_times(started_at, ended_at, break_minutes)
+    log = WorkLog(
+        event_id=event_id,
+        employee_id=employee_id,
+        started_at=started_at,
+        ended_at=ended_at,
+        break_minutes=break_minutes,
+        note=note,
+    )
+    log.save()
+    log.refresh_from_db()
+    return log
+
+
+@service
+def work_log_update(
+    *,
+    actor: User | None,
+    work_log_id: int,
+    expected_version: int | None,
+    started_at: datetime,
+    ended_at: datetime,
+    break_minutes: int,
+    note: str = "",
+) -> WorkLog:
+    log = lock_current(WorkLog, pk=work_log_id, expected_version=expected_version)
+    _check_times(started_at, ended_at, break_minutes)
+    changes = {
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "break_minutes": break_minutes,
+        "note": note,
+        # Changed hours need a fresh approval.
+        "approved_by": None,
+        "approved_at": None,
+    }
+    apply_changes(log, changes, allowed=changes.keys())
+    log.refresh_from_db(fields=["hours"])
+    return log
+
+
+@service
+def work_log_approve(*, actor: User | None, work_log_id: int, expected_version: int | None) -> WorkLog:
+    if actor is None:
+        raise ValidationFailed.single("approved_by", "Approval needs a signed-in person.")
+    log = lock_current(WorkLog, pk=work_log_id, expected_version=expected_version)
+    apply_changes(
+        log, {"approved_by": actor, "approved_at": timezone.now()}, allowed={"approved_by", "approved_at"}
+    )
+    return log
