@@ -6,7 +6,7 @@ on real PostgreSQL (the embedded server, or DATABASE_URL's).
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 from typing import Any
 

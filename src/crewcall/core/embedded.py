@@ -27,7 +27,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class EmbeddedPostgres:
         self.pgdata = folder / "pg"
         self._clients: IO[str] | None = None
         self._connection: EmbeddedConnection | None = None
-        self._server: object | None = None
+        self._server: Any = None
         self._mutex = threading.Lock()
         self._databases: set[str] = set()
 
@@ -92,16 +92,14 @@ class EmbeddedPostgres:
         if name in self._databases:
             return
         import psycopg
+        import psycopg.conninfo
         from psycopg import sql
 
         conn_info = self.attach()
-        with psycopg.connect(
-            host=conn_info.host,
-            user=conn_info.user,
-            dbname="postgres",
-            autocommit=True,
-            **({"port": conn_info.port} if conn_info.port else {}),
-        ) as conn:
+        conninfo = psycopg.conninfo.make_conninfo(
+            host=conn_info.host, user=conn_info.user, dbname="postgres", port=conn_info.port or None
+        )
+        with psycopg.connect(conninfo, autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if not exists:
                 # Another process may create it first.
@@ -142,13 +140,13 @@ class EmbeddedPostgres:
         pgexec(
             "pg_ctl",
             ("-w", "-D", str(self.pgdata), "-m", "fast", "stop"),
-            bin_path=server.bin_path,  # type: ignore[attr-defined]
-            user=server.system_user,  # type: ignore[attr-defined]
+            bin_path=server.bin_path,
+            user=server.system_user,
         )
 
     def bin_path(self) -> Path:
         self.attach()
-        return Path(self._server.bin_path)  # type: ignore[attr-defined]
+        return Path(self._server.bin_path)
 
 
 _instances: dict[Path, EmbeddedPostgres] = {}

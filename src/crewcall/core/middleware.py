@@ -1,10 +1,17 @@
-"""Sets the request context (source and request id) for every HTTP request."""
+"""Sets the request context (source and request id) for every HTTP request.
+
+It also opens a history context for the request, so a change made outside a service
+(the Django admin's own forms) is still recorded with its actor, source and request id.
+Services add their own, more precise context (the use case) on top.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
+import pghistory
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from crewcall.core.context import Source, new_request_id, request_context
@@ -27,7 +34,14 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
-        with request_context(source=source_for_path(request.path), request_id=request_id):
+        source = source_for_path(request.path)
+        # Only a request with a session can have a user; /healthz must not touch the database.
+        user = getattr(request, "user", None) if settings.SESSION_COOKIE_NAME in request.COOKIES else None
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        with (
+            request_context(source=source, request_id=request_id),
+            pghistory.context(user=user_id, source=source, request_id=request_id),
+        ):
             request.request_id = request_id  # type: ignore[attr-defined]
             response = self.get_response(request)
         response["X-Request-ID"] = request_id

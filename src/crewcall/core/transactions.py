@@ -62,7 +62,7 @@ def _diag(exc: BaseException) -> Any:
     return getattr(exc.__cause__ or exc, "diag", None)
 
 
-def rule_violation_from(exc: DatabaseError) -> RuleViolation | None:
+def rule_violation_from(exc: BaseException) -> RuleViolation | None:
     """Map a refused constraint or trigger to the field it guards, or None."""
     diag = _diag(exc)
     if diag is None:

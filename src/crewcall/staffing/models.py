@@ -45,7 +45,9 @@ class WorkedHours(models.Func):
 
     output_field = models.DecimalField(max_digits=6, decimal_places=2)
 
-    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, tuple[Any, ...]]:
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, tuple[Any, ...]]:
         (started, p1), (ended, p2), (pause, p3) = (compiler.compile(e) for e in self.source_expressions)
         sql = f"ROUND(((EXTRACT(EPOCH FROM ({ended} - {started})) - {pause} * 60) / 3600.0)::numeric, 2)"
         return sql, (*p1, *p2, *p3)

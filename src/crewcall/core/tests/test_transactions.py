@@ -15,7 +15,7 @@ from crewcall.people.services import employee_update
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 
 
-def test_a_deadlock_is_retried_until_both_changes_land(agency) -> None:  # type: ignore[no-untyped-def]
+def test_a_deadlock_is_retried_until_both_changes_land(agency) -> None:
     first, second = agency.employee(name="First"), agency.employee(name="Second")
     barrier = threading.Barrier(2)
     attempts: list[str] = []
@@ -55,7 +55,7 @@ def test_a_deadlock_is_retried_until_both_changes_land(agency) -> None:  # type:
     assert first.notes == second.notes  # the retried one wrote last, to both
 
 
-def test_a_lock_held_too_long_gives_a_clean_busy_answer(agency) -> None:  # type: ignore[no-untyped-def]
+def test_a_lock_held_too_long_gives_a_clean_busy_answer(agency) -> None:
     employee = agency.employee()
     holding = threading.Event()
     release = threading.Event()
@@ -88,7 +88,7 @@ def test_a_lock_held_too_long_gives_a_clean_busy_answer(agency) -> None:  # type
     assert employee.notes == "" and employee.version == 1
 
 
-def test_services_cannot_be_nested_by_accident(agency) -> None:  # type: ignore[no-untyped-def]
+def test_services_cannot_be_nested_by_accident(agency) -> None:
     employee = agency.employee()
     with pytest.raises(RuntimeError), transaction.atomic():
         employee_update(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from datetime import time
+from decimal import Decimal
 
 import pytest
 
@@ -63,7 +65,7 @@ def test_it_accepts_an_overnight_and_an_open_ended_event() -> None:
     assert run("SELECT count(*) FROM events_event")[0][0] == 2
 
 
-def _event_in(agency, status: str):  # type: ignore[no-untyped-def]
+def _event_in(agency, status: str):
     if status in ("completed", "cancelled"):
         event = agency.event(status="recruiting")
         run("UPDATE events_event SET status = %s WHERE id = %s", [status, event.pk])
@@ -71,7 +73,7 @@ def _event_in(agency, status: str):  # type: ignore[no-untyped-def]
     return agency.event(status=status)
 
 
-def test_event_transitions_in_the_database_match_the_lifecycle(agency) -> None:  # type: ignore[no-untyped-def]
+def test_event_transitions_in_the_database_match_the_lifecycle(agency) -> None:
     statuses = list(EVENT_TRANSITIONS)
     for old, new in itertools.product(statuses, statuses):
         if old == new:
@@ -84,7 +86,7 @@ def test_event_transitions_in_the_database_match_the_lifecycle(agency) -> None: 
             refused(statement, [new, event.pk], rule="events_event__status__transition")
 
 
-def test_invitation_transitions_in_the_database_match_the_lifecycle(agency) -> None:  # type: ignore[no-untyped-def]
+def test_invitation_transitions_in_the_database_match_the_lifecycle(agency) -> None:
     event = agency.event(employees_needed=50, employees_to_ask=60)
     statuses = list(INVITATION_TRANSITIONS)
     paths = {
@@ -114,14 +116,14 @@ def test_invitation_transitions_in_the_database_match_the_lifecycle(agency) -> N
             refused(statement, [new, employee.pk], rule="staffing_invitation__status__transition")
 
 
-def test_templates_never_get_invitations(agency) -> None:  # type: ignore[no-untyped-def]
+def test_templates_never_get_invitations(agency) -> None:
     from crewcall.events.services import event_create
 
     template = event_create(
         actor=agency.actor,
         title="Tpl",
-        start_time="18:00",
-        hourly_rate=10,
+        start_time=time(18),
+        hourly_rate=Decimal(10),
         employees_needed=1,
         is_template=True,
     )
@@ -139,7 +141,7 @@ def test_templates_never_get_invitations(agency) -> None:  # type: ignore[no-unt
     )
 
 
-def test_uniques_hold_in_sql(agency) -> None:  # type: ignore[no-untyped-def]
+def test_uniques_hold_in_sql(agency) -> None:
     event = agency.event()
     area = agency.area(event, name="Bar")
     employee = agency.employee()
@@ -197,7 +199,7 @@ def test_uniques_hold_in_sql(agency) -> None:  # type: ignore[no-untyped-def]
         ("{}", 0, "events_workarea__max_capacity__positive"),
     ],
 )
-def test_role_requirements_are_checked_in_sql(agency, requirements: str, capacity: int, rule: str) -> None:  # type: ignore[no-untyped-def]
+def test_role_requirements_are_checked_in_sql(agency, requirements: str, capacity: int, rule: str) -> None:
     event = agency.event()
     refused(
         "INSERT INTO events_workarea (event_id, name, location, description, max_capacity, is_active, priority,"
@@ -207,14 +209,14 @@ def test_role_requirements_are_checked_in_sql(agency, requirements: str, capacit
     )
 
 
-def test_a_required_role_cannot_vanish_or_be_renamed(agency) -> None:  # type: ignore[no-untyped-def]
+def test_a_required_role_cannot_vanish_or_be_renamed(agency) -> None:
     event = agency.event()
     agency.area(event, role_requirements={"cook": 1})
     refused("DELETE FROM people_role WHERE key = 'cook'", rule="people_role__key__in_use")
     refused("UPDATE people_role SET key = 'chef' WHERE key = 'cook'", rule="people_role__key__immutable")
 
 
-def test_capacity_and_role_caps_hold_in_sql(agency) -> None:  # type: ignore[no-untyped-def]
+def test_capacity_and_role_caps_hold_in_sql(agency) -> None:
     event = agency.event(employees_needed=5, employees_to_ask=10)
     area = agency.area(event, capacity=3, role_requirements={"bartender": 1, "waiter": 1})
     people = [agency.employee(name=f"P{i}") for i in range(4)]
@@ -249,7 +251,7 @@ def test_capacity_and_role_caps_hold_in_sql(agency) -> None:  # type: ignore[no-
     assert run("SELECT count(*) FROM events_assignment WHERE work_area_id = %s", [area.pk])[0][0] == 3
 
 
-def test_an_assignment_cannot_cross_events(agency) -> None:  # type: ignore[no-untyped-def]
+def test_an_assignment_cannot_cross_events(agency) -> None:
     gala, fair = agency.event("Gala"), agency.event("Fair")
     fair_area = agency.area(fair)
     employee = agency.employee()
@@ -262,7 +264,7 @@ def test_an_assignment_cannot_cross_events(agency) -> None:  # type: ignore[no-u
     )
 
 
-def test_only_accepted_people_are_placed(agency) -> None:  # type: ignore[no-untyped-def]
+def test_only_accepted_people_are_placed(agency) -> None:
     from crewcall.staffing.services import invitation_create
 
     event = agency.event()
@@ -277,7 +279,7 @@ def test_only_accepted_people_are_placed(agency) -> None:  # type: ignore[no-unt
     )
 
 
-def test_money_counts_times_and_phones_are_checked(agency) -> None:  # type: ignore[no-untyped-def]
+def test_money_counts_times_and_phones_are_checked(agency) -> None:
     event = agency.event()
     employee = agency.employee()
     agency.accepted(event, employee)
@@ -325,7 +327,7 @@ def test_money_counts_times_and_phones_are_checked(agency) -> None:  # type: ign
     )
 
 
-def test_hours_only_for_people_who_accepted(agency) -> None:  # type: ignore[no-untyped-def]
+def test_hours_only_for_people_who_accepted(agency) -> None:
     event = agency.event()
     stranger = agency.employee()
     refused(
@@ -336,7 +338,7 @@ def test_hours_only_for_people_who_accepted(agency) -> None:  # type: ignore[no-
     )
 
 
-def test_version_and_updated_at_are_kept_by_the_database(agency) -> None:  # type: ignore[no-untyped-def]
+def test_version_and_updated_at_are_kept_by_the_database(agency) -> None:
     employee = agency.employee()
     before = run("SELECT version, updated_at FROM people_employee WHERE id = %s", [employee.pk])[0]
     assert before[0] == 1
@@ -353,7 +355,7 @@ def test_version_and_updated_at_are_kept_by_the_database(agency) -> None:  # typ
     assert refused_insert_version[0][0] == 1
 
 
-def test_derived_hours_come_from_the_work_log(agency) -> None:  # type: ignore[no-untyped-def]
+def test_derived_hours_come_from_the_work_log(agency) -> None:
     from datetime import datetime, timedelta
 
     from django.utils import timezone

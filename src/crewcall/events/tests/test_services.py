@@ -20,7 +20,7 @@ from crewcall.staffing.models import Invitation
 pytestmark = pytest.mark.django_db
 
 
-def test_every_update_bumps_the_version_and_a_stale_one_is_refused(agency) -> None:  # type: ignore[no-untyped-def]
+def test_every_update_bumps_the_version_and_a_stale_one_is_refused(agency) -> None:
     employee = agency.employee(name="Anna")
     assert employee.version == 1
     updated = people.employee_update(
@@ -37,7 +37,7 @@ def test_every_update_bumps_the_version_and_a_stale_one_is_refused(agency) -> No
     assert employee.notes == "speaks French"
 
 
-def test_a_missing_version_is_refused(agency) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_version_is_refused(agency) -> None:
     event = agency.event()
     with pytest.raises(ValidationFailed) as info:
         events.event_update(
@@ -46,7 +46,7 @@ def test_a_missing_version_is_refused(agency) -> None:  # type: ignore[no-untype
     assert "version" in info.value.errors
 
 
-def test_bad_input_names_the_field_and_writes_nothing(agency) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_names_the_field_and_writes_nothing(agency) -> None:
     with pytest.raises(ValidationFailed) as info:
         people.employee_create(
             actor=agency.actor,
@@ -73,7 +73,7 @@ def test_bad_input_names_the_field_and_writes_nothing(agency) -> None:  # type: 
     assert not WorkArea.objects.exists()
 
 
-def test_an_illegal_transition_is_refused_by_the_service(agency) -> None:  # type: ignore[no-untyped-def]
+def test_an_illegal_transition_is_refused_by_the_service(agency) -> None:
     event = agency.event(status="draft")
     with pytest.raises(ValidationFailed):
         events.event_transition(
@@ -83,7 +83,7 @@ def test_an_illegal_transition_is_refused_by_the_service(agency) -> None:  # typ
     assert event.status == "draft"
 
 
-def test_acceptances_flip_recruiting_and_staffed(agency) -> None:  # type: ignore[no-untyped-def]
+def test_acceptances_flip_recruiting_and_staffed(agency) -> None:
     event = agency.event(employees_needed=2, employees_to_ask=3)
     first, second = agency.employee(name="A"), agency.employee(name="B")
     agency.accepted(event, first)
@@ -97,7 +97,7 @@ def test_acceptances_flip_recruiting_and_staffed(agency) -> None:  # type: ignor
     assert event.status == "recruiting"
 
 
-def test_placing_and_counting_assignments(agency) -> None:  # type: ignore[no-untyped-def]
+def test_placing_and_counting_assignments(agency) -> None:
     event = agency.event(employees_needed=3, employees_to_ask=3)
     bar = agency.area(event, "Bar", capacity=2, role_requirements={"bartender": 1})
     people_ = [agency.employee(name=n) for n in "ABC"]
@@ -122,7 +122,7 @@ def test_placing_and_counting_assignments(agency) -> None:  # type: ignore[no-un
     assert loads == {"Bar": 2}
 
 
-def _busy_event(agency, title: str):  # type: ignore[no-untyped-def]
+def _busy_event(agency, title: str):
     event = agency.event(title, employees_needed=1, employees_to_ask=2)
     area = agency.area(event, "Bar")
     employee = agency.employee(name=f"{title} crew")
@@ -144,7 +144,7 @@ def _snapshot(event: Event) -> tuple[object, ...]:
     )
 
 
-def test_cancelling_one_event_touches_no_other(agency) -> None:  # type: ignore[no-untyped-def]
+def test_cancelling_one_event_touches_no_other(agency) -> None:
     gala, fair = _busy_event(agency, "Gala"), _busy_event(agency, "Fair")
     before = _snapshot(fair)
     events.event_cancel(
@@ -157,7 +157,7 @@ def test_cancelling_one_event_touches_no_other(agency) -> None:  # type: ignore[
     assert _snapshot(fair) == before
 
 
-def test_deleting_a_draft_touches_no_other_event(agency) -> None:  # type: ignore[no-untyped-def]
+def test_deleting_a_draft_touches_no_other_event(agency) -> None:
     fair = _busy_event(agency, "Fair")
     before = _snapshot(fair)
     draft = agency.event("Draft", status="draft")
@@ -167,7 +167,7 @@ def test_deleting_a_draft_touches_no_other_event(agency) -> None:  # type: ignor
     assert _snapshot(fair) == before
 
 
-def test_events_with_history_are_cancelled_not_deleted(agency) -> None:  # type: ignore[no-untyped-def]
+def test_events_with_history_are_cancelled_not_deleted(agency) -> None:
     event = _busy_event(agency, "Gala")
     event.refresh_from_db()
     with pytest.raises(ValidationFailed):
@@ -177,7 +177,7 @@ def test_events_with_history_are_cancelled_not_deleted(agency) -> None:  # type:
     assert Event.objects.filter(pk=event.pk).exists()
 
 
-def test_employees_with_history_are_archived_not_deleted(agency) -> None:  # type: ignore[no-untyped-def]
+def test_employees_with_history_are_archived_not_deleted(agency) -> None:
     event = agency.event()
     employee = agency.employee()
     agency.accepted(event, employee)
@@ -190,7 +190,7 @@ def test_employees_with_history_are_archived_not_deleted(agency) -> None:  # typ
         )
 
 
-def test_anonymising_keeps_the_statistics(agency) -> None:  # type: ignore[no-untyped-def]
+def test_anonymising_keeps_the_statistics(agency) -> None:
     event = agency.event()
     employee = agency.employee(name="Greta Garbo", notes="private")
     agency.accepted(event, employee)
@@ -206,7 +206,7 @@ def test_anonymising_keeps_the_statistics(agency) -> None:  # type: ignore[no-un
         )
 
 
-def test_an_event_from_a_template_copies_its_work_areas(agency, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_an_event_from_a_template_copies_its_work_areas(agency, django_assert_max_num_queries) -> None:
     skill = people.skill_create(actor=agency.actor, key="cocktails", name="Cocktails")
     template = events.event_create(
         actor=agency.actor,
@@ -246,7 +246,7 @@ def test_an_event_from_a_template_copies_its_work_areas(agency, django_assert_ma
         )
 
 
-def test_a_raw_sql_change_still_cannot_skip_the_rules(agency) -> None:  # type: ignore[no-untyped-def]
+def test_a_raw_sql_change_still_cannot_skip_the_rules(agency) -> None:
     event = agency.event()
     with pytest.raises(DatabaseError):
         run("UPDATE events_event SET status = 'draft' WHERE id = %s", [event.pk])

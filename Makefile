@@ -1,0 +1,32 @@
+# Crewcall developer commands. Everything runs from the project's own virtualenv.
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Tests and tools get a data folder of their own, never the user's (~/.local/share/crewcall).
+TEST_ENV := CREWCALL_DATA_DIR=$(CURDIR)/.data/test
+
+.PHONY: run test lint check-migrations install
+
+run: $(STAMP)
+	$(BIN)/crewcall serve $(if $(DEMO),--demo) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+
+test: $(STAMP)
+	$(TEST_ENV) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src
+	$(TEST_ENV) $(BIN)/mypy
+
+check-migrations: $(STAMP)
+	$(TEST_ENV) $(BIN)/crewcall makemigrations --check --dry-run
+
+install: $(STAMP)
+
+$(BIN)/python:
+	python3 -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@

@@ -1,0 +1,22 @@
+"""Admin pages for invitations and the work log (read-only: writes go through staffing.services)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from crewcall.staffing.models import Invitation, WorkLog
+from crewcall.web.admin_base import ReadOnlyAdmin
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ("employee", "event", "status", "wave", "asked_at", "responded_at", "version")
+    list_filter = ("status", "response_method")
+    list_select_related = ("employee", "event")
+    search_fields = ("employee__name", "event__title")
+
+
+@admin.register(WorkLog)
+class WorkLogAdmin(ReadOnlyAdmin):
+    list_display = ("employee", "event", "started_at", "ended_at", "break_minutes", "hours", "approved_by")
+    list_select_related = ("employee", "event", "approved_by")

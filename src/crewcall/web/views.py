@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from crewcall.web import selectors
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Database readiness is /readyz (operations issue)."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/dashboard.html", selectors.dashboard_summary())
