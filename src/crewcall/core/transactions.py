@@ -48,6 +48,13 @@ SERIALIZATION_FAILURE = "40001"
 DEADLOCK_DETECTED = "40P01"
 LOCK_NOT_AVAILABLE = "55P03"
 RETRYABLE = {SERIALIZATION_FAILURE, DEADLOCK_DETECTED}
+# The server went away (admin shutdown, crash, restart): the transaction died with it.
+SERVER_GONE = {"57P01", "57P02", "57P03"}
+
+
+def connection_lost(state: str | None) -> bool:
+    """No SQLSTATE means the client lost the server; class 08 and 57P0x say so outright."""
+    return state is None or state.startswith("08") or state in SERVER_GONE
 
 # Statistics for metrics and tests: retries taken and how they ended.
 retry_stats: dict[str, int] = {"retried": 0, "recovered": 0, "exhausted": 0}
@@ -124,9 +131,9 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
                     raise Busy(
                         "Another change to the same data is in progress; nothing was written. Try again."
                     ) from exc
-                # No SQLSTATE means the client lost the server, not that the server refused.
-                transient = state in RETRYABLE or state is None
-                if body_done and state is None:
+                lost = connection_lost(state)
+                transient = state in RETRYABLE or lost
+                if body_done and lost:
                     raise CommitOutcomeUnknown(
                         "The database connection broke while committing; the change may or may "
                         "not be stored. Reload before trying again."
@@ -142,7 +149,7 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
                     retry_stats["exhausted"] += 1
                     raise
                 logger.info("retrying %s after %s (attempt %d)", name, state or "lost connection", attempt)
-                if state is None:
+                if lost:
                     connection.close()
                 time.sleep(_backoff(attempt))
             except DatabaseError as exc:

@@ -7,6 +7,7 @@ follow <table>__<field>__<rule> so a refusal can be reported against its field.
 from __future__ import annotations
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -16,6 +17,25 @@ from crewcall.core.models import Versioned
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
 KEY = r"^[a-z][a-z0-9_]{0,39}$"
+
+# History of personal data is append-only too, with one way to rewrite it: GDPR erasure
+# (people.services.employee_anonymise) sets `crewcall.erasure` for its own transaction and
+# may then blank personal columns. The audit columns themselves (pgh_*) never change, and
+# no history row can ever be deleted.
+ERASURE_ONLY = pgtrigger.Condition(
+    "current_setting('crewcall.erasure', true) IS DISTINCT FROM 'on'"
+    " OR OLD.pgh_id IS DISTINCT FROM NEW.pgh_id"
+    " OR OLD.pgh_obj_id IS DISTINCT FROM NEW.pgh_obj_id"
+    " OR OLD.pgh_label IS DISTINCT FROM NEW.pgh_label"
+    " OR OLD.pgh_created_at IS DISTINCT FROM NEW.pgh_created_at"
+    " OR OLD.pgh_context IS DISTINCT FROM NEW.pgh_context"
+)
+PERSONAL_HISTORY_META = {
+    "triggers": [
+        pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
+        pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update, condition=ERASURE_ONLY),
+    ]
+}
 
 
 class EmploymentType(models.TextChoices):
@@ -70,7 +90,7 @@ class Skill(Versioned):
         return self.name
 
 
-@pghistory.track(model_name="EmployeeHistory")
+@pghistory.track(model_name="EmployeeHistory", append_only=False, meta=PERSONAL_HISTORY_META)
 class Employee(Versioned):
     """A person in the agency's pool.
 
@@ -175,7 +195,7 @@ class AbsenceKind(models.TextChoices):
     BLOCKED = "blocked", "Blocked"
 
 
-@pghistory.track(model_name="AbsenceHistory")
+@pghistory.track(model_name="AbsenceHistory", append_only=False, meta=PERSONAL_HISTORY_META)
 class Absence(Versioned):
     """An employee unavailable on every day from `starts_on` to `ends_on`, both included.
     Two absences of one employee never overlap (exclusion constraint, migration 0002)."""

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from crewcall.accounts.models import User
@@ -142,10 +143,11 @@ def employee_anonymise(*, actor: User | None, employee_id: int, expected_version
     if employee.anonymised_at is not None:
         return employee
     employee.absences.all().delete()
+    placeholder = f"Anonymised employee {employee.pk}"
     apply_changes(
         employee,
         {
-            "name": f"Anonymised employee {employee.pk}",
+            "name": placeholder,
             "phone_number": None,
             "notes": "",
             "is_active": False,
@@ -154,7 +156,22 @@ def employee_anonymise(*, actor: User | None, employee_id: int, expected_version
         },
         allowed={"name", "phone_number", "notes", "is_active", "user", "anonymised_at"},
     )
+    _erase_history(employee_id=employee.pk, placeholder=placeholder)
     return employee
+
+
+def _erase_history(*, employee_id: int, placeholder: str) -> None:
+    """Blank personal data in this employee's history rows (the one rewrite the history
+    triggers permit, and only while `crewcall.erasure` is on in this transaction)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('crewcall.erasure', 'on', true)")
+        cur.execute(
+            "UPDATE people_employeehistory SET name = %s, phone_number = NULL, notes = ''"
+            " WHERE pgh_obj_id = %s",
+            [placeholder, employee_id],
+        )
+        cur.execute("UPDATE people_absencehistory SET note = '' WHERE employee_id = %s", [employee_id])
+        cur.execute("SELECT set_config('crewcall.erasure', 'off', true)")
 
 
 @service

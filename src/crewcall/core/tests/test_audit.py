@@ -204,3 +204,28 @@ def test_history_rows_cannot_be_changed_or_deleted(agency) -> None:
         refused(f"DELETE FROM {table}")
     with pytest.raises(DatabaseError):
         history_model(type(agency.bartender))._default_manager.all().delete()
+
+
+def test_anonymising_erases_personal_data_from_history_too(agency) -> None:
+    employee = agency.employee(name="Greta Garbo", notes="allergic to nuts")
+    phone = employee.phone_number
+    people.absence_create(
+        actor=agency.actor, employee_id=employee.pk, kind="sick", starts_on=date(2030, 1, 1),
+        ends_on=date(2030, 1, 3), note="flu",
+    )  # fmt: skip
+    people.employee_anonymise(actor=agency.actor, employee_id=employee.pk, expected_version=employee.version)
+    dump = str(run("SELECT row_to_json(h)::text FROM people_employeehistory h"))
+    dump += str(run("SELECT row_to_json(h)::text FROM people_absencehistory h"))
+    assert "Greta" not in dump and phone not in dump and "nuts" not in dump and "flu" not in dump
+    labels = [r[0] for r in run("SELECT pgh_label FROM people_employeehistory ORDER BY pgh_id")]
+    assert labels == ["insert", "update"]  # the trail itself is intact
+
+
+def test_the_erasure_switch_cannot_forge_or_delete_history(agency) -> None:
+    agency.employee(name="Max")
+    run("SELECT set_config('crewcall.erasure', 'on', true)")
+    refused("UPDATE people_employeehistory SET pgh_label = 'forged'")
+    refused("UPDATE people_employeehistory SET pgh_context = '{}'")
+    refused("DELETE FROM people_employeehistory")
+    run("SELECT set_config('crewcall.erasure', 'off', true)")
+    refused("UPDATE people_employeehistory SET name = 'Moritz'")

@@ -94,3 +94,29 @@ def test_services_cannot_be_nested_by_accident(agency) -> None:
         employee_update(
             actor=agency.actor, employee_id=employee.pk, expected_version=1, changes={"notes": "x"}
         )
+
+
+def test_a_connection_lost_before_commit_is_retried(agency) -> None:
+    employee = agency.employee()
+    attempts: list[int] = []
+
+    @service
+    def note_after_a_crash(*, actor: object, employee_id: int) -> None:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pid = cur.fetchone()[0]
+        attempts.append(pid)
+        if len(attempts) == 1:
+            # Another session kills ours mid-transaction, as a failover or restart would.
+            other = connections.create_connection("default")
+            try:
+                with other.cursor() as cur:
+                    cur.execute("SELECT pg_terminate_backend(%s)", [pid])
+            finally:
+                other.close()
+        Employee.objects.filter(pk=employee_id).update(notes="written once")
+
+    note_after_a_crash(actor=agency.actor, employee_id=employee.pk)
+    assert len(attempts) == 2 and attempts[0] != attempts[1]
+    employee.refresh_from_db()
+    assert employee.notes == "written once" and employee.version == 2

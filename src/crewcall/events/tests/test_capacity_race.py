@@ -27,7 +27,7 @@ def guard_variant(*, keep_lock: bool) -> Iterator[None]:
     """Swap in the real guard function with a pause after it counts (to widen the race
     window), and — for the control — without its row lock. Restored afterwards.
 
-    THREADS × pause stays well under the lock timeout, so the protected run queues
+    THREADS times the pause stays well under the lock timeout, so the protected run queues
     rather than answering "busy"."""
     with connection.cursor() as cur:
         cur.execute("SELECT pg_get_functiondef('events_assignment_guard'::regproc)")
@@ -85,5 +85,5 @@ def test_concurrent_placements_never_exceed_capacity(agency) -> None:
 
 def test_control_without_the_lock_the_race_overfills_the_area(agency) -> None:
     with guard_variant(keep_lock=False):
-        placed, _ = place_everyone_at_once(agency)
+        placed, errors = place_everyone_at_once(agency)
     assert placed > CAPACITY, [str(e) for e in errors]

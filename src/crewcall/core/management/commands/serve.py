@@ -11,6 +11,7 @@ no other process uses it.
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from types import FrameType
 from typing import Any
@@ -108,14 +109,24 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(f"    username: {new_admin.user.username}")
                 self.stdout.write(f"    password: {new_admin.password}\n")
+            if not demo and not self._has_events():
+                demo = self._offer_demo()
             if demo:
                 try:
                     call_command("demo")
                 except CommandError as exc:
                     self.stderr.write(f"Demo data not loaded: {exc}")
-            elif not self._has_events():
-                self.stdout.write(DEMO_HINT)
         self.stdout.flush()
+
+    def _offer_demo(self) -> bool:
+        """Ask on a terminal; elsewhere (CI, a service manager) only print how."""
+        if not sys.stdin.isatty():
+            self.stdout.write(DEMO_HINT)
+            return False
+        self.stdout.write("The database is empty. Load a realistic demo agency? [y/N] ", ending="")
+        self.stdout.flush()
+        answer = sys.stdin.readline().strip().lower()
+        return answer in ("y", "yes", "j", "ja")
 
     @staticmethod
     def _has_events() -> bool:

@@ -1,0 +1,27 @@
+"""Reads for people, each with a fixed number of queries whatever the result size."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from crewcall.people.models import Absence, Employee, Skill
+
+
+def employee_list(
+    *, search: str = "", active: bool | None = True, role_key: str | None = None
+) -> QuerySet[Employee]:
+    """Employees with role, skills and derived stats loaded (three queries in all)."""
+    qs = Employee.objects.select_related("primary_role", "stats").prefetch_related(
+        Prefetch("skills", queryset=Skill.objects.order_by("name"))
+    )
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(phone_number__contains=search))
+    if role_key:
+        qs = qs.filter(primary_role__key=role_key)
+    return qs.order_by("name", "id")
+
+
+def absences_overlapping(*, employee_id: int, starts_on: object, ends_on: object) -> QuerySet[Absence]:
+    return Absence.objects.filter(employee_id=employee_id, starts_on__lte=ends_on, ends_on__gte=starts_on)

@@ -1,0 +1,40 @@
+"""Lists cost the same number of queries for 3 rows as for 30 (no N+1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crewcall.events.selectors import work_areas_with_load
+from crewcall.people.selectors import employee_list
+from crewcall.people.services import skill_create
+from crewcall.staffing.selectors import invitation_counts, invitations_for_event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_employee_list_query_budget(agency, django_assert_num_queries, size: int) -> None:
+    skill = skill_create(actor=agency.actor, key="wine", name="Wine")
+    for i in range(size):
+        agency.employee(name=f"E{i:02}", skills=[skill])
+    with django_assert_num_queries(2):
+        rows = [
+            (e.name, e.primary_role.key, [s.key for s in e.skills.all()], e.stats.total_hours_worked)
+            for e in employee_list()
+        ]
+    assert len(rows) == size and rows[0][2] == ["wine"] and str(rows[0][3]) == "0.00"
+
+
+@pytest.mark.parametrize("size", [2, 12])
+def test_event_board_reads_query_budget(agency, django_assert_num_queries, size: int) -> None:
+    event = agency.event(employees_needed=size, employees_to_ask=size)
+    for i in range(size):
+        agency.area(event, name=f"Area {i}")
+        agency.accepted(event, agency.employee(name=f"P{i}"))
+    with django_assert_num_queries(3):
+        names = [
+            (i.employee.name, i.employee.primary_role.key) for i in invitations_for_event(event_id=event.pk)
+        ]
+        loads = [a.assigned for a in work_areas_with_load(event_id=event.pk)]  # type: ignore[attr-defined]
+        counts = invitation_counts(event_id=event.pk)
+    assert len(names) == size and loads == [0] * size and counts["accepted"] == size
