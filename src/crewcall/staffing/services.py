@@ -6,7 +6,7 @@ these are the state changes they will call.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -69,13 +69,29 @@ def invitation_set_status(
     return invitation
 
 
-def _check_times(started_at: datetime, ended_at: datetime, break_minutes: int) -> None:
-    if ended_at <= started_at:
+def _check_times(event: Event, started_at: datetime, ended_at: datetime, break_minutes: int) -> None:
+    if timezone.is_naive(started_at) or timezone.is_naive(ended_at):
+        raise ValidationFailed.single("started_at", "Times need a time zone.")
+    # Elapsed time in UTC, as the database computes `hours` (a night with a clock change
+    # is an hour shorter or longer than the wall clocks say).
+    elapsed = (ended_at.astimezone(UTC) - started_at.astimezone(UTC)).total_seconds()
+    if elapsed <= 0:
         raise ValidationFailed.single("ended_at", "The end must be after the start.")
+    if elapsed > 24 * 3600:
+        raise ValidationFailed.single("ended_at", "A shift lasts at most 24 hours.")
     if break_minutes < 0:
         raise ValidationFailed.single("break_minutes", "The break cannot be negative.")
-    if break_minutes * 60 >= (ended_at - started_at).total_seconds():
+    if break_minutes * 60 >= elapsed:
         raise ValidationFailed.single("break_minutes", "The break must be shorter than the shift.")
+    if event.event_date is None:
+        raise ValidationFailed.single("event", "A template has no hours.")
+    start_day = timezone.localtime(started_at).date()
+    if not (event.event_date - timedelta(days=1) <= start_day <= event.event_date + timedelta(days=1)):
+        raise ValidationFailed.single(
+            "started_at", f"The shift must start around the event's date ({event.event_date})."
+        )
+    if started_at > timezone.now():
+        raise ValidationFailed.single("started_at", "Hours are recorded after they were worked.")
 
 
 @service
@@ -89,7 +105,7 @@ def work_log_create(
     break_minutes: int = 0,
     note: str = "",
 ) -> WorkLog:
-    _check_times(started_at, ended_at, break_minutes)
+    _check_times(get_or_not_found(Event, pk=event_id), started_at, ended_at, break_minutes)
     log = WorkLog(
         event_id=event_id,
         employee_id=employee_id,
@@ -115,7 +131,7 @@ def work_log_update(
     note: str = "",
 ) -> WorkLog:
     log = lock_current(WorkLog, pk=work_log_id, expected_version=expected_version)
-    _check_times(started_at, ended_at, break_minutes)
+    _check_times(log.event, started_at, ended_at, break_minutes)
     changes = {
         "started_at": started_at,
         "ended_at": ended_at,

@@ -94,7 +94,7 @@ def exercise_every_table(actor: User) -> None:
     run("DELETE FROM people_employmenttypelimit")
 
     event = events.event_create(
-        actor=actor, title="Gala", event_date=date(2030, 5, 1), start_time=time(18),
+        actor=actor, title="Gala", event_date=date(2025, 5, 1), start_time=time(18),
         hourly_rate=Decimal("15"), employees_needed=1, employees_to_ask=2,
     )  # fmt: skip
     event = events.event_update(
@@ -130,7 +130,7 @@ def exercise_every_table(actor: User) -> None:
     )
     events.assignment_delete(actor=actor, assignment_id=placed.pk, expected_version=placed.version)
 
-    start = timezone.make_aware(datetime(2030, 5, 1, 18))
+    start = timezone.make_aware(datetime(2025, 5, 1, 18))
     log = staffing.work_log_create(
         actor=actor,
         event_id=event.pk,

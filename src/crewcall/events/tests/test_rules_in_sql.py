@@ -364,9 +364,9 @@ def test_derived_hours_come_from_the_work_log(agency) -> None:
     from crewcall.staffing.services import work_log_create
 
     employee = agency.employee()
-    start = timezone.make_aware(datetime(2030, 1, 1, 18, 0))
+    start = timezone.make_aware(datetime(2025, 1, 1, 18, 0))
     for title, hours in (("A", 5), ("B", 3)):
-        event = agency.event(title)
+        event = agency.event(title, event_date=start.date())
         agency.accepted(event, employee)
         work_log_create(
             actor=agency.actor,
@@ -379,6 +379,7 @@ def test_derived_hours_come_from_the_work_log(agency) -> None:
     stats = EmployeeStats.objects.get(employee=employee)
     assert str(stats.total_hours_worked) == "8.00"
     assert stats.events_worked == 2
+    assert stats.last_worked_date == start.date()
     run("UPDATE staffing_worklog SET break_minutes = 90 WHERE employee_id = %s", [employee.pk])
     stats = EmployeeStats.objects.get(employee=employee)
     assert str(stats.total_hours_worked) == "6.00"

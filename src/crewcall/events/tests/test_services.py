@@ -250,3 +250,54 @@ def test_a_raw_sql_change_still_cannot_skip_the_rules(agency) -> None:
     event = agency.event()
     with pytest.raises(DatabaseError):
         run("UPDATE events_event SET status = 'draft' WHERE id = %s", [event.pk])
+
+
+def test_hours_are_checked_against_the_event_and_the_clock(agency) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    # The night the clocks went forward: 22:00 to 04:00 on the wall is 5 hours, not 6.
+    event = agency.event(
+        "Spring party",
+        event_date=date(2025, 3, 29),
+        start_time=time(22),
+        end_time=time(4),
+        ends_next_day=True,
+    )
+    employee = agency.employee()
+    agency.accepted(event, employee)
+    start = datetime(2025, 3, 29, 22, tzinfo=berlin)
+    end = datetime(2025, 3, 30, 4, tzinfo=berlin)
+    with pytest.raises(ValidationFailed) as info:
+        staffing.work_log_create(
+            actor=agency.actor, event_id=event.pk, employee_id=employee.pk, started_at=start, ended_at=end,
+            break_minutes=300,
+        )  # fmt: skip
+    assert list(info.value.errors) == ["break_minutes"]
+    log = staffing.work_log_create(
+        actor=agency.actor, event_id=event.pk, employee_id=employee.pk, started_at=start, ended_at=end,
+        break_minutes=30,
+    )  # fmt: skip
+    assert str(log.hours) == "4.50"
+    later = agency.event("Later", event_date=timezone_today() + timedelta(days=3))
+    agency.accepted(later, employee)
+    soon = datetime.combine(later.event_date, time(18), tzinfo=berlin)
+    with pytest.raises(ValidationFailed) as future:
+        staffing.work_log_create(
+            actor=agency.actor, event_id=later.pk, employee_id=employee.pk, started_at=soon,
+            ended_at=soon + timedelta(hours=3),
+        )  # fmt: skip
+    assert list(future.value.errors) == ["started_at"]
+    with pytest.raises(ValidationFailed) as elsewhere:
+        staffing.work_log_create(
+            actor=agency.actor, event_id=event.pk, employee_id=agency.employee(name="X").pk,
+            started_at=start - timedelta(days=5), ended_at=end - timedelta(days=5),
+        )  # fmt: skip
+    assert list(elsewhere.value.errors) == ["started_at"]
+
+
+def timezone_today() -> date:
+    from django.utils import timezone
+
+    return timezone.localdate()

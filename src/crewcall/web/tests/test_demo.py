@@ -1,0 +1,79 @@
+"""`crewcall demo`: a realistic agency loaded through the services, only into an empty database."""
+
+from __future__ import annotations
+
+import random
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Q
+
+from crewcall.accounts.models import User
+from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.people.models import Absence, Employee, EmploymentTypeLimit
+from crewcall.staffing.models import Invitation, WorkLog
+from crewcall.web.demo import SEED, plan_people
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_loads_an_agency_in_every_state_and_refuses_a_second_time() -> None:
+    out = StringIO()
+    call_command("demo", stdout=out)
+    assert "Demo agency loaded as demo-dispatcher" in out.getvalue()
+
+    actor = User.objects.get(username="demo-dispatcher")
+    assert actor.role == "dispatcher" and not actor.has_usable_password()
+
+    assert 140 <= Employee.objects.count() <= 160
+    assert Employee.objects.filter(is_always_needed=True).count() == 8
+    assert Employee.objects.filter(is_active=False, anonymised_at__isnull=True).exists()
+    assert Employee.objects.filter(anonymised_at__isnull=False).count() == 1
+    assert Absence.objects.filter(kind="vacation").exists() and Absence.objects.filter(kind="sick").exists()
+    assert EmploymentTypeLimit.objects.get(employment_type="mini_job").monthly_earnings_cap == 556
+
+    templates = Event.objects.filter(is_template=True).annotate(areas=Count("work_areas"))
+    assert templates.count() >= 4
+    assert all(2 <= t.areas <= 4 for t in templates)
+    assert WorkArea.objects.filter(event__is_template=True).exclude(role_requirements={}).exists()
+    assert WorkArea.objects.filter(event__is_template=True, skill_links__isnull=False).exists()
+
+    plain = Event.objects.filter(is_template=False)
+    assert 20 <= plain.count() <= 30
+    assert set(plain.values_list("status", flat=True)) == {
+        "draft", "recruiting", "staffed", "completed", "cancelled",
+    }  # fmt: skip
+    assert plain.filter(template__isnull=False).exists()
+    assert set(Invitation.objects.values_list("status", flat=True)) >= {
+        "asked", "accepted", "declined", "waitlisted", "completed", "expired", "cancelled",
+    }  # fmt: skip
+    assert Invitation.objects.filter(event__status="recruiting", status="asked").exists()
+
+    assert Assignment.objects.filter(event__status="completed").exists()
+    assert Assignment.objects.filter(event__status__in=["recruiting", "staffed"]).exists()
+    # A staffed event has every place it needs accepted.
+    for event in plain.filter(status="staffed").annotate(
+        accepted=Count("invitations", filter=Q(invitations__status="accepted"))
+    ):
+        assert event.accepted >= event.employees_needed, event
+
+    logs = WorkLog.objects.all()
+    assert logs.exists()
+    assert not logs.exclude(event__status="completed").exists()
+    completed = Invitation.objects.filter(status="completed").values_list("event_id", "employee_id")
+    assert set(logs.values_list("event_id", "employee_id")) <= set(completed)
+    assert logs.filter(approved_at__isnull=False).exists() and logs.filter(approved_at__isnull=True).exists()
+    assert all(0 < log.hours < 13 for log in logs)
+
+    before = (Employee.objects.count(), Event.objects.count(), Invitation.objects.count())
+    with pytest.raises(CommandError, match="database already has employees"):
+        call_command("demo", stdout=StringIO())
+    assert (Employee.objects.count(), Event.objects.count(), Invitation.objects.count()) == before
+
+
+def test_the_people_are_the_same_for_the_same_seed() -> None:
+    first = plan_people(random.Random(SEED))
+    assert first == plan_people(random.Random(SEED))
+    assert len({p.name for p in first}) == len({p.phone for p in first}) == len(first) == 150
+    assert all(p.phone.startswith("+491") and len(p.phone) == 14 for p in first)
