@@ -1,6 +1,6 @@
 """Shared test fixtures: a cast of personas and a small agency to work with.
 
-Alice is the admin, Bob a dispatcher, Vera a viewer. Every test that touches data runs
+Alice is the admin, Bob a dispatcher (the actor of the `agency` fixture). Every test that touches data runs
 on real PostgreSQL (the embedded server, or DATABASE_URL's).
 """
 
@@ -24,11 +24,6 @@ def alice(db: Any) -> User:
 @pytest.fixture
 def bob(db: Any) -> User:
     return User.objects.create_user("bob", password="x", role="dispatcher", is_staff=True)
-
-
-@pytest.fixture
-def vera(db: Any) -> User:
-    return User.objects.create_user("vera", password="x", role="viewer")
 
 
 class Agency:

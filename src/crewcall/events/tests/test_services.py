@@ -301,3 +301,81 @@ def timezone_today() -> date:
     from django.utils import timezone
 
     return timezone.localdate()
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        ("duplicate_invitation", "employee"),
+        ("duplicate_area_name", "name"),
+        ("duplicate_active_phone", "phone_number"),
+        ("too_few_to_ask", "employees_to_ask"),
+        ("end_before_start", "end_time"),
+        ("overlapping_absence", "starts_on"),
+        ("invite_to_template", "event"),
+        ("role_unknown", "role_requirements"),
+    ],
+)
+def test_services_report_database_refusals_by_field(agency, call: str, field: str) -> None:
+    event = agency.event()
+    employee = agency.employee()
+
+    def duplicate_invitation() -> None:
+        staffing.invitation_create(actor=agency.actor, event_id=event.pk, employee_id=employee.pk)
+        staffing.invitation_create(actor=agency.actor, event_id=event.pk, employee_id=employee.pk)
+
+    def duplicate_area_name() -> None:
+        agency.area(event, "Bar")
+        agency.area(event, "bar")
+
+    def duplicate_active_phone() -> None:
+        people.employee_create(
+            actor=agency.actor, name="Twin", phone_number=employee.phone_number,
+            primary_role=agency.bartender, employment_type="freelance",
+        )  # fmt: skip
+
+    def too_few_to_ask() -> None:
+        agency.event("Short", employees_needed=3, employees_to_ask=2)
+
+    def end_before_start() -> None:
+        agency.event("Backwards", start_time=time(20), end_time=time(19))
+
+    def overlapping_absence() -> None:
+        people.absence_create(
+            actor=agency.actor, employee_id=employee.pk, kind="vacation",
+            starts_on=date(2030, 1, 1), ends_on=date(2030, 1, 9),
+        )  # fmt: skip
+        people.absence_create(
+            actor=agency.actor, employee_id=employee.pk, kind="sick",
+            starts_on=date(2030, 1, 9), ends_on=date(2030, 1, 10),
+        )  # fmt: skip
+
+    def invite_to_template() -> None:
+        template = events.event_create(
+            actor=agency.actor, title="T", start_time=time(9), hourly_rate=Decimal(1), employees_needed=1,
+            is_template=True,
+        )  # fmt: skip
+        staffing.invitation_create(actor=agency.actor, event_id=template.pk, employee_id=employee.pk)
+
+    def role_unknown() -> None:
+        agency.area(event, "Stage", role_requirements={"juggler": 1})
+
+    with pytest.raises(RuleViolation) as info:
+        locals()[call]()
+    assert list(info.value.errors) == [field], info.value.errors
+
+
+def test_refusals_are_worded_for_people_not_as_sql(agency) -> None:
+    employee = agency.employee()
+    with pytest.raises(RuleViolation) as info:
+        people.employee_create(
+            actor=agency.actor, name="Twin", phone_number=employee.phone_number,
+            primary_role=agency.bartender, employment_type="freelance",
+        )  # fmt: skip
+    assert info.value.errors == {"phone_number": ["Another active employee has this phone number."]}
+    with pytest.raises(RuleViolation) as rate:
+        agency.event("Cheap", hourly_rate=Decimal("-0.01"))
+    assert rate.value.errors == {"hourly_rate": ["This cannot be negative."]}
+    with pytest.raises(RuleViolation) as role:
+        agency.area(agency.event(), "Stage", role_requirements={"juggler": 1})
+    assert role.value.errors == {"role_requirements": ['"juggler" is not a role in the catalogue.']}
