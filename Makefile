@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Tests and tools get a data folder of their own, never the user's (~/.local/share/crewcall).
 TEST_ENV := CREWCALL_DATA_DIR=$(CURDIR)/.data/test
 
-.PHONY: run test lint check-migrations install
+.PHONY: run test lint check-migrations install lock
 
 run: $(STAMP)
 	$(BIN)/crewcall serve $(if $(DEMO),--demo) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
@@ -26,7 +26,12 @@ install: $(STAMP)
 $(BIN)/python:
 	python3 -m venv $(VENV)
 
-# Reinstall only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Reinstall only when the dependencies changed since the last install. constraints.txt
+# pins every package, transitive ones included (regenerate it with `make lock`).
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
+
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^crewcall' > constraints.txt

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
-from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.events.models import Assignment, Event, WorkArea, WorkAreaSkill
 from crewcall.web.admin_base import ReadOnlyAdmin
 
 
@@ -15,7 +16,7 @@ class WorkAreaInline(admin.TabularInline):
     fields = ("name", "max_capacity", "role_requirements", "priority", "is_active")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 
@@ -36,8 +37,20 @@ class EventAdmin(ReadOnlyAdmin):
     inlines = (WorkAreaInline,)
 
 
+class WorkAreaSkillInline(admin.TabularInline):
+    model = WorkAreaSkill
+    extra = 0
+    can_delete = False
+    fields = ("skill", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(WorkArea)
 class WorkAreaAdmin(ReadOnlyAdmin):
+    inlines = (WorkAreaSkillInline,)
     list_display = ("name", "event", "max_capacity", "priority", "is_active", "version")
     list_select_related = ("event",)
     search_fields = ("name", "event__title")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from crewcall.people.models import Absence, Employee, EmploymentTypeLimit, Role, Skill
+from crewcall.people.models import Absence, Employee, EmployeeSkill, EmploymentTypeLimit, Role, Skill
 from crewcall.web.admin_base import ReadOnlyAdmin, VersionedAdmin
 
 
@@ -43,13 +43,24 @@ class AbsenceInline(admin.TabularInline):
         return False
 
 
+class EmployeeSkillInline(admin.TabularInline):
+    model = EmployeeSkill
+    extra = 0
+    can_delete = False
+    fields = ("skill", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Employee)
 class EmployeeAdmin(ReadOnlyAdmin):
     list_display = ("name", "phone_number", "primary_role", "employment_type", "is_active", "version")
     list_filter = ("is_active", "employment_type", "primary_role", "is_always_needed")
     search_fields = ("name", "phone_number")
     list_select_related = ("primary_role",)
-    inlines = (AbsenceInline,)
+    inlines = (EmployeeSkillInline, AbsenceInline)
 
 
 @admin.register(Absence)
