@@ -59,4 +59,3 @@ def test_the_dashboard_needs_a_login_and_then_shows_counts(client, alice, agency
     response = client.get("/")
     assert response.status_code == 200
     assert b"Sommerfest" in response.content
-

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from crewcall.accounts.models import User
 from crewcall.events.models import Assignment, Event, WorkArea
@@ -77,3 +79,15 @@ def test_the_people_are_the_same_for_the_same_seed() -> None:
     assert first == plan_people(random.Random(SEED))
     assert len({p.name for p in first}) == len({p.phone for p in first}) == len(first) == 150
     assert all(p.phone.startswith("+491") and len(p.phone) == 14 for p in first)
+
+
+def test_demo_answers_and_approvals_lie_around_their_events() -> None:
+    call_command("demo", stdout=StringIO())
+    now = timezone.now()
+    for inv in Invitation.objects.select_related("event"):
+        assert inv.asked_at <= now
+        assert inv.responded_at is None or inv.asked_at <= inv.responded_at <= now
+        if inv.event.event_date < timezone.localdate() - timedelta(days=14):
+            assert timezone.localtime(inv.asked_at).date() < inv.event.event_date
+    for log in WorkLog.objects.select_related("event").exclude(approved_at=None):
+        assert timezone.localtime(log.approved_at).date() >= log.event.event_date

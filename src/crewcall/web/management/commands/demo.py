@@ -17,11 +17,14 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.utils import timezone
 
 from crewcall.accounts.models import User
 from crewcall.core.context import request_context
+from crewcall.core.transactions import service
 from crewcall.events import services as events
 from crewcall.events.models import Event, WorkArea
 from crewcall.people import services as people
@@ -109,6 +112,7 @@ class DemoLoader:
         self._leavers()  # after their last events, before anything ahead
         for spec in (s for s in EVENTS if s.offset >= 0):
             self._event(spec)
+        demo_backdate(actor=self.actor)
 
     def _catalogue(self) -> None:
         for key, name in ROLES.items():
@@ -379,6 +383,37 @@ class DemoLoader:
             erased.employee = people.employee_anonymise(
                 actor=self.actor, employee_id=erased.employee.pk, expected_version=erased.employee.version
             )
+
+
+@service
+def demo_backdate(*, actor: User) -> None:
+    """The services stamp answers and approvals with the time of the load; move them to
+    plausible times around each event (never in the future), as an audited change."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            UPDATE staffing_invitation i
+            SET asked_at = LEAST(
+                    ((e.event_date - 12 + 2 * i.wave)::timestamp + time '10:00') AT TIME ZONE %(tz)s,
+                    now() - interval '2 hours'),
+                responded_at = CASE WHEN i.responded_at IS NULL THEN NULL ELSE LEAST(
+                    ((e.event_date - 12 + 2 * i.wave)::timestamp + time '10:00') AT TIME ZONE %(tz)s
+                        + (i.id %% 23 + 1) * interval '17 minutes',
+                    now() - interval '2 hours' + (i.id %% 23 + 1) * interval '3 minutes') END
+            FROM events_event e
+            WHERE e.id = i.event_id
+            """,
+            {"tz": settings.TIME_ZONE},
+        )
+        cur.execute(
+            """
+            UPDATE staffing_worklog w
+            SET approved_at = LEAST(((e.event_date + 2)::timestamp + time '09:00') AT TIME ZONE %(tz)s, now())
+            FROM events_event e
+            WHERE e.id = w.event_id AND w.approved_at IS NOT NULL
+            """,
+            {"tz": settings.TIME_ZONE},
+        )
 
 
 class Command(BaseCommand):
