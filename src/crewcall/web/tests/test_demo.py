@@ -85,9 +85,11 @@ def test_demo_answers_and_approvals_lie_around_their_events() -> None:
     call_command("demo", stdout=StringIO())
     now = timezone.now()
     for inv in Invitation.objects.select_related("event"):
-        assert inv.asked_at <= now
+        day = inv.event.event_date
+        assert day is not None and inv.asked_at <= now
         assert inv.responded_at is None or inv.asked_at <= inv.responded_at <= now
-        if inv.event.event_date < timezone.localdate() - timedelta(days=14):
-            assert timezone.localtime(inv.asked_at).date() < inv.event.event_date
+        if day < timezone.localdate() - timedelta(days=14):
+            assert timezone.localtime(inv.asked_at).date() < day
     for log in WorkLog.objects.select_related("event").exclude(approved_at=None):
+        assert log.approved_at is not None and log.event.event_date is not None
         assert timezone.localtime(log.approved_at).date() >= log.event.event_date
