@@ -4,6 +4,7 @@ Every value comes through a typed helper in crewcall.core.env that stops the pro
 with a message naming the variable when the value is bad.
 """
 
+import hmac
 from pathlib import Path
 
 import pghistory
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "crewcall.people",
     "crewcall.events",
     "crewcall.staffing",
+    "crewcall.messaging",
     "crewcall.web",
 ]
 
@@ -141,6 +143,27 @@ PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(related_name="history")
 PGHISTORY_MIDDLEWARE_METHODS = ()  # our own middleware sets the context
 
 PROCRASTINATE_ON_APP_READY = None
+
+# Messaging (DESIGN.md §6). With every TWILIO_* value set, WhatsApp goes through Twilio;
+# otherwise through the simulator, which signs its webhooks with a key derived from
+# SECRET_KEY so the same signature check runs either way.
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_WHATSAPP_FROM = env_str("TWILIO_WHATSAPP_FROM")
+TWILIO_CONTENT_SIDS = {
+    "invitation": env_str("TWILIO_CONTENT_INVITATION"),
+    "reminder": env_str("TWILIO_CONTENT_REMINDER"),
+    "confirmation": env_str("TWILIO_CONTENT_CONFIRMATION"),
+}
+# Only for tests and local fakes: where the Twilio SDK's requests go instead of Twilio.
+TWILIO_API_BASE = env_str("CREWCALL_TWILIO_API_BASE")
+MESSAGING_PROVIDER = (
+    "twilio" if (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM) else "simulator"
+)
+WEBHOOK_AUTH_TOKEN = (
+    TWILIO_AUTH_TOKEN or hmac.new(SECRET_KEY.encode(), b"simulator-webhooks", "sha256").hexdigest()
+)
+MESSAGE_MAX_ATTEMPTS = env_int("CREWCALL_MESSAGE_MAX_ATTEMPTS", 8, minimum=1)
 
 LOGGING = {
     "version": 1,
