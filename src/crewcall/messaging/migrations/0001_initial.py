@@ -9,219 +9,628 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('events', '0003_rules'),
-        ('people', '0003_personal_history_erasure'),
-        ('staffing', '0002_rules'),
+        ("events", "0003_rules"),
+        ("people", "0003_personal_history_erasure"),
+        ("staffing", "0002_rules"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InboundMessage',
+            name="InboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('provider_sid', models.CharField(max_length=64, unique=True)),
-                ('from_number', models.CharField(max_length=40)),
-                ('body', models.TextField(blank=True, default='')),
-                ('button_payload', models.CharField(blank=True, default='', max_length=200)),
-                ('replied_to_sid', models.CharField(blank=True, default='', max_length=64)),
-                ('received_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('raw', models.JSONField(default=dict)),
-                ('outcome', models.CharField(choices=[('pending', 'Not yet applied'), ('applied', 'Applied'), ('ambiguous', 'Asked which event'), ('unparseable', 'Not understood'), ('unknown_sender', 'Unknown sender'), ('no_open_invitation', 'Nothing open to answer')], default='pending', max_length=20)),
-                ('outcome_detail', models.TextField(blank=True, default='')),
-                ('employee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='inbound_messages', to='people.employee')),
-                ('invitation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='inbound_messages', to='staffing.invitation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("provider_sid", models.CharField(max_length=64, unique=True)),
+                ("from_number", models.CharField(max_length=40)),
+                ("body", models.TextField(blank=True, default="")),
+                ("button_payload", models.CharField(blank=True, default="", max_length=200)),
+                ("replied_to_sid", models.CharField(blank=True, default="", max_length=64)),
+                ("received_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                ("raw", models.JSONField(default=dict)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Not yet applied"),
+                            ("applied", "Applied"),
+                            ("ambiguous", "Asked which event"),
+                            ("unparseable", "Not understood"),
+                            ("unknown_sender", "Unknown sender"),
+                            ("no_open_invitation", "Nothing open to answer"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("outcome_detail", models.TextField(blank=True, default="")),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="inbound_messages",
+                        to="people.employee",
+                    ),
+                ),
+                (
+                    "invitation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="inbound_messages",
+                        to="staffing.invitation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['received_at', 'id'],
+                "ordering": ["received_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='InboundMessageHistory',
+            name="InboundMessageHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('provider_sid', models.CharField(max_length=64)),
-                ('from_number', models.CharField(max_length=40)),
-                ('body', models.TextField(blank=True, default='')),
-                ('button_payload', models.CharField(blank=True, default='', max_length=200)),
-                ('replied_to_sid', models.CharField(blank=True, default='', max_length=64)),
-                ('received_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('raw', models.JSONField(default=dict)),
-                ('outcome', models.CharField(choices=[('pending', 'Not yet applied'), ('applied', 'Applied'), ('ambiguous', 'Asked which event'), ('unparseable', 'Not understood'), ('unknown_sender', 'Unknown sender'), ('no_open_invitation', 'Nothing open to answer')], default='pending', max_length=20)),
-                ('outcome_detail', models.TextField(blank=True, default='')),
-                ('employee', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='people.employee')),
-                ('invitation', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='staffing.invitation')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='messaging.inboundmessage')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                ("provider_sid", models.CharField(max_length=64)),
+                ("from_number", models.CharField(max_length=40)),
+                ("body", models.TextField(blank=True, default="")),
+                ("button_payload", models.CharField(blank=True, default="", max_length=200)),
+                ("replied_to_sid", models.CharField(blank=True, default="", max_length=64)),
+                ("received_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                ("raw", models.JSONField(default=dict)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Not yet applied"),
+                            ("applied", "Applied"),
+                            ("ambiguous", "Asked which event"),
+                            ("unparseable", "Not understood"),
+                            ("unknown_sender", "Unknown sender"),
+                            ("no_open_invitation", "Nothing open to answer"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("outcome_detail", models.TextField(blank=True, default="")),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="people.employee",
+                    ),
+                ),
+                (
+                    "invitation",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="staffing.invitation",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="history",
+                        to="messaging.inboundmessage",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='OutboundMessage',
+            name="OutboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('kind', models.CharField(choices=[('invitation', 'Invitation'), ('confirmation', 'Confirmation'), ('acknowledgement', 'Acknowledgement'), ('waitlist', 'Waitlist'), ('reminder', 'Reminder'), ('cancellation', 'Cancellation'), ('nudge', 'Nudge'), ('clarify', 'Which event?'), ('help', 'Help')], max_length=20)),
-                ('intent_key', models.CharField(max_length=200, unique=True)),
-                ('to_number', models.CharField(max_length=16)),
-                ('body', models.TextField()),
-                ('template_key', models.CharField(blank=True, default='', max_length=40)),
-                ('template_variables', models.JSONField(blank=True, default=dict)),
-                ('provider', models.CharField(choices=[('twilio', 'Twilio'), ('simulator', 'Simulator')], max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('read', 'Read'), ('failed', 'Failed'), ('undelivered', 'Undelivered')], default='queued', max_length=20)),
-                ('provider_sid', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('error_code', models.CharField(blank=True, default='', max_length=40)),
-                ('error_message', models.TextField(blank=True, default='')),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_at', models.DateTimeField(blank=True, null=True)),
-                ('employee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='outbound_messages', to='people.employee')),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='outbound_messages', to='events.event')),
-                ('invitation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='outbound_messages', to='staffing.invitation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("invitation", "Invitation"),
+                            ("confirmation", "Confirmation"),
+                            ("acknowledgement", "Acknowledgement"),
+                            ("waitlist", "Waitlist"),
+                            ("reminder", "Reminder"),
+                            ("cancellation", "Cancellation"),
+                            ("nudge", "Nudge"),
+                            ("clarify", "Which event?"),
+                            ("help", "Help"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("intent_key", models.CharField(max_length=200, unique=True)),
+                ("to_number", models.CharField(max_length=16)),
+                ("body", models.TextField()),
+                ("template_key", models.CharField(blank=True, default="", max_length=40)),
+                ("template_variables", models.JSONField(blank=True, default=dict)),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[("twilio", "Twilio"), ("simulator", "Simulator")], max_length=20
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("read", "Read"),
+                            ("failed", "Failed"),
+                            ("undelivered", "Undelivered"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("provider_sid", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("error_code", models.CharField(blank=True, default="", max_length=40)),
+                ("error_message", models.TextField(blank=True, default="")),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("failed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="outbound_messages",
+                        to="people.employee",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="outbound_messages",
+                        to="events.event",
+                    ),
+                ),
+                (
+                    "invitation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="outbound_messages",
+                        to="staffing.invitation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OutboundMessageHistory',
+            name="OutboundMessageHistory",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('pgh_context', pghistory.utils.JSONField(null=True)),
-                ('pgh_context_id', models.UUIDField(null=True)),
-                ('id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('version', models.PositiveIntegerField(db_default=1, editable=False)),
-                ('kind', models.CharField(choices=[('invitation', 'Invitation'), ('confirmation', 'Confirmation'), ('acknowledgement', 'Acknowledgement'), ('waitlist', 'Waitlist'), ('reminder', 'Reminder'), ('cancellation', 'Cancellation'), ('nudge', 'Nudge'), ('clarify', 'Which event?'), ('help', 'Help')], max_length=20)),
-                ('intent_key', models.CharField(max_length=200)),
-                ('to_number', models.CharField(max_length=16)),
-                ('body', models.TextField()),
-                ('template_key', models.CharField(blank=True, default='', max_length=40)),
-                ('template_variables', models.JSONField(blank=True, default=dict)),
-                ('provider', models.CharField(choices=[('twilio', 'Twilio'), ('simulator', 'Simulator')], max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('read', 'Read'), ('failed', 'Failed'), ('undelivered', 'Undelivered')], default='queued', max_length=20)),
-                ('provider_sid', models.CharField(blank=True, max_length=64, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('error_code', models.CharField(blank=True, default='', max_length=40)),
-                ('error_message', models.TextField(blank=True, default='')),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_at', models.DateTimeField(blank=True, null=True)),
-                ('employee', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='people.employee')),
-                ('event', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='events.event')),
-                ('invitation', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='staffing.invitation')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='history', to='messaging.outboundmessage')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("pgh_context", pghistory.utils.JSONField(null=True)),
+                ("pgh_context_id", models.UUIDField(null=True)),
+                ("id", models.BigIntegerField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(db_default=1, editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("invitation", "Invitation"),
+                            ("confirmation", "Confirmation"),
+                            ("acknowledgement", "Acknowledgement"),
+                            ("waitlist", "Waitlist"),
+                            ("reminder", "Reminder"),
+                            ("cancellation", "Cancellation"),
+                            ("nudge", "Nudge"),
+                            ("clarify", "Which event?"),
+                            ("help", "Help"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("intent_key", models.CharField(max_length=200)),
+                ("to_number", models.CharField(max_length=16)),
+                ("body", models.TextField()),
+                ("template_key", models.CharField(blank=True, default="", max_length=40)),
+                ("template_variables", models.JSONField(blank=True, default=dict)),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[("twilio", "Twilio"), ("simulator", "Simulator")], max_length=20
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("read", "Read"),
+                            ("failed", "Failed"),
+                            ("undelivered", "Undelivered"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("provider_sid", models.CharField(blank=True, max_length=64, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("error_code", models.CharField(blank=True, default="", max_length=40)),
+                ("error_message", models.TextField(blank=True, default="")),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("failed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="people.employee",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="events.event",
+                    ),
+                ),
+                (
+                    "invitation",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="staffing.invitation",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="history",
+                        to="messaging.outboundmessage",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='WebhookRejection',
+            name="WebhookRejection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('endpoint', models.CharField(max_length=40)),
-                ('reason', models.CharField(max_length=40)),
-                ('count', models.BigIntegerField(default=0)),
-                ('last_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("endpoint", models.CharField(max_length=40)),
+                ("reason", models.CharField(max_length=40)),
+                ("count", models.BigIntegerField(default=0)),
+                ("last_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('endpoint', 'reason'), name='messaging_webhookrejection__reason__unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("endpoint", "reason"), name="messaging_webhookrejection__reason__unique"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='inboundmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['pending', 'applied', 'ambiguous', 'unparseable', 'unknown_sender', 'no_open_invitation'])), name='messaging_inboundmessage__outcome__known'),
+            model_name="inboundmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "outcome__in",
+                        [
+                            "pending",
+                            "applied",
+                            "ambiguous",
+                            "unparseable",
+                            "unknown_sender",
+                            "no_open_invitation",
+                        ],
+                    )
+                ),
+                name="messaging_inboundmessage__outcome__known",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='inboundmessage',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "messaging_inboundmessagehistory" ("body", "button_payload", "created_at", "employee_id", "from_number", "id", "invitation_id", "outcome", "outcome_detail", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider_sid", "raw", "received_at", "replied_to_sid", "updated_at", "version") VALUES (NEW."body", NEW."button_payload", NEW."created_at", NEW."employee_id", NEW."from_number", NEW."id", NEW."invitation_id", NEW."outcome", NEW."outcome_detail", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."provider_sid", NEW."raw", NEW."received_at", NEW."replied_to_sid", NEW."updated_at", NEW."version"); RETURN NULL;', hash='8854ed04bd184d7dfa65c7ee2bbbf8d47f89cea4', operation='INSERT', pgid='pgtrigger_insert_insert_fc7f9', table='messaging_inboundmessage', when='AFTER')),
+            model_name="inboundmessage",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "messaging_inboundmessagehistory" ("body", "button_payload", "created_at", "employee_id", "from_number", "id", "invitation_id", "outcome", "outcome_detail", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider_sid", "raw", "received_at", "replied_to_sid", "updated_at", "version") VALUES (NEW."body", NEW."button_payload", NEW."created_at", NEW."employee_id", NEW."from_number", NEW."id", NEW."invitation_id", NEW."outcome", NEW."outcome_detail", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."provider_sid", NEW."raw", NEW."received_at", NEW."replied_to_sid", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="8854ed04bd184d7dfa65c7ee2bbbf8d47f89cea4",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_fc7f9",
+                    table="messaging_inboundmessage",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='inboundmessage',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "messaging_inboundmessagehistory" ("body", "button_payload", "created_at", "employee_id", "from_number", "id", "invitation_id", "outcome", "outcome_detail", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider_sid", "raw", "received_at", "replied_to_sid", "updated_at", "version") VALUES (NEW."body", NEW."button_payload", NEW."created_at", NEW."employee_id", NEW."from_number", NEW."id", NEW."invitation_id", NEW."outcome", NEW."outcome_detail", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."provider_sid", NEW."raw", NEW."received_at", NEW."replied_to_sid", NEW."updated_at", NEW."version"); RETURN NULL;', hash='f226ae2431c1a2df3630a6f3b6527cad7d81a578', operation='UPDATE', pgid='pgtrigger_update_update_f174c', table='messaging_inboundmessage', when='AFTER')),
+            model_name="inboundmessage",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "messaging_inboundmessagehistory" ("body", "button_payload", "created_at", "employee_id", "from_number", "id", "invitation_id", "outcome", "outcome_detail", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider_sid", "raw", "received_at", "replied_to_sid", "updated_at", "version") VALUES (NEW."body", NEW."button_payload", NEW."created_at", NEW."employee_id", NEW."from_number", NEW."id", NEW."invitation_id", NEW."outcome", NEW."outcome_detail", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."provider_sid", NEW."raw", NEW."received_at", NEW."replied_to_sid", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="f226ae2431c1a2df3630a6f3b6527cad7d81a578",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_f174c",
+                    table="messaging_inboundmessage",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='inboundmessage',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "messaging_inboundmessagehistory" ("body", "button_payload", "created_at", "employee_id", "from_number", "id", "invitation_id", "outcome", "outcome_detail", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider_sid", "raw", "received_at", "replied_to_sid", "updated_at", "version") VALUES (OLD."body", OLD."button_payload", OLD."created_at", OLD."employee_id", OLD."from_number", OLD."id", OLD."invitation_id", OLD."outcome", OLD."outcome_detail", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."provider_sid", OLD."raw", OLD."received_at", OLD."replied_to_sid", OLD."updated_at", OLD."version"); RETURN NULL;', hash='8d2623dc33a7cf008b6ddcbf250c7e412f322533', operation='DELETE', pgid='pgtrigger_delete_delete_114f7', table='messaging_inboundmessage', when='AFTER')),
+            model_name="inboundmessage",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "messaging_inboundmessagehistory" ("body", "button_payload", "created_at", "employee_id", "from_number", "id", "invitation_id", "outcome", "outcome_detail", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider_sid", "raw", "received_at", "replied_to_sid", "updated_at", "version") VALUES (OLD."body", OLD."button_payload", OLD."created_at", OLD."employee_id", OLD."from_number", OLD."id", OLD."invitation_id", OLD."outcome", OLD."outcome_detail", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."provider_sid", OLD."raw", OLD."received_at", OLD."replied_to_sid", OLD."updated_at", OLD."version"); RETURN NULL;',
+                    hash="8d2623dc33a7cf008b6ddcbf250c7e412f322533",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_114f7",
+                    table="messaging_inboundmessage",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='inboundmessagehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='10ffdca13cd31529a413959be411101fad753140', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_ee091', table='messaging_inboundmessagehistory', when='BEFORE')),
+            model_name="inboundmessagehistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="10ffdca13cd31529a413959be411101fad753140",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_ee091",
+                    table="messaging_inboundmessagehistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboundmessage',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='outbound_status_next'),
+            model_name="outboundmessage",
+            index=models.Index(fields=["status", "next_attempt_at"], name="outbound_status_next"),
         ),
         migrations.AddIndex(
-            model_name='outboundmessage',
-            index=models.Index(fields=['employee', 'created_at'], name='outbound_employee_created'),
+            model_name="outboundmessage",
+            index=models.Index(fields=["employee", "created_at"], name="outbound_employee_created"),
         ),
         migrations.AddConstraint(
-            model_name='outboundmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['invitation', 'confirmation', 'acknowledgement', 'waitlist', 'reminder', 'cancellation', 'nudge', 'clarify', 'help'])), name='messaging_outboundmessage__kind__known'),
+            model_name="outboundmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "invitation",
+                            "confirmation",
+                            "acknowledgement",
+                            "waitlist",
+                            "reminder",
+                            "cancellation",
+                            "nudge",
+                            "clarify",
+                            "help",
+                        ],
+                    )
+                ),
+                name="messaging_outboundmessage__kind__known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outboundmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'undelivered'])), name='messaging_outboundmessage__status__known'),
+            model_name="outboundmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["queued", "sending", "sent", "delivered", "read", "failed", "undelivered"],
+                    )
+                ),
+                name="messaging_outboundmessage__status__known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outboundmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('provider__in', ['twilio', 'simulator'])), name='messaging_outboundmessage__provider__known'),
+            model_name="outboundmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("provider__in", ["twilio", "simulator"])),
+                name="messaging_outboundmessage__provider__known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outboundmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('to_number__regex', '^\\+[1-9][0-9]{6,14}$')), name='messaging_outboundmessage__to_number__e164'),
+            model_name="outboundmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("to_number__regex", "^\\+[1-9][0-9]{6,14}$")),
+                name="messaging_outboundmessage__to_number__e164",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outboundmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('body', ''), _negated=True), name='messaging_outboundmessage__body__not_blank'),
+            model_name="outboundmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("body", ""), _negated=True),
+                name="messaging_outboundmessage__body__not_blank",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outboundmessage',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['sent', 'delivered', 'read']), _negated=True), ('provider_sid__isnull', False), _connector='OR'), name='messaging_outboundmessage__provider_sid__when_sent'),
+            model_name="outboundmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["sent", "delivered", "read"]), _negated=True),
+                    ("provider_sid__isnull", False),
+                    _connector="OR",
+                ),
+                name="messaging_outboundmessage__provider_sid__when_sent",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='outboundmessage',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "messaging_outboundmessagehistory" ("attempts", "body", "claimed_at", "created_at", "delivered_at", "employee_id", "error_code", "error_message", "event_id", "failed_at", "id", "intent_key", "invitation_id", "kind", "next_attempt_at", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider", "provider_sid", "read_at", "sent_at", "status", "template_key", "template_variables", "to_number", "updated_at", "version") VALUES (NEW."attempts", NEW."body", NEW."claimed_at", NEW."created_at", NEW."delivered_at", NEW."employee_id", NEW."error_code", NEW."error_message", NEW."event_id", NEW."failed_at", NEW."id", NEW."intent_key", NEW."invitation_id", NEW."kind", NEW."next_attempt_at", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."provider", NEW."provider_sid", NEW."read_at", NEW."sent_at", NEW."status", NEW."template_key", NEW."template_variables", NEW."to_number", NEW."updated_at", NEW."version"); RETURN NULL;', hash='157eb25b90f5835b17f62c5e60822dcbabd3ec0f', operation='INSERT', pgid='pgtrigger_insert_insert_f1a47', table='messaging_outboundmessage', when='AFTER')),
+            model_name="outboundmessage",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "messaging_outboundmessagehistory" ("attempts", "body", "claimed_at", "created_at", "delivered_at", "employee_id", "error_code", "error_message", "event_id", "failed_at", "id", "intent_key", "invitation_id", "kind", "next_attempt_at", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider", "provider_sid", "read_at", "sent_at", "status", "template_key", "template_variables", "to_number", "updated_at", "version") VALUES (NEW."attempts", NEW."body", NEW."claimed_at", NEW."created_at", NEW."delivered_at", NEW."employee_id", NEW."error_code", NEW."error_message", NEW."event_id", NEW."failed_at", NEW."id", NEW."intent_key", NEW."invitation_id", NEW."kind", NEW."next_attempt_at", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."provider", NEW."provider_sid", NEW."read_at", NEW."sent_at", NEW."status", NEW."template_key", NEW."template_variables", NEW."to_number", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="157eb25b90f5835b17f62c5e60822dcbabd3ec0f",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_f1a47",
+                    table="messaging_outboundmessage",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='outboundmessage',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "messaging_outboundmessagehistory" ("attempts", "body", "claimed_at", "created_at", "delivered_at", "employee_id", "error_code", "error_message", "event_id", "failed_at", "id", "intent_key", "invitation_id", "kind", "next_attempt_at", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider", "provider_sid", "read_at", "sent_at", "status", "template_key", "template_variables", "to_number", "updated_at", "version") VALUES (NEW."attempts", NEW."body", NEW."claimed_at", NEW."created_at", NEW."delivered_at", NEW."employee_id", NEW."error_code", NEW."error_message", NEW."event_id", NEW."failed_at", NEW."id", NEW."intent_key", NEW."invitation_id", NEW."kind", NEW."next_attempt_at", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."provider", NEW."provider_sid", NEW."read_at", NEW."sent_at", NEW."status", NEW."template_key", NEW."template_variables", NEW."to_number", NEW."updated_at", NEW."version"); RETURN NULL;', hash='c2b1864eff18ce20f05d400cb7ee645faf084d6e', operation='UPDATE', pgid='pgtrigger_update_update_2f1d8', table='messaging_outboundmessage', when='AFTER')),
+            model_name="outboundmessage",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "messaging_outboundmessagehistory" ("attempts", "body", "claimed_at", "created_at", "delivered_at", "employee_id", "error_code", "error_message", "event_id", "failed_at", "id", "intent_key", "invitation_id", "kind", "next_attempt_at", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider", "provider_sid", "read_at", "sent_at", "status", "template_key", "template_variables", "to_number", "updated_at", "version") VALUES (NEW."attempts", NEW."body", NEW."claimed_at", NEW."created_at", NEW."delivered_at", NEW."employee_id", NEW."error_code", NEW."error_message", NEW."event_id", NEW."failed_at", NEW."id", NEW."intent_key", NEW."invitation_id", NEW."kind", NEW."next_attempt_at", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."provider", NEW."provider_sid", NEW."read_at", NEW."sent_at", NEW."status", NEW."template_key", NEW."template_variables", NEW."to_number", NEW."updated_at", NEW."version"); RETURN NULL;',
+                    hash="c2b1864eff18ce20f05d400cb7ee645faf084d6e",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_2f1d8",
+                    table="messaging_outboundmessage",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='outboundmessage',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "messaging_outboundmessagehistory" ("attempts", "body", "claimed_at", "created_at", "delivered_at", "employee_id", "error_code", "error_message", "event_id", "failed_at", "id", "intent_key", "invitation_id", "kind", "next_attempt_at", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider", "provider_sid", "read_at", "sent_at", "status", "template_key", "template_variables", "to_number", "updated_at", "version") VALUES (OLD."attempts", OLD."body", OLD."claimed_at", OLD."created_at", OLD."delivered_at", OLD."employee_id", OLD."error_code", OLD."error_message", OLD."event_id", OLD."failed_at", OLD."id", OLD."intent_key", OLD."invitation_id", OLD."kind", OLD."next_attempt_at", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."provider", OLD."provider_sid", OLD."read_at", OLD."sent_at", OLD."status", OLD."template_key", OLD."template_variables", OLD."to_number", OLD."updated_at", OLD."version"); RETURN NULL;', hash='682ebdb8d156ddb5a26e214a15e9636807fee585', operation='DELETE', pgid='pgtrigger_delete_delete_9ea27', table='messaging_outboundmessage', when='AFTER')),
+            model_name="outboundmessage",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "messaging_outboundmessagehistory" ("attempts", "body", "claimed_at", "created_at", "delivered_at", "employee_id", "error_code", "error_message", "event_id", "failed_at", "id", "intent_key", "invitation_id", "kind", "next_attempt_at", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "provider", "provider_sid", "read_at", "sent_at", "status", "template_key", "template_variables", "to_number", "updated_at", "version") VALUES (OLD."attempts", OLD."body", OLD."claimed_at", OLD."created_at", OLD."delivered_at", OLD."employee_id", OLD."error_code", OLD."error_message", OLD."event_id", OLD."failed_at", OLD."id", OLD."intent_key", OLD."invitation_id", OLD."kind", OLD."next_attempt_at", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."provider", OLD."provider_sid", OLD."read_at", OLD."sent_at", OLD."status", OLD."template_key", OLD."template_variables", OLD."to_number", OLD."updated_at", OLD."version"); RETURN NULL;',
+                    hash="682ebdb8d156ddb5a26e214a15e9636807fee585",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_9ea27",
+                    table="messaging_outboundmessage",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='outboundmessagehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='30332d620449efe8bf0c36990123261f10b0aa7a', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_07476', table='messaging_outboundmessagehistory', when='BEFORE')),
+            model_name="outboundmessagehistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="30332d620449efe8bf0c36990123261f10b0aa7a",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_07476",
+                    table="messaging_outboundmessagehistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

@@ -5,10 +5,12 @@ from django.db import migrations
 
 TABLES = ["messaging_outboundmessage", "messaging_inboundmessage"]
 
-FORWARD = "\n".join(
-    f"CREATE TRIGGER {t}_version BEFORE INSERT OR UPDATE ON {t} FOR EACH ROW EXECUTE FUNCTION crewcall_row_version();"
-    for t in TABLES
-) + """
+FORWARD = (
+    "\n".join(
+        f"CREATE TRIGGER {t}_version BEFORE INSERT OR UPDATE ON {t} FOR EACH ROW EXECUTE FUNCTION crewcall_row_version();"
+        for t in TABLES
+    )
+    + """
 CREATE OR REPLACE FUNCTION messaging_outbound_status_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -62,13 +64,17 @@ $$;
 CREATE TRIGGER messaging_inbound_guard BEFORE UPDATE ON messaging_inboundmessage
     FOR EACH ROW EXECUTE FUNCTION messaging_inbound_guard();
 """
+)
 
-REVERSE = "\n".join(f"DROP TRIGGER IF EXISTS {t}_version ON {t};" for t in TABLES) + """
+REVERSE = (
+    "\n".join(f"DROP TRIGGER IF EXISTS {t}_version ON {t};" for t in TABLES)
+    + """
 DROP TRIGGER IF EXISTS messaging_inbound_guard ON messaging_inboundmessage;
 DROP FUNCTION IF EXISTS messaging_inbound_guard();
 DROP TRIGGER IF EXISTS messaging_outbound_status_guard ON messaging_outboundmessage;
 DROP FUNCTION IF EXISTS messaging_outbound_status_guard();
 """
+)
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,108 @@
+"""20 employees answer "yes" at the same moment for 5 places: exactly 5 are accepted, 15
+waitlisted, each told the right thing — and the control shows overbooking without the
+answer lock."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlencode
+
+import pytest
+from django.db import connection
+
+from crewcall.events.models import Event
+from crewcall.messaging.models import OutboundMessage
+from crewcall.messaging.tests.webhook_helpers import inbound_params, signed_headers
+from crewcall.staffing import answers
+from crewcall.staffing.models import Invitation
+from crewcall.staffing.services import invitation_create
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
+
+PEOPLE = 20
+PLACES = 5
+PATH = "/webhooks/twilio/whatsapp"
+LOCK_LINE = "FROM events_event WHERE id = NEW.event_id FOR UPDATE;"
+COUNT_LINE = "AND status = 'accepted' AND id <> NEW.id;"
+
+
+@contextmanager
+def accept_guard_without_lock() -> Iterator[None]:
+    """The real trigger, minus its row lock and with a pause after counting; restored after."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_functiondef('staffing_invitation_accept_guard'::regproc)")
+        original = cur.fetchone()[0]
+    assert LOCK_LINE in original and COUNT_LINE in original
+    variant = original.replace(LOCK_LINE, LOCK_LINE.replace(" FOR UPDATE", ""), 1)
+    variant = variant.replace(COUNT_LINE, COUNT_LINE + " PERFORM pg_sleep(0.5);", 1)
+    with connection.cursor() as cur:
+        cur.execute(variant)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(original)
+
+
+def everyone_says_yes(agency, live_server, settings) -> dict[str, int]:
+    settings.PUBLIC_URL = live_server.url
+    event = agency.event(employees_needed=PLACES, employees_to_ask=PEOPLE)
+    phones = []
+    for i in range(PEOPLE):
+        employee = agency.employee(name=f"P{i:02}")
+        invitation_create(actor=agency.actor, event_id=event.pk, employee_id=employee.pk)
+        phones.append(employee.phone_number)
+    barrier = threading.Barrier(PEOPLE)
+    codes: list[int] = []
+
+    def reply(phone: str) -> None:
+        params = inbound_params(phone, "Ja!")
+        headers = {"X-Twilio-Signature": signed_headers(PATH, params)["HTTP_X_TWILIO_SIGNATURE"]}
+        request = urllib.request.Request(
+            live_server.url + PATH, data=urlencode(params).encode(), headers=headers
+        )
+        barrier.wait(timeout=20)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            codes.append(response.status)
+
+    threads = [threading.Thread(target=reply, args=(p,)) for p in phones]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert not any(t.is_alive() for t in threads)
+    assert codes == [200] * PEOPLE
+    statuses = list(Invitation.objects.filter(event=event).values_list("status", flat=True))
+    return {s: statuses.count(s) for s in set(statuses)}
+
+
+def test_simultaneous_yes_replies_never_overbook(agency, live_server, settings) -> None:
+    counts = everyone_says_yes(agency, live_server, settings)
+    assert counts == {"accepted": PLACES, "waitlisted": PEOPLE - PLACES}
+    told = dict.fromkeys(("confirmation", "waitlist"), 0)
+    for invitation in Invitation.objects.select_related("employee"):
+        kinds = list(
+            OutboundMessage.objects.filter(
+                employee=invitation.employee, intent_key__startswith="reply:"
+            ).values_list("kind", flat=True)
+        )
+        expected = "confirmation" if invitation.status == "accepted" else "waitlist"
+        assert kinds == [expected], (invitation.status, kinds)
+        told[expected] += 1
+    assert told == {"confirmation": PLACES, "waitlist": PEOPLE - PLACES}
+    assert Event.objects.get().status == "staffed"
+
+
+def test_control_without_the_answer_lock_the_event_is_overbooked(
+    agency, live_server, settings, monkeypatch
+) -> None:
+    def no_lock(event_id: int) -> Event:
+        return Event.objects.get(pk=event_id)
+
+    monkeypatch.setattr(answers, "lock_event_for_answers", no_lock)
+    with accept_guard_without_lock():
+        counts = everyone_says_yes(agency, live_server, settings)
+    assert counts.get("accepted", 0) > PLACES

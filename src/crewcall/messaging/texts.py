@@ -1,0 +1,111 @@
+"""What Crewcall says on WhatsApp, in German and English (the employee's preferred
+language). Plain text; invitations, reminders and confirmations also go out as Twilio
+Content templates with the same variables when those are configured."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+
+TEXTS: dict[str, dict[str, str]] = {
+    "invitation": {
+        "de": (
+            "Hallo {name}! Wir suchen Leute für „{title}“ am {date} um {start} ({location}), "
+            "{rate} €/h. Bist du dabei? Antworte mit Ja oder Nein."
+        ),
+        "en": (
+            "Hi {name}! We need people for “{title}” on {date} at {start} ({location}), "
+            "€{rate}/h. Are you in? Reply Yes or No."
+        ),
+    },
+    "confirmation": {
+        "de": "Super, {name}! Du bist für „{title}“ am {date} um {start} eingeplant. Danke!",
+        "en": "Great, {name}! You are booked for “{title}” on {date} at {start}. Thank you!",
+    },
+    "acknowledgement": {
+        "de": "Danke für deine Antwort, {name}. Vielleicht klappt es beim nächsten Mal!",
+        "en": "Thanks for letting us know, {name}. Maybe next time!",
+    },
+    "waitlist": {
+        "de": (
+            "Danke, {name}! „{title}“ am {date} ist gerade voll. Du stehst auf der Warteliste "
+            "und bekommst sofort Bescheid, wenn ein Platz frei wird."
+        ),
+        "en": (
+            "Thanks, {name}! “{title}” on {date} is full right now. You are on the waiting list "
+            "and will hear from us as soon as a place opens."
+        ),
+    },
+    "promoted": {
+        "de": "Gute Nachricht, {name}: Ein Platz ist frei geworden. Du bist für „{title}“ am {date} um {start} eingeplant!",
+        "en": "Good news, {name}: a place opened up. You are booked for “{title}” on {date} at {start}!",
+    },
+    "withdrawn": {
+        "de": "Schade, {name}. Wir haben dich für „{title}“ am {date} ausgetragen.",
+        "en": "Sorry to hear, {name}. We have taken you off “{title}” on {date}.",
+    },
+    "reminder": {
+        "de": "Erinnerung, {name}: Morgen, {date}, „{title}“ um {start} ({location}). Bis dann!",
+        "en": "Reminder, {name}: tomorrow, {date}, “{title}” at {start} ({location}). See you!",
+    },
+    "cancellation": {
+        "de": "Hallo {name}, „{title}“ am {date} wurde leider abgesagt. Du musst nichts tun.",
+        "en": "Hi {name}, “{title}” on {date} has been cancelled. Nothing to do for you.",
+    },
+    "nudge": {
+        "de": "Hallo {name}, kurze Erinnerung: Bist du bei „{title}“ am {date} dabei? Antworte mit Ja oder Nein.",
+        "en": "Hi {name}, a quick reminder: are you in for “{title}” on {date}? Reply Yes or No.",
+    },
+    "clarify": {
+        "de": "Hallo {name}, du hast mehrere offene Anfragen ({events}). Bitte nutze die Knöpfe in der Nachricht, auf die du antwortest.",
+        "en": "Hi {name}, you have several open requests ({events}). Please use the buttons in the message you are answering.",
+    },
+    "help": {
+        "de": "Hallo {name}, das habe ich nicht verstanden. Antworte auf eine Anfrage einfach mit Ja oder Nein.",
+        "en": "Hi {name}, I didn't understand that. Just answer a request with Yes or No.",
+    },
+    "already": {
+        "de": "Alles klar, {name}: Deine Antwort für „{title}“ haben wir schon.",
+        "en": "All set, {name}: we already have your answer for “{title}”.",
+    },
+    "closed": {
+        "de": "Hallo {name}, die Anfrage für „{title}“ ist nicht mehr offen. Danke trotzdem!",
+        "en": "Hi {name}, the request for “{title}” is no longer open. Thanks anyway!",
+    },
+}
+
+
+def _fmt_date(day: date | None, language: str) -> str:
+    if day is None:
+        return ""
+    return day.strftime("%d.%m.%Y") if language == "de" else day.strftime("%d %b %Y")
+
+
+def _fmt_time(moment: time | None) -> str:
+    return moment.strftime("%H:%M") if moment else ""
+
+
+def event_variables(event: Any, language: str) -> dict[str, str]:
+    """The variables an event contributes, formatted for the language."""
+    return {
+        "title": event.title,
+        "date": _fmt_date(event.event_date, language),
+        "start": _fmt_time(event.start_time),
+        "location": event.location or "—",
+        "rate": f"{event.hourly_rate:.2f}".replace(".", "," if language == "de" else "."),
+    }
+
+
+def render(key: str, *, language: str, **variables: str) -> str:
+    texts = TEXTS[key]
+    template = texts.get(language) or texts["de"]
+    return template.format(**variables)
+
+
+def render_for(key: str, *, employee: Any, event: Any = None, **extra: str) -> tuple[str, dict[str, str]]:
+    """(text, variables) for an employee, in their language, about an event."""
+    language = employee.preferred_language or "de"
+    variables = {"name": employee.name.split(" ")[0], **extra}
+    if event is not None:
+        variables.update(event_variables(event, language))
+    return render(key, language=language, **variables), variables

@@ -1,0 +1,139 @@
+"""Applying an employee's yes or no to an invitation, with what follows from it.
+
+Called inside a service's transaction (the web "answer as employee", the WhatsApp
+webhook). The event row is locked first, always in the order event → invitation, so
+simultaneous answers for one event queue up and each counts the acceptances committed
+before it: a "yes" after the last place is taken becomes the waiting list, never an
+overbooking. (The database refuses overbooking too: trigger staffing_invitation_accept_guard.)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.utils import timezone
+
+from crewcall.core.versioning import apply_changes
+from crewcall.events.models import Assignment, Event, EventStatus
+from crewcall.events.services import event_sync_staffing_status
+from crewcall.messaging.outbox import message_queue
+from crewcall.messaging.texts import render_for
+from crewcall.staffing.models import Invitation
+
+Outcome = Literal[
+    "accepted", "waitlisted", "still_waitlisted", "declined", "withdrawn", "already", "closed"
+]  # fmt: skip
+OPEN_EVENT = (EventStatus.RECRUITING, EventStatus.STAFFED)
+# The reply each outcome gets (the text key in messaging.texts).
+REPLY_FOR: dict[str, str] = {
+    "accepted": "confirmation",
+    "waitlisted": "waitlist",
+    "still_waitlisted": "waitlist",
+    "declined": "acknowledgement",
+    "withdrawn": "withdrawn",
+    "already": "already",
+    "closed": "closed",
+}
+REPLY_KIND: dict[str, str] = {
+    "confirmation": "confirmation",
+    "waitlist": "waitlist",
+    "acknowledgement": "acknowledgement",
+    "withdrawn": "acknowledgement",
+    "already": "help",
+    "closed": "help",
+    "promoted": "confirmation",
+}
+
+
+def lock_event_for_answers(event_id: int) -> Event:
+    """The event row, locked until the transaction ends (the answer lock)."""
+    return Event.objects.select_for_update().get(pk=event_id)
+
+
+def answer_invitation(
+    *, invitation_id: int, answer: Literal["yes", "no"], method: str
+) -> tuple[Invitation, Outcome]:
+    """Apply one answer. Runs inside the caller's transaction."""
+    event_id = Invitation.objects.values_list("event_id", flat=True).get(pk=invitation_id)
+    event = lock_event_for_answers(event_id)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+    outcome = _decide(event, invitation, answer)
+    now = timezone.now()
+    answered = {"responded_at": now, "response_method": method}
+    allowed = {"status", "responded_at", "response_method"}
+    if outcome == "accepted":
+        apply_changes(invitation, {"status": "accepted", **answered}, allowed=allowed)
+    elif outcome == "waitlisted":
+        apply_changes(invitation, {"status": "waitlisted", **answered}, allowed=allowed)
+    elif outcome == "declined":
+        apply_changes(invitation, {"status": "declined", **answered}, allowed=allowed)
+    elif outcome == "withdrawn":
+        Assignment.objects.filter(invitation=invitation).delete()
+        apply_changes(invitation, {"status": "cancelled", **answered}, allowed=allowed)
+        waitlist_move_up(event)
+    event_sync_staffing_status(event)
+    return invitation, outcome
+
+
+def _decide(event: Event, invitation: Invitation, answer: str) -> Outcome:
+    if event.status not in OPEN_EVENT:
+        return "closed"
+    status = invitation.status
+    if status == "accepted":
+        return "already" if answer == "yes" else "withdrawn"
+    if status not in ("asked", "waitlisted"):
+        return "closed"
+    if answer == "no":
+        return "declined"
+    accepted = Invitation.objects.filter(event=event, status="accepted").count()
+    if accepted < event.employees_needed:
+        return "accepted"
+    return "still_waitlisted" if status == "waitlisted" else "waitlisted"
+
+
+def waitlist_move_up(event: Event) -> list[Invitation]:
+    """Fill free places from the waiting list, first come first served, and tell each
+    promoted employee. The caller holds the event lock."""
+    free = event.employees_needed - Invitation.objects.filter(event=event, status="accepted").count()
+    promoted: list[Invitation] = []
+    if free <= 0:
+        return promoted
+    waiting = (
+        Invitation.objects.select_for_update()
+        .filter(event=event, status="waitlisted")
+        .select_related("employee")
+        .order_by("responded_at", "id")[:free]
+    )
+    for invitation in waiting:
+        apply_changes(invitation, {"status": "accepted"}, allowed={"status"})
+        body, variables = render_for("promoted", employee=invitation.employee, event=event)
+        message_queue(
+            employee=invitation.employee,
+            kind="confirmation",
+            intent_key=f"promoted:{invitation.pk}",
+            body=body,
+            template_key="confirmation",
+            template_variables=variables,
+            event=event,
+            invitation=invitation,
+        )
+        promoted.append(invitation)
+    event_sync_staffing_status(event)
+    return promoted
+
+
+def queue_answer_reply(*, invitation: Invitation, outcome: Outcome, intent_key: str) -> None:
+    """Tell the employee what their answer did (one message per intent)."""
+    key = REPLY_FOR[outcome]
+    employee = invitation.employee
+    body, variables = render_for(key, employee=employee, event=invitation.event)
+    message_queue(
+        employee=employee,
+        kind=REPLY_KIND[key],
+        intent_key=intent_key,
+        body=body,
+        template_key="confirmation" if key == "confirmation" else "",
+        template_variables=variables,
+        event=invitation.event,
+        invitation=invitation,
+    )
