@@ -31,7 +31,5 @@ def admin_ensure_first(*, actor: User | None = None) -> NewAdmin | None:
     if User.objects.filter(username=username).exists():
         username = f"admin-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(12)
-    user = User.objects.create_superuser(
-        username=username, email="", password=password, role=User.Role.ADMIN
-    )
+    user = User.objects.create_superuser(username=username, email="", password=password, role=User.Role.ADMIN)
     return NewAdmin(user=user, password=password)

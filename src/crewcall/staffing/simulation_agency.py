@@ -90,6 +90,7 @@ KINDS = (
     )),
 )  # fmt: skip
 
+
 @dataclass(frozen=True)
 class Behaviour:
     """How a person answers: the chance they say yes when asked."""

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, connections
 
 from crewcall.core.errors import RuleViolation
+from crewcall.core.tests.barrier import WAIT_SQL, Barrier, database_barrier
 from crewcall.events.models import Assignment
 from crewcall.events.services import assignment_create
 
@@ -19,23 +20,22 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 THREADS = 6
 CAPACITY = 2
 LOCK_LINE = "FROM events_workarea WHERE id = NEW.work_area_id FOR UPDATE;"
-COUNT_LINE = "AND id IS DISTINCT FROM NEW.id;"
+LAST_LINE = "RETURN NEW;\nEND"
+
+
+BARRIER_KEY = 7301
 
 
 @contextmanager
-def guard_variant(*, keep_lock: bool) -> Iterator[None]:
-    """Swap in the real guard function with a pause after it counts (to widen the race
-    window), and — for the control — without its row lock. Restored afterwards.
-
-    THREADS times the pause stays well under the lock timeout, so the protected run queues
-    rather than answering "busy"."""
+def guard_without_lock() -> Iterator[None]:
+    """The real guard function minus its row lock, with every transaction held at a
+    database barrier after all its checks: all check before any insert. Restored after."""
     with connection.cursor() as cur:
         cur.execute("SELECT pg_get_functiondef('events_assignment_guard'::regproc)")
         original = cur.fetchone()[0]
-    assert LOCK_LINE in original and COUNT_LINE in original
-    variant = original.replace(COUNT_LINE, COUNT_LINE + " PERFORM pg_sleep(0.6);", 1)
-    if not keep_lock:
-        variant = variant.replace(LOCK_LINE, LOCK_LINE.replace(" FOR UPDATE", ""), 1)
+    assert LOCK_LINE in original and original.count(LAST_LINE) == 1
+    variant = original.replace(LOCK_LINE, LOCK_LINE.replace(" FOR UPDATE", ""), 1)
+    variant = variant.replace(LAST_LINE, WAIT_SQL.format(key=BARRIER_KEY) + LAST_LINE, 1)
     with connection.cursor() as cur:
         cur.execute(variant)
     try:
@@ -45,16 +45,16 @@ def guard_variant(*, keep_lock: bool) -> Iterator[None]:
             cur.execute(original)
 
 
-def place_everyone_at_once(agency) -> tuple[int, list[BaseException]]:
+def place_everyone_at_once(agency, barrier: Barrier | None = None) -> tuple[int, list[BaseException]]:
     event = agency.event(employees_needed=THREADS, employees_to_ask=THREADS)
     area = agency.area(event, capacity=CAPACITY)
     invitations = [agency.accepted(event, agency.employee(name=f"P{i}")) for i in range(THREADS)]
-    barrier = threading.Barrier(THREADS)
+    start = threading.Barrier(THREADS)
     errors: list[BaseException] = []
 
     def place(invitation_id: int) -> None:
         try:
-            barrier.wait(timeout=10)
+            start.wait(timeout=10)
             assignment_create(
                 actor=agency.actor,
                 invitation_id=invitation_id,
@@ -69,21 +69,26 @@ def place_everyone_at_once(agency) -> tuple[int, list[BaseException]]:
     threads = [threading.Thread(target=place, args=(inv.pk,)) for inv in invitations]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=60)
+    try:
+        if barrier is not None:
+            barrier.release_when_waiting(THREADS)
+    finally:
+        if barrier is not None:
+            barrier.release()  # never leave threads stuck behind a failed wait
+        for t in threads:
+            t.join(timeout=60)
     assert not any(t.is_alive() for t in threads)
     return Assignment.objects.filter(work_area=area).count(), errors
 
 
 def test_concurrent_placements_never_exceed_capacity(agency) -> None:
-    with guard_variant(keep_lock=True):
-        placed, errors = place_everyone_at_once(agency)
+    placed, errors = place_everyone_at_once(agency)
     assert placed == CAPACITY
     assert len(errors) == THREADS - CAPACITY
     assert all(isinstance(e, RuleViolation) and "work_area" in e.errors for e in errors), errors
 
 
 def test_control_without_the_lock_the_race_overfills_the_area(agency) -> None:
-    with guard_variant(keep_lock=False):
-        placed, errors = place_everyone_at_once(agency)
-    assert placed > CAPACITY, [str(e) for e in errors]
+    with guard_without_lock(), database_barrier(BARRIER_KEY) as barrier:
+        placed, errors = place_everyone_at_once(agency, barrier)
+    assert placed == THREADS, [str(e) for e in errors]

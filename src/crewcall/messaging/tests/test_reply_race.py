@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from django.db import connection
 
+from crewcall.core.tests.barrier import WAIT_SQL, Barrier, database_barrier
 from crewcall.events.models import Event
 from crewcall.messaging.models import OutboundMessage
 from crewcall.messaging.tests.webhook_helpers import inbound_params, signed_headers
@@ -26,18 +27,20 @@ PEOPLE = 20
 PLACES = 5
 PATH = "/webhooks/twilio/whatsapp"
 LOCK_LINE = "FROM events_event WHERE id = NEW.event_id FOR UPDATE;"
-COUNT_LINE = "AND status = 'accepted' AND id <> NEW.id;"
+LAST_LINE = "RETURN NEW;\nEND"
+BARRIER_KEY = 7302
 
 
 @contextmanager
 def accept_guard_without_lock() -> Iterator[None]:
-    """The real trigger, minus its row lock and with a pause after counting; restored after."""
+    """The real trigger minus its row lock, every acceptance held at a database barrier
+    after its count: all count before any commits. Restored afterwards."""
     with connection.cursor() as cur:
         cur.execute("SELECT pg_get_functiondef('staffing_invitation_accept_guard'::regproc)")
         original = cur.fetchone()[0]
-    assert LOCK_LINE in original and COUNT_LINE in original
+    assert LOCK_LINE in original and original.count(LAST_LINE) == 1
     variant = original.replace(LOCK_LINE, LOCK_LINE.replace(" FOR UPDATE", ""), 1)
-    variant = variant.replace(COUNT_LINE, COUNT_LINE + " PERFORM pg_sleep(0.5);", 1)
+    variant = variant.replace(LAST_LINE, WAIT_SQL.format(key=BARRIER_KEY) + LAST_LINE, 1)
     with connection.cursor() as cur:
         cur.execute(variant)
     try:
@@ -47,7 +50,7 @@ def accept_guard_without_lock() -> Iterator[None]:
             cur.execute(original)
 
 
-def everyone_says_yes(agency, live_server, settings) -> dict[str, int]:
+def everyone_says_yes(agency, live_server, settings, barrier: Barrier | None = None) -> dict[str, int]:
     settings.PUBLIC_URL = live_server.url
     event = agency.event(employees_needed=PLACES, employees_to_ask=PEOPLE)
     phones = []
@@ -55,7 +58,7 @@ def everyone_says_yes(agency, live_server, settings) -> dict[str, int]:
         employee = agency.employee(name=f"P{i:02}")
         invitation_create(actor=agency.actor, event_id=event.pk, employee_id=employee.pk)
         phones.append(employee.phone_number)
-    barrier = threading.Barrier(PEOPLE)
+    start = threading.Barrier(PEOPLE)
     codes: list[int] = []
 
     def reply(phone: str) -> None:
@@ -64,15 +67,21 @@ def everyone_says_yes(agency, live_server, settings) -> dict[str, int]:
         request = urllib.request.Request(
             live_server.url + PATH, data=urlencode(params).encode(), headers=headers
         )
-        barrier.wait(timeout=20)
+        start.wait(timeout=20)
         with urllib.request.urlopen(request, timeout=60) as response:
             codes.append(response.status)
 
     threads = [threading.Thread(target=reply, args=(p,)) for p in phones]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=90)
+    try:
+        if barrier is not None:
+            barrier.release_when_waiting(PEOPLE)
+    finally:
+        if barrier is not None:
+            barrier.release()  # never leave threads stuck behind a failed wait
+        for t in threads:
+            t.join(timeout=90)
     assert not any(t.is_alive() for t in threads)
     assert codes == [200] * PEOPLE
     statuses = list(Invitation.objects.filter(event=event).values_list("status", flat=True))
@@ -103,6 +112,6 @@ def test_control_without_the_answer_lock_the_event_is_overbooked(
         return Event.objects.get(pk=event_id)
 
     monkeypatch.setattr(answers, "lock_event_for_answers", no_lock)
-    with accept_guard_without_lock():
-        counts = everyone_says_yes(agency, live_server, settings)
-    assert counts.get("accepted", 0) > PLACES
+    with accept_guard_without_lock(), database_barrier(BARRIER_KEY) as barrier:
+        counts = everyone_says_yes(agency, live_server, settings, barrier)
+    assert counts == {"accepted": PEOPLE}

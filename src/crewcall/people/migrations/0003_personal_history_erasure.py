@@ -6,34 +6,75 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0002_rules'),
+        ("people", "0002_rules"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='absencehistory',
-            name='append_only',
+            model_name="absencehistory",
+            name="append_only",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='employeehistory',
-            name='append_only',
+            model_name="employeehistory",
+            name="append_only",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='absencehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='055c5ddb4c9a79af4d0ead32fa653827dab15801', operation='DELETE', pgid='pgtrigger_append_only_delete_16ac3', table='people_absencehistory', when='BEFORE')),
+            model_name="absencehistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;",
+                    hash="055c5ddb4c9a79af4d0ead32fa653827dab15801",
+                    operation="DELETE",
+                    pgid="pgtrigger_append_only_delete_16ac3",
+                    table="people_absencehistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='absencehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition="WHEN (current_setting('crewcall.erasure', true) IS DISTINCT FROM 'on' OR OLD.pgh_id IS DISTINCT FROM NEW.pgh_id OR OLD.pgh_obj_id IS DISTINCT FROM NEW.pgh_obj_id OR OLD.pgh_label IS DISTINCT FROM NEW.pgh_label OR OLD.pgh_created_at IS DISTINCT FROM NEW.pgh_created_at OR OLD.pgh_context IS DISTINCT FROM NEW.pgh_context)", func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='770f9dc28393b4cc68322dc87f889078f4639efb', operation='UPDATE', pgid='pgtrigger_append_only_update_41bb6', table='people_absencehistory', when='BEFORE')),
+            model_name="absencehistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (current_setting('crewcall.erasure', true) IS DISTINCT FROM 'on' OR OLD.pgh_id IS DISTINCT FROM NEW.pgh_id OR OLD.pgh_obj_id IS DISTINCT FROM NEW.pgh_obj_id OR OLD.pgh_label IS DISTINCT FROM NEW.pgh_label OR OLD.pgh_created_at IS DISTINCT FROM NEW.pgh_created_at OR OLD.pgh_context IS DISTINCT FROM NEW.pgh_context)",
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;",
+                    hash="770f9dc28393b4cc68322dc87f889078f4639efb",
+                    operation="UPDATE",
+                    pgid="pgtrigger_append_only_update_41bb6",
+                    table="people_absencehistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employeehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='0cc4d56303e804405b9c828bf64a155dbb86b0e9', operation='DELETE', pgid='pgtrigger_append_only_delete_9bc44', table='people_employeehistory', when='BEFORE')),
+            model_name="employeehistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;",
+                    hash="0cc4d56303e804405b9c828bf64a155dbb86b0e9",
+                    operation="DELETE",
+                    pgid="pgtrigger_append_only_delete_9bc44",
+                    table="people_employeehistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='employeehistory',
-            trigger=pgtrigger.compiler.Trigger(name='append_only_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition="WHEN (current_setting('crewcall.erasure', true) IS DISTINCT FROM 'on' OR OLD.pgh_id IS DISTINCT FROM NEW.pgh_id OR OLD.pgh_obj_id IS DISTINCT FROM NEW.pgh_obj_id OR OLD.pgh_label IS DISTINCT FROM NEW.pgh_label OR OLD.pgh_created_at IS DISTINCT FROM NEW.pgh_created_at OR OLD.pgh_context IS DISTINCT FROM NEW.pgh_context)", func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='79dcce443bb493ff4f28b5e4e972c743d54f7e63', operation='UPDATE', pgid='pgtrigger_append_only_update_e464a', table='people_employeehistory', when='BEFORE')),
+            model_name="employeehistory",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (current_setting('crewcall.erasure', true) IS DISTINCT FROM 'on' OR OLD.pgh_id IS DISTINCT FROM NEW.pgh_id OR OLD.pgh_obj_id IS DISTINCT FROM NEW.pgh_obj_id OR OLD.pgh_label IS DISTINCT FROM NEW.pgh_label OR OLD.pgh_created_at IS DISTINCT FROM NEW.pgh_created_at OR OLD.pgh_context IS DISTINCT FROM NEW.pgh_context)",
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;",
+                    hash="79dcce443bb493ff4f28b5e4e972c743d54f7e63",
+                    operation="UPDATE",
+                    pgid="pgtrigger_append_only_update_e464a",
+                    table="people_employeehistory",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

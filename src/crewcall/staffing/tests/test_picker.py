@@ -48,11 +48,19 @@ def test_absent_employees_are_not_picked(agency) -> None:
     event = agency.event(event_date=day)
     away, here = agency.employee("Away"), agency.employee("Here")
     people.absence_create(
-        actor=agency.actor, employee_id=away.pk, kind="vacation", starts_on=day, ends_on=day + timedelta(days=3)
+        actor=agency.actor,
+        employee_id=away.pk,
+        kind="vacation",
+        starts_on=day,
+        ends_on=day + timedelta(days=3),
     )
     before = agency.employee("Back before")
     people.absence_create(
-        actor=agency.actor, employee_id=before.pk, kind="sick", starts_on=day - timedelta(days=5), ends_on=day - timedelta(days=1)
+        actor=agency.actor,
+        employee_id=before.pk,
+        kind="sick",
+        starts_on=day - timedelta(days=5),
+        ends_on=day - timedelta(days=1),
     )
     assert set(ids(pick_candidates(event_id=event.pk, count=5))) == {here.pk, before.pk}
 
@@ -61,7 +69,9 @@ def test_someone_accepted_for_an_overlapping_event_is_not_picked(agency) -> None
     day = timezone.localdate() + timedelta(days=10)
     event = agency.event("Evening", event_date=day, start_time=time(18), end_time=time(23))
     overlapping = agency.event("Late afternoon", event_date=day, start_time=time(14), end_time=time(19))
-    before = agency.event("Lunch", event_date=day, start_time=time(11), end_time=time(18))  # ends as ours starts
+    before = agency.event(
+        "Lunch", event_date=day, start_time=time(11), end_time=time(18)
+    )  # ends as ours starts
     busy, free, declined = agency.employee("Busy"), agency.employee("Free"), agency.employee("Declined")
     agency.accepted(overlapping, busy)
     agency.accepted(before, free)
@@ -75,7 +85,9 @@ def test_someone_accepted_for_an_overlapping_event_is_not_picked(agency) -> None
 def test_an_open_end_runs_until_midnight_and_a_night_shift_into_the_next_day(agency) -> None:
     day = timezone.localdate() + timedelta(days=10)
     late = agency.event("Late", event_date=day, start_time=time(22), end_time=time(23, 30))
-    early = agency.event("Early next day", event_date=day + timedelta(days=1), start_time=time(1), end_time=time(5))
+    early = agency.event(
+        "Early next day", event_date=day + timedelta(days=1), start_time=time(1), end_time=time(5)
+    )
     open_end = agency.event("Open end", event_date=day, start_time=time(19), end_time=None)
     night = agency.event("Night", event_date=day, start_time=time(23), end_time=time(2), ends_next_day=True)
     at_open, at_night = agency.employee("Open-ended"), agency.employee("Night owl")
@@ -88,7 +100,9 @@ def test_an_open_end_runs_until_midnight_and_a_night_shift_into_the_next_day(age
 
 def test_invited_inactive_and_anonymised_employees_are_not_picked(agency) -> None:
     event = agency.event()
-    asked, declined, left, erased, fine = (agency.employee(n) for n in ("Asked", "Declined", "Left", "Erased", "Fine"))
+    asked, declined, left, erased, fine = (
+        agency.employee(n) for n in ("Asked", "Declined", "Left", "Erased", "Fine")
+    )
     staffing.invitation_create(actor=agency.actor, event_id=event.pk, employee_id=asked.pk)
     inv = staffing.invitation_create(actor=agency.actor, event_id=event.pk, employee_id=declined.pk)
     staffing.invitation_set_status(
@@ -103,7 +117,9 @@ def test_roles_and_skills_must_fit_an_active_area(agency) -> None:
     cocktails = people.skill_create(actor=agency.actor, key="cocktails", name="Cocktails")
     wine = people.skill_create(actor=agency.actor, key="wine", name="Wine")
     event = agency.event()
-    agency.area(event, "Bar", capacity=2, role_requirements={"bartender": 2}, required_skills=[cocktails, wine])
+    agency.area(
+        event, "Bar", capacity=2, role_requirements={"bartender": 2}, required_skills=[cocktails, wine]
+    )
     agency.area(event, "Kitchen", capacity=2, role_requirements={"cook": 2}, is_active=False)
     mixer = agency.employee("Mixer", skills=[cocktails, wine])
     agency.employee("Half", skills=[cocktails])
@@ -157,7 +173,9 @@ def test_the_monthly_earnings_cap_uses_each_events_rate() -> None:
     b = Builder()
     b.limit("mini_job", None, "556.00")
     b.limit("part_time", "80.00", None)
-    near, under, other_type = (b.person(n, employment_type=t) for n, t in (("N", "mini_job"), ("U", "mini_job"), ("O", "part_time")))
+    near, under, other_type = (
+        b.person(n, employment_type=t) for n, t in (("N", "mini_job"), ("U", "mini_job"), ("O", "part_time"))
+    )
     rich = b.event(DAY - timedelta(days=3), time(10), time(20), rate="50.00")  # 10 h at 50 €
     event = b.event(DAY, time(18), time(23), rate="11.20")  # 5 h at 11.20 € = 56 €
     b.invite(rich, near, "completed")
@@ -316,8 +334,13 @@ def test_an_unknown_event_or_a_template_is_refused(agency) -> None:
     with pytest.raises(NotFound):
         pick_candidates(event_id=999_999)
     template = event_create(
-        actor=agency.actor, title="T", start_time=time(18), hourly_rate=Decimal(15),
-        employees_needed=1, employees_to_ask=1, is_template=True,
+        actor=agency.actor,
+        title="T",
+        start_time=time(18),
+        hourly_rate=Decimal(15),
+        employees_needed=1,
+        employees_to_ask=1,
+        is_template=True,
     )
     with pytest.raises(ValidationFailed):
         pick_candidates(event_id=template.pk)
@@ -337,7 +360,9 @@ def test_the_number_of_queries_does_not_grow_with_the_pool(size: int, django_ass
             b.log(past, person, "4.00")
         if n % 7 == 0:
             b.absent(person, DAY, DAY)
-    event = b.event(DAY, areas=((3, {"bartender": 2}, cocktails, True), (4, {}, (), True)), needed=4, to_ask=6)
+    event = b.event(
+        DAY, areas=((3, {"bartender": 2}, cocktails, True), (4, {}, (), True)), needed=4, to_ask=6
+    )
     with django_assert_max_num_queries(2):
         picks = pick_candidates(event_id=event, today=date(2031, 5, 1))
     assert len(picks) == 6

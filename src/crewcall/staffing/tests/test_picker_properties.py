@@ -46,7 +46,10 @@ def month_load(world: World, person: Person, event_id: int) -> tuple[Decimal, De
     event = world.events[event_id]
     hours = earnings = Decimal(0)
     for other in world.events.values():
-        same_month = (other.shift.day.year, other.shift.day.month) == (event.shift.day.year, event.shift.day.month)
+        same_month = (other.shift.day.year, other.shift.day.month) == (
+            event.shift.day.year,
+            event.shift.day.month,
+        )
         if other.id == event_id or not same_month:
             continue
         if other.id in world.logged[person.id]:
@@ -155,6 +158,17 @@ def test_always_needed_come_first(data: st.DataObject) -> None:
             assert passed_over == []
 
 
+def ranks_ahead(world: World, people: dict[int, Person], event_id: int) -> Callable[[Person, Choice], bool]:
+    """Whether a person stands ahead of the one a choice picked (values bound here)."""
+
+    def ahead(person: Person, choice: Choice) -> bool:
+        return standing(world, person, event_id) < standing(
+            world, people[choice.candidate.employee_id], event_id
+        )
+
+    return ahead
+
+
 def standing(world: World, person: Person, event_id: int) -> tuple[bool, Decimal, date, str, int]:
     """Where the person stands for this event, worked out from the work log directly."""
     day = world.events[event_id].shift.day
@@ -179,8 +193,7 @@ def test_nobody_better_placed_is_passed_over(data: st.DataObject) -> None:
                 world,
                 event_id,
                 choices,
-                lambda p, ch: standing(world, p, event_id)  # noqa: B023 - used at once
-                < standing(world, people[ch.candidate.employee_id], event_id),  # noqa: B023
+                ranks_ahead(world, people, event_id),
             )
             assert passed_over == []
 
@@ -236,7 +249,8 @@ def test_covers_the_roles_in_proportion(data: st.DataObject) -> None:
                 supply = sum(
                     1
                     for p in world.people.values()
-                    if p.role_key == role and eligible(world, p, event_id)
+                    if p.role_key == role
+                    and eligible(world, p, event_id)
                     and any(role in a.requirements and a.id in fits(world, p, event_id) for a in active)
                 )
                 assert got < exact + 1 and (got > exact - 1 or got == supply), (role, got, exact, supply)

@@ -64,7 +64,8 @@ def test_sql_and_reference_agree_on_the_edges_random_worlds_rarely_reach() -> No
     b = Builder()
     b.limit("mini_job", "12.00", "180.00")
     night_owl, opener, logged, exact, fresh, border = (
-        b.person(n, employment_type="mini_job") for n in ("Owl", "Opener", "Logged", "Exact", "Fresh", "Border")
+        b.person(n, employment_type="mini_job")
+        for n in ("Owl", "Opener", "Logged", "Exact", "Fresh", "Border")
     )
     night = b.event(DAY - timedelta(days=1), time(22), time(2), next_day=True)
     open_end = b.event(DAY - timedelta(days=1), time(20), None)

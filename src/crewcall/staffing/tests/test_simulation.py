@@ -61,7 +61,11 @@ def test_cap_violations_are_counted_from_the_logged_hours() -> None:
     world = reference.World(roles={"waiter": "Waiter"}, limits={"mini_job": (Decimal(10), Decimal(100))})
     world.add_person(reference.Person(1, "Mini", "waiter", "mini_job"))
     world.add_person(reference.Person(2, "Full", "waiter", "full_time"))
-    for pk, day, rate in ((1, date(2031, 6, 3), "20"), (2, date(2031, 6, 9), "20"), (3, date(2031, 7, 1), "9")):
+    for pk, day, rate in (
+        (1, date(2031, 6, 3), "20"),
+        (2, date(2031, 6, 9), "20"),
+        (3, date(2031, 7, 1), "9"),
+    ):
         shift = Shift(day=day, start=time(10), end=time(16), next_day=False)
         world.add_event(reference.EventSpec(pk, shift, Decimal(rate), 3, 3))
     for event_id in (1, 2, 3):
@@ -170,7 +174,9 @@ def _write(world: reference.World) -> None:
             )
             WorkAreaSkill.objects.bulk_create(WorkAreaSkill(work_area_id=a.id, skill_id=s) for s in a.skills)
     Invitation.objects.bulk_create(
-        Invitation(event_id=event_id, employee_id=pk) for event_id, asked in world.invitations.items() for pk in asked
+        Invitation(event_id=event_id, employee_id=pk)
+        for event_id, asked in world.invitations.items()
+        for pk in asked
     )
     for status, steps in (
         ("accepted", ["accepted"]),
@@ -209,7 +215,9 @@ def test_mid_season_the_sql_picker_picks_what_the_simulation_picks() -> None:
     upcoming = [p.spec.id for p in agency.events if day <= p.ask_on < day + timedelta(days=7)]
     assert len(upcoming) >= 5
     for event_id in upcoming:
-        in_memory = reference.pick(agency.world, event_id=event_id, today=day, count_booked=COUNT_BOOKED_HOURS)
+        in_memory = reference.pick(
+            agency.world, event_id=event_id, today=day, count_booked=COUNT_BOOKED_HOURS
+        )
         assert pick_candidates(event_id=event_id, today=day) == in_memory
         assert len(in_memory) > 0
         other = not COUNT_BOOKED_HOURS
