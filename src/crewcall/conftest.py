@@ -6,14 +6,22 @@ on real PostgreSQL (the embedded server, or DATABASE_URL's).
 
 from __future__ import annotations
 
+import os
 from datetime import time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 
 from crewcall.accounts.models import User
+
+# CI explores a fixed set of examples, so a red run can be reproduced exactly; local runs
+# keep exploring new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crewcall.staffing.picker import pick_candidates
-from crewcall.staffing.picker.query import preview
+from crewcall.staffing.picker.query import COUNT_BOOKED_HOURS, preview
 from crewcall.staffing.picker.reference import Person, World
 from crewcall.staffing.picker.rules import Choice
 from crewcall.staffing.tests.test_picker_world import DAY, rolled_back, worlds
@@ -170,11 +170,24 @@ def ranks_ahead(world: World, people: dict[int, Person], event_id: int) -> Calla
 
 
 def standing(world: World, person: Person, event_id: int) -> tuple[bool, Decimal, date, str, int]:
-    """Where the person stands for this event, worked out from the work log directly."""
+    """Where the person stands for this event, worked out from the work log (and, as
+    shipped, the planned hours of accepted shifts not logged yet) directly."""
     day = world.events[event_id].shift.day
+    since = day - timedelta(days=90)
     worked = [(world.events[e].shift.day, h) for e, h in world.logged[person.id].items()]
     before = [(d, h) for d, h in worked if d < day]
-    window = sum((h for d, h in before if d >= day - timedelta(days=90)), Decimal(0))
+    window = sum((h for d, h in before if d >= since), Decimal(0))
+    if COUNT_BOOKED_HOURS:
+        logged = world.logged[person.id]
+        for other_id, status in world.invited.get(person.id, {}).items():
+            other = world.events[other_id]
+            if (
+                status == "accepted"
+                and other_id not in logged
+                and other_id != event_id
+                and other.shift.day >= since
+            ):
+                window += other.shift.expected_hours
     last = max((d for d, _ in before), default=date.min)
     shuffle = hashlib.md5(f"{event_id}-{person.id}".encode(), usedforsecurity=False).hexdigest()
     return (not person.always_needed, window, last, shuffle, person.id)
