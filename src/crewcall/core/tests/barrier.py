@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from django.db import connections
+from django.db import connection, connections
 
 WAIT_SQL = "PERFORM pg_advisory_xact_lock_shared({key});"
 
@@ -61,3 +61,26 @@ def database_barrier(key: int) -> Iterator[Barrier]:
     finally:
         barrier.release()
         holder.close()
+
+
+LAST_LINE = "RETURN NEW;\nEND"
+
+
+@contextmanager
+def trigger_without_lock(function: str, *, lock_line: str, barrier_key: int) -> Iterator[None]:
+    """Swap in the real trigger function minus its row lock (`lock_line` without
+    FOR UPDATE), each transaction held at the barrier after all its checks; restored after.
+    The control half of a race test: it shows what the lock prevents."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_functiondef(%s::regproc)", [function])
+        original = cur.fetchone()[0]
+    assert lock_line in original and original.count(LAST_LINE) == 1, f"{function} changed shape"
+    variant = original.replace(lock_line, lock_line.replace(" FOR UPDATE", ""), 1)
+    variant = variant.replace(LAST_LINE, WAIT_SQL.format(key=barrier_key) + LAST_LINE, 1)
+    with connection.cursor() as cur:
+        cur.execute(variant)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(original)

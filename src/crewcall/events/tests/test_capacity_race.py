@@ -4,14 +4,12 @@ without the row lock in the database's assignment guard."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from crewcall.core.errors import RuleViolation
-from crewcall.core.tests.barrier import WAIT_SQL, Barrier, database_barrier
+from crewcall.core.tests.barrier import Barrier, database_barrier, trigger_without_lock
 from crewcall.events.models import Assignment
 from crewcall.events.services import assignment_create
 
@@ -20,29 +18,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 THREADS = 6
 CAPACITY = 2
 LOCK_LINE = "FROM events_workarea WHERE id = NEW.work_area_id FOR UPDATE;"
-LAST_LINE = "RETURN NEW;\nEND"
 
 
 BARRIER_KEY = 7301
-
-
-@contextmanager
-def guard_without_lock() -> Iterator[None]:
-    """The real guard function minus its row lock, with every transaction held at a
-    database barrier after all its checks: all check before any insert. Restored after."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_get_functiondef('events_assignment_guard'::regproc)")
-        original = cur.fetchone()[0]
-    assert LOCK_LINE in original and original.count(LAST_LINE) == 1
-    variant = original.replace(LOCK_LINE, LOCK_LINE.replace(" FOR UPDATE", ""), 1)
-    variant = variant.replace(LAST_LINE, WAIT_SQL.format(key=BARRIER_KEY) + LAST_LINE, 1)
-    with connection.cursor() as cur:
-        cur.execute(variant)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cur:
-            cur.execute(original)
 
 
 def place_everyone_at_once(agency, barrier: Barrier | None = None) -> tuple[int, list[BaseException]]:
@@ -89,6 +67,9 @@ def test_concurrent_placements_never_exceed_capacity(agency) -> None:
 
 
 def test_control_without_the_lock_the_race_overfills_the_area(agency) -> None:
-    with guard_without_lock(), database_barrier(BARRIER_KEY) as barrier:
+    with (
+        trigger_without_lock("events_assignment_guard", lock_line=LOCK_LINE, barrier_key=BARRIER_KEY),
+        database_barrier(BARRIER_KEY) as barrier,
+    ):
         placed, errors = place_everyone_at_once(agency, barrier)
     assert placed == THREADS, [str(e) for e in errors]

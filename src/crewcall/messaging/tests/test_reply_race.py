@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import threading
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
 
-from crewcall.core.tests.barrier import WAIT_SQL, Barrier, database_barrier
+from crewcall.core.tests.barrier import Barrier, database_barrier, trigger_without_lock
 from crewcall.events.models import Event
 from crewcall.messaging.models import OutboundMessage
 from crewcall.messaging.tests.webhook_helpers import inbound_params, signed_headers
@@ -27,27 +24,7 @@ PEOPLE = 20
 PLACES = 5
 PATH = "/webhooks/twilio/whatsapp"
 LOCK_LINE = "FROM events_event WHERE id = NEW.event_id FOR UPDATE;"
-LAST_LINE = "RETURN NEW;\nEND"
 BARRIER_KEY = 7302
-
-
-@contextmanager
-def accept_guard_without_lock() -> Iterator[None]:
-    """The real trigger minus its row lock, every acceptance held at a database barrier
-    after its count: all count before any commits. Restored afterwards."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_get_functiondef('staffing_invitation_accept_guard'::regproc)")
-        original = cur.fetchone()[0]
-    assert LOCK_LINE in original and original.count(LAST_LINE) == 1
-    variant = original.replace(LOCK_LINE, LOCK_LINE.replace(" FOR UPDATE", ""), 1)
-    variant = variant.replace(LAST_LINE, WAIT_SQL.format(key=BARRIER_KEY) + LAST_LINE, 1)
-    with connection.cursor() as cur:
-        cur.execute(variant)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cur:
-            cur.execute(original)
 
 
 def everyone_says_yes(agency, live_server, settings, barrier: Barrier | None = None) -> dict[str, int]:
@@ -112,6 +89,11 @@ def test_control_without_the_answer_lock_the_event_is_overbooked(
         return Event.objects.get(pk=event_id)
 
     monkeypatch.setattr(answers, "lock_event_for_answers", no_lock)
-    with accept_guard_without_lock(), database_barrier(BARRIER_KEY) as barrier:
+    with (
+        trigger_without_lock(
+            "staffing_invitation_accept_guard", lock_line=LOCK_LINE, barrier_key=BARRIER_KEY
+        ),
+        database_barrier(BARRIER_KEY) as barrier,
+    ):
         counts = everyone_says_yes(agency, live_server, settings, barrier)
     assert counts == {"accepted": PEOPLE}
