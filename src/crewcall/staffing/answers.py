@@ -68,11 +68,17 @@ def answer_invitation(
     elif outcome == "declined":
         apply_changes(invitation, {"status": "declined", **answered}, allowed=allowed)
     elif outcome == "withdrawn":
-        Assignment.objects.filter(invitation=invitation).delete()
-        apply_changes(invitation, {"status": "cancelled", **answered}, allowed=allowed)
-        waitlist_move_up(event)
+        withdraw_acceptance(invitation, event, answered)
     event_sync_staffing_status(event)
     return invitation, outcome
+
+
+def withdraw_acceptance(invitation: Invitation, event: Event, extra: dict[str, object]) -> None:
+    """An accepted employee drops out: the placement goes, the invitation is cancelled and
+    the place goes to the waiting list first (DESIGN.md §4). The caller holds the event lock."""
+    Assignment.objects.filter(invitation=invitation).delete()
+    apply_changes(invitation, {"status": "cancelled", **extra}, allowed={"status", *extra})
+    waitlist_move_up(event)
 
 
 def _decide(event: Event, invitation: Invitation, answer: str) -> Outcome:

@@ -57,20 +57,15 @@ def invitation_set_status(
         )
     if method not in ResponseMethod.values:
         raise ValidationFailed.single("response_method", f"{method!r} is not a response method.")
-    freed = invitation.status == "accepted" and status == "cancelled"
-    if freed:
-        from crewcall.events.models import Assignment
+    if invitation.status == "accepted" and status == "cancelled":
+        from crewcall.staffing.answers import withdraw_acceptance
 
-        Assignment.objects.filter(invitation=invitation).delete()
-    changes: dict[str, object] = {"status": status}
-    if status in ANSWERS:
-        changes.update(responded_at=timezone.now(), response_method=method)
-    apply_changes(invitation, changes, allowed={"status", "responded_at", "response_method"})
-    if freed:
-        # The place goes to the waiting list first (DESIGN.md §4).
-        from crewcall.staffing.answers import waitlist_move_up
-
-        waitlist_move_up(event)
+        withdraw_acceptance(invitation, event, {})
+    else:
+        changes: dict[str, object] = {"status": status}
+        if status in ANSWERS:
+            changes.update(responded_at=timezone.now(), response_method=method)
+        apply_changes(invitation, changes, allowed={"status", "responded_at", "response_method"})
     event_sync_staffing_status(event)
     return invitation
 
