@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "crewcall.events",
     "crewcall.staffing",
     "crewcall.messaging",
+    "crewcall.changes",
     "crewcall.web",
 ]
 
@@ -176,6 +177,8 @@ MESSAGE_BREAKER_RESET_S = env_float("CREWCALL_MESSAGE_BREAKER_RESET_S", 30.0, mi
 MESSAGE_STUCK_AFTER_S = env_float("CREWCALL_MESSAGE_STUCK_AFTER_S", 60.0, minimum=1.0)
 # A follow-up wave goes out when an event still lacks acceptances this long after the last.
 WAVE_DELAY_MINUTES = env_int("CREWCALL_WAVE_DELAY_MINUTES", 120, minimum=1)
+# The change feed keeps this many days of changes; older cursors get `reset` (docs/changes.md).
+CHANGES_RETENTION_DAYS = env_int("CREWCALL_CHANGES_RETENTION_DAYS", 7, minimum=1)
 
 LOGGING = {
     "version": 1,
