@@ -45,7 +45,7 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
-        match = _FORMAT.fullmatch(text.strip()) if isinstance(text, str) else None
+        match = _FORMAT.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             raise InvalidCursor("not a cursor of this change feed")
         return cls(epoch=match[1], xid=int(match[2]), seq=int(match[3]))
