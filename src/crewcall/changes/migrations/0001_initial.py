@@ -4,11 +4,12 @@ The state table is created here in SQL, with its row, because Django's test flus
 empty a managed table; a fresh random epoch makes every database's cursors its own.
 """
 
-import crewcall.changes.models
 import django.db.models.functions.datetime
 import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations, models
+
+import crewcall.changes.models
 
 FEED = """
 CREATE TABLE changes_feed (
