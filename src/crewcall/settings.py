@@ -8,6 +8,7 @@ import hmac
 from pathlib import Path
 
 import pghistory
+from django.core.exceptions import ImproperlyConfigured
 from psycopg.conninfo import conninfo_to_dict
 
 from crewcall.core.env import (
@@ -30,6 +31,8 @@ SECRET_KEY = secret_key(DATA_DIR)
 DEBUG = env_bool("CREWCALL_DEBUG", False)
 ALLOWED_HOSTS = env_list("CREWCALL_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 PUBLIC_URL = env_url("CREWCALL_PUBLIC_URL", "http://127.0.0.1:8000")
+# Threads per web process for ordinary (synchronous) requests; each may hold a connection.
+WEB_THREADS = env_int("CREWCALL_WEB_THREADS", 8, minimum=1)
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 INSTALLED_APPS = [
@@ -87,14 +90,39 @@ TEMPLATES = [
 ]
 
 
+def _connection_pool() -> dict[str, object] | None:
+    """A pool of connections per process (psycopg_pool through Django), or None.
+
+    Opening a PostgreSQL connection costs a server process; per request it was the largest
+    single cost of a webhook (docs/performance.md). With a pool, a request borrows one and
+    gives it back when it ends. The size is a cap, not a reservation (idle connections
+    above one close after five minutes): the threads that use the database, the web
+    threads or the worker's concurrency, are the real bound; it must cover them."""
+    size = env_int("CREWCALL_DB_POOL_SIZE", 32, minimum=0)
+    if size == 0:
+        return None
+    if env_int("CREWCALL_CONN_MAX_AGE", 0, minimum=0):
+        raise ImproperlyConfigured(
+            "CREWCALL_CONN_MAX_AGE and CREWCALL_DB_POOL_SIZE exclude each other: set one to 0."
+        )
+    # A request waiting longer than the timeout for a free connection fails as "busy".
+    return {"min_size": 1, "max_size": size, "timeout": 10.0, "max_idle": 300.0}
+
+
 def _database() -> dict[str, object]:
     url = env_str("DATABASE_URL")
-    common: dict[str, object] = {
-        "CONN_MAX_AGE": env_int("CREWCALL_CONN_MAX_AGE", 0, minimum=0),
-        "CONN_HEALTH_CHECKS": True,
+    options: dict[str, object] = {
         # A statement that waits longer than this for a lock fails cleanly ("busy")
         # instead of queueing forever behind a stuck transaction.
-        "OPTIONS": {"options": f"-c lock_timeout={env_int('CREWCALL_LOCK_TIMEOUT_MS', 5000)}"},
+        "options": f"-c lock_timeout={env_int('CREWCALL_LOCK_TIMEOUT_MS', 5000)}",
+    }
+    pool = _connection_pool()
+    if pool is not None:
+        options["pool"] = pool
+    common: dict[str, object] = {
+        "CONN_MAX_AGE": env_int("CREWCALL_CONN_MAX_AGE", 0, minimum=0),
+        "CONN_HEALTH_CHECKS": True,  # with a pool: checked before it is lent
+        "OPTIONS": options,
         "TEST": {"NAME": env_str("CREWCALL_TEST_DATABASE", "test_crewcall")},
     }
     if url:

@@ -31,6 +31,11 @@ def release_database() -> None:
     """
     try:
         connections.close_all()
+        for connection in connections.all(initialized_only=True):
+            # A pool's idle connections too. Only a pool that exists: asking for one
+            # creates it, and with it would attach to the database we are leaving.
+            if connection.alias in getattr(connection, "_connection_pools", {}):
+                connection.close_pool()
     except Exception:  # a broken connection must not keep the server from stopping
         logger.warning("closing database connections failed", exc_info=True)
     if uses_embedded_database():
