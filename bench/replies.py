@@ -141,6 +141,27 @@ def start_server(env_extra: dict[str, str], log: Path) -> subprocess.Popen[bytes
     raise SystemExit(f"the web server did not listen within {SERVER_START_BOUND_S:.0f} s; see {log}")
 
 
+def start_worker(concurrency: int, log: Path) -> subprocess.Popen[bytes]:
+    """The apply side: `crewcall worker --queue inbound`."""
+    command = [sys.executable, "-m", "crewcall", "worker", "--queue", "inbound"]
+    command += ["--concurrency", str(concurrency)]
+    with log.open("ab") as out:
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+
+
+def wait_applied(expected: int, began: float) -> float:
+    """Seconds from `began` until every inbound message is applied (bounded)."""
+    while time.monotonic() - began < RUN_BOUND_S:
+        if InboundMessage.objects.filter(outcome="pending").count() == 0 and (
+            InboundMessage.objects.count() >= expected
+        ):
+            connection.close()
+            return time.monotonic() - began
+        connection.close()
+        time.sleep(0.2)
+    return float("nan")
+
+
 def stop_server(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is None:
         server.send_signal(signal.SIGTERM)
@@ -250,10 +271,14 @@ def scenario(name: str, args: argparse.Namespace, *, events: int, duplicates: in
     connection.close()  # no idle connection of ours during the run
     env = {"CREWCALL_CONN_MAX_AGE": str(args.conn_max_age)}
     server = start_server(env, log)
+    worker = start_worker(args.apply_concurrency, log)
     try:
+        began = time.monotonic()
         outcome = asyncio.run(fire(traffic, rate=args.rate, concurrency=args.concurrency))
+        applied_after = wait_applied(len(requests), began)
     finally:
         stop_server(server)
+        stop_server(worker)
     problems = verify(requests, len(traffic))
     lat = outcome.latencies
     print(
@@ -265,6 +290,9 @@ def scenario(name: str, args: argparse.Namespace, *, events: int, duplicates: in
         f"p99 {percentile(lat, 0.99) * 1000:.0f} ms, mean {statistics.mean(lat) * 1000:.0f} ms; "
         f"from schedule: p50 {percentile(outcome.waits, 0.5) * 1000:.0f} ms, "
         f"p99 {percentile(outcome.waits, 0.99) * 1000:.0f} ms\n"
+        f"  applied (worker, concurrency {args.apply_concurrency}): all {len(requests)} within "
+        f"{applied_after:.1f} s of the first request = "
+        f"{len(requests) / applied_after:.0f} replies/s end to end\n"
         f"  errors: {dict(outcome.errors) or 0}; "
         f"check: {'; '.join(problems) or 'every reply applied exactly once'}",
         flush=True,
@@ -280,6 +308,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duplicates", type=int, default=200)
     parser.add_argument("--conn-max-age", type=int, default=0, help="the server's CREWCALL_CONN_MAX_AGE")
+    parser.add_argument("--apply-concurrency", type=int, default=2, help="the apply worker's --concurrency")
     parser.add_argument("--only", choices=("spread", "one", "duplicates"), action="append")
     args = parser.parse_args()
     chosen = args.only or ["spread", "one", "duplicates"]

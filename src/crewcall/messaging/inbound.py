@@ -1,22 +1,37 @@
 """Receiving WhatsApp messages and delivery statuses (the webhooks' services).
 
-`inbound_receive` keeps the raw message (once: the provider id is unique), works out who
-wrote and which invitation they answer, applies the answer and queues the reply, all in
-one transaction. `outbound_status_record` moves a sent message's delivery status forward,
-never back, whatever order the callbacks arrive in.
+Inbound messages take two steps. `inbound_receive`, called by the webhook, only keeps the
+raw message (once: the provider id is unique) and defers the apply job with it, in one
+short transaction, so the webhook answers fast whatever else is going on. `inbound_apply`
+(the job, through `inbound_apply_next`) works out who wrote and which invitation they
+answer, applies the answer and queues the reply, in one transaction per message; a
+sender's messages are applied in the order they arrived. `outbound_status_record` moves
+a sent message's delivery status forward, never back, whatever order the callbacks
+arrive in.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.manager import JobManager
 
 from crewcall.accounts.models import User
 from crewcall.core.transactions import service
-from crewcall.messaging.models import DELIVERY_RANK, DELIVERY_TRANSITIONS, InboundMessage, OutboundMessage
+from crewcall.messaging.models import (
+    DELIVERY_RANK,
+    DELIVERY_TRANSITIONS,
+    InboundMessage,
+    InboundOutcome,
+    OutboundMessage,
+)
 from crewcall.messaging.outbox import message_queue
 from crewcall.messaging.replies import parse_reply
 from crewcall.messaging.texts import render_for
@@ -24,6 +39,7 @@ from crewcall.people.models import Employee
 from crewcall.staffing.answers import answer_invitation, queue_answer_reply
 from crewcall.staffing.models import Invitation
 
+logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class InboundResult:
@@ -40,8 +56,6 @@ def _store_once(*, provider_sid: str, from_number: str, body: str, button_payloa
                 replied_to_sid: str, raw: dict[str, Any]) -> tuple[InboundMessage, bool]:  # fmt: skip
     """Insert unless this provider id was seen; a concurrent duplicate waits on the unique
     index and then finds the first row."""
-    import json
-
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO messaging_inboundmessage (provider_sid, from_number, body, button_payload,"
@@ -99,6 +113,20 @@ def _reply(employee: Employee, key: str, kind: str, inbound: InboundMessage, **e
     )
 
 
+def defer_apply() -> bool:
+    """Defer the apply job in the caller's transaction; False if one is already waiting
+    (it will find this message too: it takes every pending one when it runs)."""
+    from crewcall.messaging.tasks import apply_inbound  # tasks imports this module
+
+    job = apply_inbound.configure(queueing_lock="messaging.apply_inbound").make_new_job()
+    try:
+        with transaction.atomic():  # a savepoint: a refused duplicate keeps the caller's transaction
+            JobManager(DjangoConnector()).defer_job(job)
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
 @service
 def inbound_receive(
     *,
@@ -110,14 +138,69 @@ def inbound_receive(
     replied_to_sid: str = "",
     raw: dict[str, Any],
 ) -> InboundResult:
-    number = whatsapp_number(from_number)
+    """Keep the message (once per provider id) and defer its application."""
     inbound, created = _store_once(
-        provider_sid=provider_sid, from_number=number, body=body, button_payload=button_payload,
-        replied_to_sid=replied_to_sid, raw=raw,
+        provider_sid=provider_sid, from_number=whatsapp_number(from_number), body=body,
+        button_payload=button_payload, replied_to_sid=replied_to_sid, raw=raw,
     )  # fmt: skip
-    if not created:
-        return InboundResult(message_id=inbound.pk, duplicate=True, outcome=inbound.outcome)
+    if created:
+        defer_apply()
+    return InboundResult(message_id=inbound.pk, duplicate=not created, outcome=inbound.outcome)
 
+
+# The next message to apply: the oldest pending one whose sender has no earlier message
+# still pending (one being applied elsewhere is still pending to us), skipping rows
+# another applier holds. So appliers run side by side, each sender's messages in order.
+_NEXT_PENDING = """
+SELECT m.id FROM messaging_inboundmessage m
+ WHERE m.outcome = 'pending'
+   AND NOT EXISTS (SELECT 1 FROM messaging_inboundmessage e
+                    WHERE e.outcome = 'pending' AND e.from_number = m.from_number AND e.id < m.id)
+ ORDER BY m.id
+ LIMIT 1
+ FOR UPDATE OF m SKIP LOCKED
+"""
+
+
+@service
+def inbound_apply_next(*, actor: User | None = None) -> InboundResult | None:
+    """Apply the next pending inbound message; None when nothing is ready.
+
+    A message that cannot be applied for a reason of its own (anything but the database
+    being busy, which rolls back and leaves it pending for the next run) is set aside as
+    `failed` with the error, for a dispatcher to read, so it never blocks its sender."""
+    with connection.cursor() as cur:
+        cur.execute(_NEXT_PENDING)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    inbound = InboundMessage.objects.get(pk=row[0])
+    try:
+        with transaction.atomic():  # a savepoint: a failed apply leaves nothing behind
+            return _apply(inbound)
+    except OperationalError:
+        raise  # lock timeout, deadlock, serialization: transient, handled by @service
+    except Exception as exc:
+        logger.exception("inbound message %s could not be applied", inbound.pk)
+        InboundMessage.objects.filter(pk=inbound.pk).update(
+            outcome=InboundOutcome.FAILED, outcome_detail=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        return InboundResult(message_id=inbound.pk, duplicate=False, outcome=InboundOutcome.FAILED)
+
+
+@service
+def inbound_apply(*, actor: User | None = None, message_id: int) -> InboundResult:
+    """Apply one inbound message (a no-op when it is applied already)."""
+    inbound = InboundMessage.objects.select_for_update().get(pk=message_id)
+    return _apply(inbound)
+
+
+def _apply(inbound: InboundMessage) -> InboundResult:
+    """Runs inside the caller's transaction, with the inbound row locked."""
+    if inbound.outcome != InboundOutcome.PENDING:
+        return InboundResult(message_id=inbound.pk, duplicate=True, outcome=inbound.outcome)
+    number = inbound.from_number
+    body, button_payload, replied_to_sid = inbound.body, inbound.button_payload, inbound.replied_to_sid
     employee = Employee.objects.filter(phone_number=number, is_active=True).first()
     changes: dict[str, Any] = {"employee": employee}
     if employee is None:

@@ -138,6 +138,7 @@ class InboundOutcome(models.TextChoices):
     UNPARSEABLE = "unparseable", "Not understood"
     UNKNOWN_SENDER = "unknown_sender", "Unknown sender"
     NO_OPEN_INVITATION = "no_open_invitation", "Nothing open to answer"
+    FAILED = "failed", "Could not be applied"
 
 
 @pghistory.track(model_name="InboundMessageHistory")

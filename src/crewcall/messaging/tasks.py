@@ -1,4 +1,5 @@
-"""Jobs of the `messages` queue: send one outbound message, and a safety net.
+"""Jobs of the `messages` queue: send one outbound message, and a safety net; and of
+the `inbound` queue: apply received WhatsApp messages.
 
 The algorithm and its guarantee are in docs/messaging.md. In short: claim the row in a
 short transaction, call the provider with no transaction open, record the outcome in
@@ -23,6 +24,7 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from crewcall.core.context import request_context
+from crewcall.messaging.inbound import defer_apply, inbound_apply_next
 from crewcall.messaging.models import DeliveryStatus, OutboundMessage
 from crewcall.messaging.outbox import (
     defer_send,
@@ -312,3 +314,29 @@ def requeue_stuck(timestamp: int) -> int:
     if count:
         logger.info("re-deferred %d stuck messages", count)
     return count
+
+
+# Messages one apply job takes before it hands over to a fresh job (so a long burst does
+# not pin one job, and a worker shutting down waits for at most this many).
+APPLY_BATCH = 500
+
+
+@app.periodic(cron="* * * * *", periodic_id="apply_inbound")
+@app.task(queue="inbound", name="messaging.apply_inbound", queueing_lock="messaging.apply_inbound")
+def apply_inbound(timestamp: int | None = None) -> int:
+    """Apply pending inbound messages, oldest first, one transaction each. Deferred by the
+    webhook with each message (one waiting job at most) and run every minute as a safety
+    net. Several may run at once: each takes a different sender's next message."""
+    applied = 0
+    with request_context(source="worker"):
+        try:
+            while applied < APPLY_BATCH:
+                if inbound_apply_next() is None:
+                    break
+                applied += 1
+            else:
+                defer_apply()  # more may be waiting: a fresh job takes them
+        finally:
+            if not connection.in_atomic_block:
+                connection.close()
+    return applied

@@ -2,7 +2,9 @@
 
 Both check Twilio's signature against the public URL (CREWCALL_PUBLIC_URL + path): a
 forged request gets 403 and leaves nothing but a counter. Valid ones are handed to the
-services in crewcall.messaging.inbound, which make them idempotent.
+services in crewcall.messaging.inbound, which make them idempotent. An inbound message is
+only kept and queued here (one short transaction); the worker applies it. A database too
+busy to take it answers 503, and Twilio sends it again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from crewcall.core.errors import Busy
 from crewcall.messaging.inbound import inbound_receive, outbound_status_record
 
 logger = logging.getLogger(__name__)
@@ -59,14 +62,17 @@ def whatsapp_inbound(request: HttpRequest) -> HttpResponse:
     sender = request.POST.get("From", "")
     if not _SID.match(sid) or not sender:
         return _refuse("whatsapp", "malformed", 400)
-    result = inbound_receive(
-        provider_sid=sid,
-        from_number=sender,
-        body=request.POST.get("Body", "").replace("\x00", ""),
-        button_payload=request.POST.get("ButtonPayload", ""),
-        replied_to_sid=request.POST.get("OriginalRepliedMessageSid", ""),
-        raw={key: request.POST.get(key, "").replace("\x00", "") for key in request.POST},
-    )
+    try:
+        result = inbound_receive(
+            provider_sid=sid,
+            from_number=sender,
+            body=request.POST.get("Body", "").replace("\x00", ""),
+            button_payload=request.POST.get("ButtonPayload", ""),
+            replied_to_sid=request.POST.get("OriginalRepliedMessageSid", ""),
+            raw={key: request.POST.get(key, "").replace("\x00", "") for key in request.POST},
+        )
+    except Busy:
+        return HttpResponse(status=503, headers={"Retry-After": "5"})
     logger.info("inbound %s: %s%s", sid, result.outcome, " (duplicate)" if result.duplicate else "")
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 

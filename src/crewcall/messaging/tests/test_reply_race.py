@@ -1,6 +1,9 @@
 """20 employees answer "yes" at the same moment for 5 places: exactly 5 are accepted, 15
 waitlisted, each told the right thing — and the control shows overbooking without the
-answer lock."""
+answer lock.
+
+The replies arrive as 20 simultaneous webhook requests (each kept once, answered 200),
+then 20 appliers — as many workers — apply them at the same moment."""
 
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ import urllib.request
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 
 from crewcall.core.tests.barrier import Barrier, database_barrier, trigger_without_lock
 from crewcall.events.models import Event
-from crewcall.messaging.models import OutboundMessage
+from crewcall.messaging.inbound import inbound_apply_next
+from crewcall.messaging.models import InboundMessage, OutboundMessage
 from crewcall.messaging.tests.webhook_helpers import inbound_params, signed_headers
 from crewcall.staffing import answers
 from crewcall.staffing.models import Invitation
@@ -48,7 +53,28 @@ def everyone_says_yes(agency, live_server, settings, barrier: Barrier | None = N
         with urllib.request.urlopen(request, timeout=60) as response:
             codes.append(response.status)
 
-    threads = [threading.Thread(target=reply, args=(p,)) for p in phones]
+    run_together([threading.Thread(target=reply, args=(p,)) for p in phones])
+    assert codes == [200] * PEOPLE
+    assert InboundMessage.objects.filter(outcome="pending").count() == PEOPLE
+
+    applied: list[str] = []
+    start_applying = threading.Barrier(PEOPLE)
+
+    def apply_one() -> None:
+        try:
+            start_applying.wait(timeout=20)
+            result = inbound_apply_next()
+            applied.append(result.outcome if result else "nothing")
+        finally:
+            connection.close()
+
+    run_together([threading.Thread(target=apply_one) for _ in range(PEOPLE)], barrier)
+    assert applied == ["applied"] * PEOPLE
+    statuses = list(Invitation.objects.filter(event=event).values_list("status", flat=True))
+    return {s: statuses.count(s) for s in set(statuses)}
+
+
+def run_together(threads: list[threading.Thread], barrier: Barrier | None = None) -> None:
     for t in threads:
         t.start()
     try:
@@ -60,9 +86,6 @@ def everyone_says_yes(agency, live_server, settings, barrier: Barrier | None = N
         for t in threads:
             t.join(timeout=90)
     assert not any(t.is_alive() for t in threads)
-    assert codes == [200] * PEOPLE
-    statuses = list(Invitation.objects.filter(event=event).values_list("status", flat=True))
-    return {s: statuses.count(s) for s in set(statuses)}
 
 
 def test_simultaneous_yes_replies_never_overbook(agency, live_server, settings) -> None:

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from crewcall.messaging.models import InboundMessage, OutboundMessage
+from crewcall.messaging.tasks import apply_inbound
 from crewcall.staffing.asking import event_ask
 from crewcall.staffing.models import Invitation
 
@@ -32,6 +33,8 @@ def test_answering_on_the_simulator_goes_through_the_webhook(
         reverse("simulator-reply", args=[employee.pk]), {"payload": f"YES_{invitation.pk}"}
     )
     assert response.status_code == 302
+    assert InboundMessage.objects.get().outcome == "pending"  # kept; the worker applies it
+    assert apply_inbound() == 1
     invitation.refresh_from_db()
     assert invitation.status == "accepted"
     inbound = InboundMessage.objects.get()

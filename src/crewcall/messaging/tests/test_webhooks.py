@@ -1,11 +1,12 @@
-"""The WhatsApp webhooks: signatures, duplicates, replies applied and answered, statuses
-only moving forward."""
+"""The WhatsApp webhooks: signatures, duplicates, replies kept and queued, then applied
+and answered by the apply job; statuses only moving forward."""
 
 from __future__ import annotations
 
 import pytest
 
 from crewcall.messaging.models import InboundMessage, OutboundMessage, WebhookRejection
+from crewcall.messaging.tasks import apply_inbound
 from crewcall.messaging.tests.webhook_helpers import inbound_params, new_sid, signed_headers
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_create
@@ -17,7 +18,11 @@ STATUS = "/webhooks/twilio/status"
 
 
 def post(client, path: str, params: dict[str, str], **kw):
-    return client.post(path, params, **signed_headers(path, params, **kw))
+    """POST a signed webhook; an inbound message is then applied, as the worker would."""
+    response = client.post(path, params, **signed_headers(path, params, **kw))
+    if path == INBOUND:
+        apply_inbound()
+    return response
 
 
 def invited(agency, event, name: str = "Ida"):
