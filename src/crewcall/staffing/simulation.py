@@ -2,12 +2,14 @@
 
 Each strategy staffs the same agency (simulation_agency) day by day: a first wave goes
 out 10-21 days before each event, people answer (yes with their own probability, the
-same answer for the same person and event under every strategy), more waves follow
-while places stay empty, and the day after an event its hours are logged (planned
-duration minus the legal break). The strategies differ only in the order candidates are
-taken in; eligibility (absences, overlapping events, roles and skills, monthly caps) and
-the split across roles are the picker's own, through the in-memory finder that a test
-proves identical to the SQL picker:
+same answer for the same person and event under every strategy), the first to answer yes
+take the places and later yeses go to the waiting list (as staffing.answers does: first
+come, first served; the order replies come back in is the person's own, the same under
+every strategy, not the ranking), more waves follow while places stay empty, and the
+day after an event its hours are logged (planned duration minus the legal break). The
+strategies differ only in the order candidates are taken in; eligibility (absences,
+overlapping events, roles and skills, monthly caps) and the split across roles are the
+picker's own, through the in-memory finder that a test proves identical to the SQL picker:
 
 - picker: the fair order (always-needed, least hours in 90 days, longest since last
   worked, per-event tie-break), counting hours as the shipped picker does
@@ -157,6 +159,12 @@ class Season:
         chance = self.agency.behaviour[employee_id].acceptance
         return _unit(self.seed, "answer", event_id, employee_id) < chance
 
+    def replies_at(self, event_id: int, employee_id: int) -> float:
+        # A wave's invitations go out together; who answers first is up to the people, not
+        # the ranking. The same person replies at the same point for the same event under
+        # every strategy.
+        return _unit(self.seed, "reply", event_id, employee_id)
+
     def recruit(self, event_id: int, today: date) -> None:
         world = self.world
         needed = world.events[event_id].employees_needed
@@ -172,7 +180,9 @@ class Season:
                 return
             self.waves += 1
             self.invitations += len(picks)
-            for pick in picks:  # answers arrive in the order asked
+            # Answers arrive in the order people reply; the first yeses take the places
+            # (staffing.answers: first come, first served), later ones wait.
+            for pick in sorted(picks, key=lambda p: self.replies_at(event_id, p.employee_id)):
                 yes = self.says_yes(event_id, pick.employee_id)
                 if yes and accepted < needed:
                     status, accepted = "accepted", accepted + 1

@@ -17,17 +17,18 @@ from crewcall.staffing.models import Invitation, WorkLog
 from crewcall.staffing.picker import pick_candidates, reference
 from crewcall.staffing.picker.query import COUNT_BOOKED_HOURS, preview
 from crewcall.staffing.picker.reasons import to_picks
-from crewcall.staffing.picker.rules import Shift
+from crewcall.staffing.picker.rules import Area, Shift
 from crewcall.staffing.simulation import (
     STRATEGIES,
     Season,
     cap_violations,
     comparable_gini,
     gini,
+    order_for,
     report,
     simulate_season,
 )
-from crewcall.staffing.simulation_agency import SKILL_ID, build_agency
+from crewcall.staffing.simulation_agency import SKILL_ID, Agency, Behaviour, PlannedEvent, build_agency
 
 SEED = 2026
 
@@ -73,6 +74,42 @@ def test_cap_violations_are_counted_from_the_logged_hours() -> None:
         world.log(event_id, 2, Decimal(6))
     # June: 12 h > 10 h and 240 € > 100 € — one violation; July: 6 h, 54 €; full time: no caps.
     assert cap_violations(world) == 1
+
+
+def test_the_first_to_answer_yes_get_the_places_not_the_best_ranked() -> None:
+    """As staffing.answers does: first come, first served, whatever the ranking."""
+    world = reference.World(roles={"waiter": "Waiter"})
+    for pk in range(1, 7):
+        world.add_person(reference.Person(pk, f"P{pk}", "waiter", "freelance"))
+    area = Area(id=1, name="Floor", capacity=2, requirements={"waiter": 2})
+    day = date(2031, 6, 20)
+    spec = reference.EventSpec(
+        id=1,
+        shift=Shift(day=day, start=time(18), end=time(23), next_day=False),
+        rate=Decimal("15.00"),
+        employees_to_ask=6,
+        employees_needed=2,
+        areas=(reference.AreaSpec(area),),
+    )
+    world.add_event(spec)
+    agency = Agency(
+        world=world,
+        behaviour={pk: Behaviour(acceptance=1.0) for pk in world.people},  # everyone says yes
+        events=[PlannedEvent(spec=spec, ask_on=day - timedelta(days=14), kind="Dinner")],
+        season=(day, day),
+    )
+    season = Season(agency, "favourites", seed=7)
+    asked_on = day - timedelta(days=14)
+    ranked = [
+        p.employee_id
+        for p in reference.pick(world, event_id=1, today=asked_on, key=order_for("favourites", 1, 7))
+    ]
+    season.recruit(1, today=asked_on)
+    by_reply = sorted(world.people, key=lambda pk: season.replies_at(1, pk))
+    assert set(by_reply[:2]) != set(ranked[:2])  # this seed: the best-ranked are not the quickest
+    status = world.invitations[1]
+    assert [pk for pk in by_reply if status[pk] == "accepted"] == by_reply[:2]
+    assert all(status[pk] == "waitlisted" for pk in by_reply[2:])
 
 
 @pytest.fixture(scope="module")
