@@ -35,7 +35,7 @@ def release_database() -> None:
             # A pool's idle connections too. Only a pool that exists: asking for one
             # creates it, and with it would attach to the database we are leaving.
             if connection.alias in getattr(connection, "_connection_pools", {}):
-                connection.close_pool()
+                connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL backend's
     except Exception:  # a broken connection must not keep the server from stopping
         logger.warning("closing database connections failed", exc_info=True)
     if uses_embedded_database():

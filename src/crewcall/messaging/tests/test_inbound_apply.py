@@ -29,7 +29,8 @@ def apply_jobs_waiting() -> int:
         return int(cur.fetchone()[0])
 
 
-def receive(phone: str, body: str) -> int:
+def receive(phone: str | None, body: str) -> int:
+    assert phone is not None
     params = inbound_params(phone, body)
     return inbound_receive(
         provider_sid=params["MessageSid"], from_number=params["From"], body=body, raw=params
@@ -42,6 +43,7 @@ def test_the_webhook_keeps_the_message_and_queues_one_apply_job(client, agency) 
         actor=agency.actor, event_id=agency.event().pk, employee_id=agency.employee().pk
     )
     phone = invitation.employee.phone_number
+    assert phone is not None
     for body in ("ja", "nein"):
         params = inbound_params(phone, body)
         assert client.post(INBOUND, params, **signed_headers(INBOUND, params)).status_code == 200
@@ -69,7 +71,7 @@ def test_a_message_that_cannot_be_applied_is_set_aside_and_the_next_one_goes_on(
     receive(phone, "ja")
     real_parse = inbound.parse_reply
 
-    def parse(*, body: str, button_payload: str):  # type: ignore[no-untyped-def]
+    def parse(*, body: str, button_payload: str):
         if body == "kaputt":
             raise ValueError("cannot read this one")
         return real_parse(body=body, button_payload=button_payload)
