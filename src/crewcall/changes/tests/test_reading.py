@@ -13,6 +13,7 @@ from django.db import transaction
 from crewcall.changes.cursor import Cursor, InvalidCursor
 from crewcall.changes.selectors import Change, changes_after, current_cursor
 from crewcall.changes.services import changes_epoch_renew
+from crewcall.changes.tests.conftest import settle
 from crewcall.core.tests.sql import run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
@@ -21,6 +22,8 @@ RENAME = "UPDATE people_role SET name = %s WHERE id = %s"
 
 
 def read_all(cursor: Cursor, *, limit: int = 100, **filters: Any) -> tuple[list[Change], Cursor]:
+    """Everything committed so far after `cursor` (waits for the horizon to pass it)."""
+    settle()
     changes: list[Change] = []
     while True:
         batch = changes_after(cursor=cursor, limit=limit, **filters)
@@ -96,6 +99,7 @@ def test_batches_resume_where_they_stopped_without_gaps_or_repeats(agency) -> No
     start = current_cursor()
     for i in range(7):
         run(RENAME, [f"Name {i}", agency.cook.pk])
+    settle()
     seen: list[Change] = []
     cursor = start
     for _ in range(3):
@@ -130,6 +134,7 @@ def test_a_filtered_reader_gets_its_scope_and_moves_past_the_rest(agency) -> Non
 def test_reading_is_one_query(agency, django_assert_num_queries) -> None:
     start = current_cursor()
     run(RENAME, ["x", agency.cook.pk])
+    settle()
     with django_assert_num_queries(1):
         batch = changes_after(cursor=start, limit=50, event_id=None)
     assert len(batch.changes) == 1

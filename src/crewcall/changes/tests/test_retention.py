@@ -13,6 +13,7 @@ from crewcall.changes import tasks
 from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import changes_after, current_cursor
 from crewcall.changes.services import changes_prune, changes_prune_batch
+from crewcall.changes.tests.conftest import settle
 from crewcall.core.tests.sql import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,13 +26,16 @@ def _clear_watermark() -> Iterator[None]:
     run("UPDATE changes_feed SET pruned_xid = NULL, pruned_seq = NULL")
 
 
-def add_changes(count: int, *, days_old: int) -> None:
-    """Committed change rows dated in the past (one transaction, as a bulk write makes)."""
+def add_changes(count: int, *, days_old: int, wait: bool = True) -> None:
+    """Committed change rows dated in the past (one transaction, as a bulk write makes),
+    below the horizon once this returns (unless `wait` is off)."""
     run(
         "INSERT INTO changes_change (table_name, op, row_id, at)"
         " SELECT 'people_role', 'U', g, now() - make_interval(days => %s) FROM generate_series(1, %s) g",
         [days_old, count],
     )
+    if wait:
+        settle()
 
 
 def watermark() -> tuple[int, int] | None:
@@ -84,9 +88,10 @@ def test_nothing_still_in_flight_is_pruned(db, writers) -> None:
     add_changes(2, days_old=9)
     held = writers()
     held.execute("INSERT INTO changes_change (table_name, op, row_id, at) VALUES ('people_role', 'U', 1, now() - interval '9 days')")
-    add_changes(2, days_old=9)  # committed, but above the open transaction's xid
+    add_changes(2, days_old=9, wait=False)  # committed, but above the open transaction's xid
     assert changes_prune(older_than=timezone.now() - timedelta(days=7)) == 2
     held.commit()
+    settle()
     assert changes_prune(older_than=timezone.now() - timedelta(days=7)) == 3
 
 
