@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from crewcall.changes import views as changes_views
 from crewcall.messaging import views as messaging_views
 from crewcall.messaging import webhooks
 from crewcall.web import views
@@ -8,6 +9,7 @@ from crewcall.web import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/changes", changes_views.changes_stream, name="changes-stream"),
     path("admin/", admin.site.urls),
     path("webhooks/twilio/whatsapp", webhooks.whatsapp_inbound, name="webhook-whatsapp"),
     path("webhooks/twilio/status", webhooks.delivery_status, name="webhook-status"),

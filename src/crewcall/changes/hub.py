@@ -1,0 +1,202 @@
+"""One reader of the change feed per web process, shared by every subscriber.
+
+The hub follows the feed from "now" on: it reads new changes when a NOTIFY hint arrives
+on its one LISTEN connection, and at the latest every `CHANGES_POLL_S` seconds (so a lost
+or disabled notification costs latency, never data). It keeps the most recent changes in
+memory, contiguous: every change after `start` up to `head` is in `recent`. A subscriber
+whose cursor lies in that window is served from memory; one further behind reads from the
+database by itself until it reaches the window. So a subscriber holds no queue of its own,
+and a slow one only falls back to reading the database: memory per subscriber is one
+cursor and at most one batch in flight, whatever it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+
+from crewcall.changes.cursor import Cursor
+from crewcall.changes.selectors import Change, ChangeBatch, changes_after, current_cursor
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "crewcall_changes"
+# Changes per database read (hub and catching-up subscribers alike).
+READ_BATCH = 500
+# After this many kept changes, the oldest half is dropped (a list, trimmed in halves, keeps
+# the window sorted for bisect without shifting on every append).
+RECENT_KEPT = 5000
+LISTEN_RETRY_S = 2.0
+
+
+def _position(change: Change) -> tuple[int, int]:
+    return change.cursor.position
+
+
+def _read_sync(**kwargs: Any) -> ChangeBatch:
+    try:
+        return changes_after(**kwargs)
+    finally:
+        connection.close()  # executor threads outlive the call: give the connection back
+
+
+def _current_sync() -> Cursor:
+    try:
+        return current_cursor()
+    finally:
+        connection.close()
+
+
+def _listen_params() -> dict[str, Any]:
+    """The application's connection settings, for a plain psycopg connection."""
+    params = dict(connection.get_connection_params())
+    for sync_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(sync_only, None)
+    return params
+
+
+read_changes = sync_to_async(_read_sync, thread_sensitive=False)
+read_current_cursor = sync_to_async(_current_sync, thread_sensitive=False)
+
+
+class ChangeHub:
+    def __init__(self, *, poll_s: float, kept: int = RECENT_KEPT) -> None:
+        self.poll_s = poll_s
+        self.kept = kept
+        self.recent: list[Change] = []
+        self.start: Cursor | None = None  # everything after start up to head is in `recent`
+        self.head: Cursor | None = None
+        self.subscribers = 0
+        self.listening = False
+        self.last_read_ok: float | None = None
+        self._changed = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- running ------------------------------------------------------------------------
+
+    def ensure_running(self) -> None:
+        """Start the reader and the listener in the running loop (once per loop)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and all(not t.done() for t in self._tasks):
+            return
+        self._loop = loop
+        self._changed = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._tasks = [loop.create_task(self._follow()), loop.create_task(self._listen())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    @property
+    def changed(self) -> asyncio.Event:
+        """Set when the window moves. Take it *before* looking at the window: a change
+        published after the look sets the event taken, so no wake-up is lost."""
+        return self._changed
+
+    def _publish(self) -> None:
+        moved, self._changed = self._changed, asyncio.Event()
+        moved.set()
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                if self.head is None:
+                    self.head = self.start = await read_current_cursor()
+                    self._publish()
+                await self._catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("change hub: reading the feed failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+            self._wake.clear()
+
+    async def _catch_up(self) -> None:
+        while self.head is not None:
+            batch = await read_changes(cursor=self.head, limit=READ_BATCH)
+            self.last_read_ok = asyncio.get_running_loop().time()
+            if batch.reset:
+                # The feed is another one (restored): what we hold belongs to the old one.
+                self.recent, self.start, self.head = [], batch.cursor, batch.cursor
+                self._publish()
+                return
+            if batch.changes or batch.cursor != self.head:
+                self.recent.extend(batch.changes)
+                if len(self.recent) > 2 * self.kept:
+                    dropped = len(self.recent) - self.kept
+                    self.start = self.recent[dropped - 1].cursor
+                    del self.recent[:dropped]
+                self.head = batch.cursor
+                self._publish()
+            if not batch.more:
+                return
+
+    async def _listen(self) -> None:
+        """One LISTEN connection; each notification only wakes the reader."""
+        while True:
+            try:
+                params = await sync_to_async(_listen_params, thread_sensitive=False)()
+                conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.listening = True
+                    self._wake.set()  # anything missed while not listening
+                    async for _ in conn.notifies():
+                        self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("change hub: LISTEN connection lost; polling until it is back", exc_info=True)
+            finally:
+                self.listening = False
+            await asyncio.sleep(LISTEN_RETRY_S)
+
+    # --- serving subscribers ------------------------------------------------------------
+
+    def after(self, cursor: Cursor) -> tuple[list[Change], Cursor] | None:
+        """The changes after `cursor` from memory and the cursor to continue from, or None
+        when memory does not reach back to it (or it is of another feed)."""
+        start, head = self.start, self.head
+        if start is None or head is None or cursor.epoch != head.epoch:
+            return None
+        if cursor.position < start.position:
+            return None
+        if cursor.position >= head.position:
+            return [], cursor
+        first = bisect.bisect_right(self.recent, cursor.position, key=_position)
+        return self.recent[first:], head
+
+
+def matches(change: Change, *, event_id: int | None, employee_id: int | None) -> bool:
+    if event_id is not None and change.event_id != event_id:
+        return False
+    return employee_id is None or change.employee_id == employee_id
+
+
+_hubs: dict[str, ChangeHub] = {}
+
+
+def get_hub(factory: Callable[[], ChangeHub] | None = None) -> ChangeHub:
+    """This process's hub, running in the current event loop."""
+    hub = _hubs.get("default")
+    if hub is None:
+        hub = _hubs["default"] = (factory or (lambda: ChangeHub(poll_s=settings.CHANGES_POLL_S)))()
+    hub.ensure_running()
+    return hub

@@ -1,0 +1,147 @@
+"""The change stream over HTTP, against real `crewcall web` processes: live delivery,
+resuming after a disconnect and after a restart, reset, two processes, filters, access."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from crewcall.changes.cursor import Cursor
+from crewcall.changes.selectors import current_cursor
+from crewcall.changes.services import changes_prune
+from crewcall.changes.tests.conftest import settle
+from crewcall.changes.tests.sse import SSEClient, web_processes
+from crewcall.core.tests.sql import run
+from crewcall.events.services import event_update
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
+
+PATH = "/api/v1/changes"
+
+
+@pytest.fixture
+def cookie(client, alice) -> str:
+    client.force_login(alice)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def touch_employees(count: int) -> None:
+    """`count` changes in one statement (each employee row updated once)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE people_employee SET notes = notes || '.' WHERE id IN"
+            " (SELECT id FROM people_employee ORDER BY id LIMIT %s)",
+            [count],
+        )
+
+
+def test_a_change_arrives_live_and_only_for_signed_in_users(tmp_path, agency, cookie) -> None:
+    event = agency.event()
+    with web_processes(tmp_path) as (web,):
+        anonymous = SSEClient(web.port, PATH)
+        assert anonymous.status == 401
+        anonymous.close()
+        bad = SSEClient(web.port, PATH + "?since=not-a-cursor", cookie=cookie)
+        assert bad.status == 400 and b'"field": "since"' in bad.response.read()
+        bad.close()
+
+        stream = SSEClient(web.port, PATH, cookie=cookie)
+        assert stream.status == 200
+        assert stream.response.getheader("Content-Type", "").startswith("text/event-stream")
+        assert stream.response.getheader("X-Accel-Buffering") == "no"
+        time.sleep(0.5)  # the stream has its "now"
+        event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Gala 2"})
+        got = stream.next_event()
+        stream.close()
+    assert got.event == "change"
+    assert got.data["table"] == "events_event" and got.data["op"] == "U" and got.data["id"] == event.pk
+    assert got.data["event"] == event.pk and got.data["source"] == "system"
+    assert Cursor.decode(str(got.id))  # latency is measured by bench/changes_stream.py, not here
+
+
+def test_a_subscriber_gets_every_change_it_missed_once_in_order_also_after_a_restart(
+    tmp_path, agency, cookie
+) -> None:
+    start = current_cursor()
+    for n in range(1000):
+        agency.employee(name=f"E{n:04}")
+    with web_processes(tmp_path) as (web,):
+        stream = SSEClient(web.port, PATH + f"?since={start}", cookie=cookie)
+        first = stream.events(1000)  # the first 1,000 changes since `start`
+        stream.close()
+        assert len({e.id for e in first}) == 1000
+        resume_at = first[-1].id
+        assert resume_at is not None
+
+        touch_employees(1000)  # while nobody listens
+
+        stream = SSEClient(web.port, PATH, cookie=cookie, last_event_id=resume_at)
+        missed = stream.events(1000)
+        stream.close()
+        web.stop()
+        touch_employees(1000)  # while the server is down
+        web.start()
+        stream = SSEClient(web.port, PATH, cookie=cookie, last_event_id=str(missed[-1].id))
+        after_restart = stream.events(1000)
+        stream.close()
+    for batch in (missed, after_restart):
+        assert [e.data["table"] for e in batch] == ["people_employee"] * 1000
+        assert [e.data["op"] for e in batch] == ["U"] * 1000
+        positions = [Cursor.decode(str(e.id)).position for e in batch]
+        assert positions == sorted(positions) and len(set(positions)) == 1000
+    ids = [e.id for e in first + missed + after_restart]
+    assert len(ids) == len(set(ids)) == 3000
+
+
+def test_two_web_processes_both_deliver_a_change_made_anywhere(tmp_path, agency, cookie) -> None:
+    event = agency.event()
+    with web_processes(tmp_path, count=2) as (one, two):
+        streams = [SSEClient(web.port, PATH + f"?event={event.pk}", cookie=cookie) for web in (one, two)]
+        time.sleep(0.5)
+        event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Both"})
+        got = [stream.next_event() for stream in streams]
+        for stream in streams:
+            stream.close()
+    assert [(e.data["table"], e.data["id"]) for e in got] == [("events_event", event.pk)] * 2
+    assert got[0].id == got[1].id  # one feed, one cursor, whichever process serves it
+
+
+def test_a_filtered_stream_sees_only_its_event(tmp_path, agency, cookie) -> None:
+    mine, other = agency.event(title="Mine"), agency.event(title="Other")
+    start = current_cursor()
+    event_update(actor=agency.actor, event_id=other.pk, expected_version=other.version, changes={"title": "Other 2"})
+    event_update(actor=agency.actor, event_id=mine.pk, expected_version=mine.version, changes={"title": "Mine 2"})
+    with web_processes(tmp_path) as (web,):
+        stream = SSEClient(web.port, PATH + f"?event={mine.pk}&since={start}", cookie=cookie)
+        got = stream.next_event()
+        stream.close()
+        bad = SSEClient(web.port, PATH + "?event=x", cookie=cookie)
+        assert bad.status == 400 and b'"field": "event"' in bad.response.read()
+        bad.close()
+    assert (got.data["table"], got.data["id"], got.data["event"]) == ("events_event", mine.pk, mine.pk)
+
+
+def test_a_cursor_older_than_retention_or_of_another_feed_gets_reset(tmp_path, cookie) -> None:
+    start = current_cursor()
+    run("INSERT INTO changes_change (table_name, op, row_id) VALUES ('people_role', 'U', 1)")
+    settle()
+    try:
+        # Retention as if this were a week later: everything so far goes, the change after
+        # `start` included, so `start` now points into pruned history.
+        assert changes_prune(older_than=timezone.now() + timedelta(seconds=1)) >= 1
+        foreign = Cursor(epoch="someotherfeed", xid=start.xid, seq=0)
+        with web_processes(tmp_path) as (web,):
+            for since in (start, foreign):
+                stream = SSEClient(web.port, PATH + f"?since={since}", cookie=cookie)
+                got = stream.next_event()
+                stream.close()
+                assert got.event == "reset"
+                assert Cursor.decode(str(got.data["cursor"])).epoch == start.epoch
+                assert got.id == got.data["cursor"]
+    finally:
+        run("UPDATE changes_feed SET pruned_xid = NULL, pruned_seq = NULL")  # the flush keeps it

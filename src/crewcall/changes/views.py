@@ -1,0 +1,144 @@
+"""`GET /api/v1/changes`: the change feed as Server-Sent Events (docs/changes.md).
+
+Replay, then tail, without duplicates: a subscriber's cursor only moves forward, and
+every change it sends lies after it, whether it came from the database (catching up) or
+from the hub's memory (live). `id:` is the cursor; a client resumes with `Last-Event-ID`
+(browsers send it on their own) or `?since=`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+
+from crewcall.changes.cursor import Cursor, InvalidCursor
+from crewcall.changes.hub import READ_BATCH, ChangeHub, get_hub, matches, read_changes
+from crewcall.changes.selectors import Change
+
+# What the browser waits before reconnecting (ms), sent once per stream.
+RECONNECT_MS = 2000
+
+
+def _problem(status: int, code: str, detail: str, field: str | None = None) -> JsonResponse:
+    body: dict[str, object] = {"type": "about:blank", "status": status, "code": code, "detail": detail}
+    if field:
+        body["errors"] = [{"field": field, "message": detail}]
+    return JsonResponse(body, status=status, content_type="application/problem+json")
+
+
+def _positive_int(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
+        raise ValueError
+    return int(raw)
+
+
+def _frame(change: Change) -> bytes:
+    data = json.dumps(change.payload(), separators=(",", ":"))
+    return f"id: {change.cursor}\nevent: change\ndata: {data}\n\n".encode()
+
+
+def _reset_frame(cursor: Cursor) -> bytes:
+    data = json.dumps({"cursor": str(cursor)})
+    return f"id: {cursor}\nevent: reset\ndata: {data}\n\n".encode()
+
+
+def _heartbeat(cursor: Cursor) -> bytes:
+    # An `id:` without data moves the browser's Last-Event-ID without an event, so a
+    # filtered subscriber does not rescan what it skipped when it reconnects.
+    return f": keep-alive\nid: {cursor}\n\n".encode()
+
+
+async def follow(
+    hub: ChangeHub, *, cursor: Cursor | None, event_id: int | None, employee_id: int | None
+) -> AsyncIterator[bytes]:
+    heartbeat_s = settings.CHANGES_HEARTBEAT_S
+    hub.subscribers += 1
+    try:
+        yield f"retry: {RECONNECT_MS}\n\n".encode()
+        if cursor is None:
+            while hub.head is None:  # the hub is starting: "now" is its first head
+                await _wait(hub.changed, hub.poll_s)
+            cursor = hub.head
+            yield _heartbeat(cursor)
+        beat = time.monotonic()
+        while True:
+            changed = hub.changed  # before looking (see ChangeHub.changed)
+            in_memory = hub.after(cursor)
+            if in_memory is None:
+                batch = await read_changes(
+                    cursor=cursor, event_id=event_id, employee_id=employee_id, limit=READ_BATCH
+                )
+                if batch.reset:
+                    yield _reset_frame(batch.cursor)
+                    beat = time.monotonic()
+                for change in batch.changes:
+                    yield _frame(change)
+                if batch.changes:
+                    beat = time.monotonic()
+                moved = batch.cursor != cursor
+                cursor = batch.cursor
+                if batch.more or moved:
+                    continue  # maybe in memory's reach now
+            else:
+                changes, cursor = in_memory
+                sent = False
+                for change in changes:
+                    if matches(change, event_id=event_id, employee_id=employee_id):
+                        yield _frame(change)
+                        sent = True
+                if sent:
+                    beat = time.monotonic()
+            # Nothing more to send now: wait for the window to move, waking at least every
+            # poll interval, and say we are alive when the heartbeat is due.
+            remaining = heartbeat_s - (time.monotonic() - beat)
+            if remaining > 0:
+                await _wait(changed, min(remaining, hub.poll_s))
+            if time.monotonic() - beat >= heartbeat_s:
+                yield _heartbeat(cursor)
+                beat = time.monotonic()
+    finally:
+        hub.subscribers -= 1
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> bool:
+    try:
+        await asyncio.wait_for(event.wait(), timeout=timeout)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def changes_stream(request: HttpRequest) -> HttpResponseBase:
+    if request.method != "GET":
+        return _problem(405, "method_not_allowed", "Only GET is allowed here.")
+    user = await request.auser()
+    if not user.is_authenticated:
+        return _problem(401, "not_authenticated", "Sign in to follow changes.")
+    raw_cursor = request.headers.get("Last-Event-ID") or request.GET.get("since") or None
+    try:
+        cursor = Cursor.decode(raw_cursor) if raw_cursor else None
+    except InvalidCursor:
+        field = "Last-Event-ID" if request.headers.get("Last-Event-ID") else "since"
+        return _problem(400, "invalid_cursor", "Not a cursor of this change feed.", field)
+    try:
+        event_id = _positive_int(request.GET.get("event"))
+        employee_id = _positive_int(request.GET.get("employee"))
+    except ValueError:
+        field = "event" if request.GET.get("event") else "employee"
+        return _problem(400, "invalid_filter", f"`{field}` must be a positive whole number.", field)
+    hub = get_hub()
+    response = StreamingHttpResponse(
+        follow(hub, cursor=cursor, event_id=event_id, employee_id=employee_id),
+        content_type="text/event-stream; charset=utf-8",
+    )
+    response["Cache-Control"] = "no-cache, no-store"
+    response["X-Accel-Buffering"] = "no"  # proxies (nginx) must pass events on at once
+    return response
