@@ -13,7 +13,9 @@ import json
 import time
 from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
@@ -116,10 +118,18 @@ async def _wait(event: asyncio.Event, timeout: float) -> bool:
     return True
 
 
+def _give_back_connection() -> None:
+    connection.close()  # looked up in the thread it runs in: the request's sync thread
+
+
 async def changes_stream(request: HttpRequest) -> HttpResponseBase:
     if request.method != "GET":
         return _problem(405, "method_not_allowed", "Only GET is allowed here.")
     user = await request.auser()
+    # The session lookup took a connection in this request's thread, and Django gives it
+    # back only when the response ends: for a stream, hours later. Give it back now (the
+    # stream reads through the hub), or a few hundred subscribers would drain the pool.
+    await sync_to_async(_give_back_connection)()
     if not user.is_authenticated:
         return _problem(401, "not_authenticated", "Sign in to follow changes.")
     raw_cursor = request.headers.get("Last-Event-ID") or request.GET.get("since") or None
