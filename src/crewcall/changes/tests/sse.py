@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def web_env() -> dict[str, str]:
+def web_env(**extra: str) -> dict[str, str]:
     """The environment of a web process that uses this test's database."""
     env = dict(os.environ)
     name = str(connection.settings_dict["NAME"])
@@ -43,20 +43,22 @@ def web_env() -> dict[str, str]:
     env["CREWCALL_CHANGES_POLL_S"] = "0.5"
     env["CREWCALL_CHANGES_HEARTBEAT_S"] = "2"
     env["CREWCALL_SECRET_KEY"] = settings.SECRET_KEY  # the test's sessions must be valid there
+    env.update(extra)
     return env
 
 
 class WebProcess:
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, **env: str) -> None:
         self.port = free_port()
         self.log = log
+        self.env = env
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WebProcess:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "crewcall", "web", "--port", str(self.port)],
-                env=web_env(),
+                env=web_env(**self.env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -152,8 +154,8 @@ class SSEClient:
 
 
 @contextlib.contextmanager
-def web_processes(tmp_path: Path, count: int = 1) -> Iterator[list[WebProcess]]:
-    processes = [WebProcess(tmp_path / f"web{n}.log") for n in range(count)]
+def web_processes(tmp_path: Path, count: int = 1, **env: str) -> Iterator[list[WebProcess]]:
+    processes = [WebProcess(tmp_path / f"web{n}.log", **env) for n in range(count)]
     try:
         for process in processes:
             process.start()

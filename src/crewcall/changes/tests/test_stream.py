@@ -111,6 +111,21 @@ def test_two_web_processes_both_deliver_a_change_made_anywhere(tmp_path, agency,
     assert got[0].id == got[1].id  # one feed, one cursor, whichever process serves it
 
 
+def test_streams_hold_no_database_connection(tmp_path, agency, cookie) -> None:
+    """More subscribers than the pool has connections: each stream gives its session
+    lookup's connection back, and reads through the process's one feed reader."""
+    event = agency.event()
+    with web_processes(tmp_path, CREWCALL_DB_POOL_SIZE="3") as (web,):
+        streams = [SSEClient(web.port, PATH + f"?event={event.pk}", cookie=cookie) for _ in range(8)]
+        assert [s.status for s in streams] == [200] * 8
+        time.sleep(0.5)
+        event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "All"})
+        got = [s.next_event() for s in streams]
+        for stream in streams:
+            stream.close()
+    assert {(e.data["table"], e.data["id"]) for e in got} == {("events_event", event.pk)}
+
+
 def test_a_filtered_stream_sees_only_its_event(tmp_path, agency, cookie) -> None:
     mine, other = agency.event(title="Mine"), agency.event(title="Other")
     start = current_cursor()
