@@ -34,6 +34,12 @@ def read_all(cursor: Cursor, *, limit: int = 100, **filters: Any) -> tuple[list[
             return changes, cursor
 
 
+def fresh_start() -> Cursor:
+    """A cursor after everything the test's setup committed (whatever else runs on the server)."""
+    settle()
+    return current_cursor()
+
+
 def names(changes: list[Change]) -> list[tuple[str, int]]:
     return [(c.table, c.row_id) for c in changes]
 
@@ -41,7 +47,7 @@ def names(changes: list[Change]) -> list[tuple[str, int]]:
 @pytest.mark.parametrize("a_writes_first", [True, False], ids=["A-writes-first", "A-only-takes-its-xid-first"])
 def test_a_late_commit_is_delivered_after_a_reader_moved_on(agency, writers, a_writes_first) -> None:
     bartender, waiter = agency.bartender.pk, agency.waiter.pk
-    start = current_cursor()
+    start = fresh_start()
     a, b = writers(), writers()
     if a_writes_first:
         a.execute(RENAME, ["A", bartender])  # A's change row: lower xid, lower seq
@@ -85,7 +91,7 @@ def test_control_a_bare_sequence_cursor_loses_the_late_commit(agency, writers) -
 
 
 def test_an_aborted_transaction_holds_the_horizon_only_while_it_runs(agency, writers) -> None:
-    start = current_cursor()
+    start = fresh_start()
     a = writers()
     a.execute(RENAME, ["A", agency.bartender.pk])
     run(RENAME, ["B", agency.waiter.pk])
@@ -96,7 +102,7 @@ def test_an_aborted_transaction_holds_the_horizon_only_while_it_runs(agency, wri
 
 
 def test_batches_resume_where_they_stopped_without_gaps_or_repeats(agency) -> None:
-    start = current_cursor()
+    start = fresh_start()
     for i in range(7):
         run(RENAME, [f"Name {i}", agency.cook.pk])
     settle()
@@ -114,7 +120,7 @@ def test_batches_resume_where_they_stopped_without_gaps_or_repeats(agency) -> No
 def test_a_filtered_reader_gets_its_scope_and_moves_past_the_rest(agency) -> None:
     event = agency.event(title="Gala")
     other = agency.event(title="Other")
-    start = current_cursor()
+    start = fresh_start()
     emil = agency.employee(name="Emil")
     agency.accepted(event, emil)
     agency.accepted(other, agency.employee(name="Olga"))
@@ -132,7 +138,7 @@ def test_a_filtered_reader_gets_its_scope_and_moves_past_the_rest(agency) -> Non
 
 
 def test_reading_is_one_query(agency, django_assert_num_queries) -> None:
-    start = current_cursor()
+    start = fresh_start()
     run(RENAME, ["x", agency.cook.pk])
     settle()
     with django_assert_num_queries(1):
@@ -147,7 +153,7 @@ def test_without_a_cursor_reading_starts_at_the_oldest_change_kept(agency) -> No
 
 
 def test_a_reader_inside_a_writing_transaction_never_sees_its_own_uncommitted_changes(agency) -> None:
-    start = current_cursor()
+    start = fresh_start()
     with transaction.atomic():
         run(RENAME, ["mine", agency.cook.pk])
         assert changes_after(cursor=start, limit=10).changes == []
