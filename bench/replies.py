@@ -1,7 +1,8 @@
 """Benchmark inbound WhatsApp replies against the real web server (target: 300/s).
 
     .venv/bin/python bench/replies.py [--rate 300] [--concurrency 32] [--events 20]
-                                      [--duplicates 200] [--conn-max-age 0]
+        [--duplicates 200] [--conn-max-age 0] [--web-processes 1] [--apply-concurrency 2]
+        [--apply-after]
 
 Same scratch database as bench/ask.py (embedded server in .data/bench-flow, database
 bench_flow). For each scenario the data is regenerated: 2,000 employees, each with one
@@ -9,7 +10,10 @@ open invitation (so a plain "ja" resolves), then the real server is started
 (`python -m crewcall web` on a free port of 127.0.0.1, CREWCALL_PUBLIC_URL pointing at it),
 one signed webhook POST per employee is fired ("ja" / "nein" / "👍", a unique MessageSid
 each) from an asyncio + aiohttp client pool (keep-alive connections, at most
---concurrency in flight, paced at --rate per second), and the server is stopped.
+--concurrency in flight, paced at --rate per second). The webhook only keeps each
+message and queues its application; the apply worker (`python -m crewcall worker
+--queue inbound --concurrency N`) runs alongside, or with --apply-after only once the
+burst is over (to measure receiving alone). The run ends when every message is applied.
 
 Scenarios:
 
@@ -20,7 +24,8 @@ Scenarios:
   (half right after the original, half at the end): they must change nothing.
 
 Prints achieved requests/s, latency percentiles (service time: from sending the request;
-and from its scheduled time, which includes waiting for a free client slot), errors, and
+and from its scheduled time, which includes waiting for a free client slot), how long
+until all were applied (replies/s end to end), errors, and
 checks afterwards that every reply was applied exactly once: one InboundMessage per
 MessageSid, outcome `applied`, every invitation answered, acceptances within
 employees_needed and equal to min(needed, yes replies) per event, one reply message
@@ -269,16 +274,25 @@ def scenario(name: str, args: argparse.Namespace, *, events: int, duplicates: in
         traffic.extend(requests[-half:] if half else [])  # long after the original
     log = ROOT / ".data" / "bench-flow" / "web-bench.log"
     connection.close()  # no idle connection of ours during the run
-    env = {"CREWCALL_CONN_MAX_AGE": str(args.conn_max_age)}
+    env = {
+        "CREWCALL_CONN_MAX_AGE": str(args.conn_max_age),
+        "CREWCALL_WEB_PROCESSES": str(args.web_processes),
+    }
+    if args.conn_max_age:
+        env["CREWCALL_DB_POOL_SIZE"] = "0"  # persistent connections instead of the pool
     server = start_server(env, log)
-    worker = start_worker(args.apply_concurrency, log)
+    worker = None if args.apply_after else start_worker(args.apply_concurrency, log)
     try:
         began = time.monotonic()
         outcome = asyncio.run(fire(traffic, rate=args.rate, concurrency=args.concurrency))
+        if worker is None:  # the burst only kept the messages; now apply them
+            began = time.monotonic()
+            worker = start_worker(args.apply_concurrency, log)
         applied_after = wait_applied(len(requests), began)
     finally:
         stop_server(server)
-        stop_server(worker)
+        if worker is not None:
+            stop_server(worker)
     problems = verify(requests, len(traffic))
     lat = outcome.latencies
     print(
@@ -291,7 +305,7 @@ def scenario(name: str, args: argparse.Namespace, *, events: int, duplicates: in
         f"from schedule: p50 {percentile(outcome.waits, 0.5) * 1000:.0f} ms, "
         f"p99 {percentile(outcome.waits, 0.99) * 1000:.0f} ms\n"
         f"  applied (worker, concurrency {args.apply_concurrency}): all {len(requests)} within "
-        f"{applied_after:.1f} s of the first request = "
+        f"{applied_after:.1f} s of the {'worker start' if args.apply_after else 'first request'} = "
         f"{len(requests) / applied_after:.0f} replies/s end to end\n"
         f"  errors: {dict(outcome.errors) or 0}; "
         f"check: {'; '.join(problems) or 'every reply applied exactly once'}",
@@ -308,12 +322,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duplicates", type=int, default=200)
     parser.add_argument("--conn-max-age", type=int, default=0, help="the server's CREWCALL_CONN_MAX_AGE")
+    parser.add_argument("--web-processes", type=int, default=1, help="`crewcall web --workers`")
+    parser.add_argument(
+        "--apply-after", action="store_true", help="start the apply worker after the burst (receiving alone)"
+    )
     parser.add_argument("--apply-concurrency", type=int, default=2, help="the apply worker's --concurrency")
     parser.add_argument("--only", choices=("spread", "one", "duplicates"), action="append")
     args = parser.parse_args()
     chosen = args.only or ["spread", "one", "duplicates"]
     print(
-        f"{os.cpu_count()} CPUs; server on {settings.PUBLIC_URL}; CONN_MAX_AGE {args.conn_max_age}",
+        f"{os.cpu_count()} CPUs; server on {settings.PUBLIC_URL} ({args.web_processes} process(es)); "
+        f"CONN_MAX_AGE {args.conn_max_age}",
         flush=True,
     )
     if "spread" in chosen:

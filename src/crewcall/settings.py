@@ -33,6 +33,8 @@ ALLOWED_HOSTS = env_list("CREWCALL_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[
 PUBLIC_URL = env_url("CREWCALL_PUBLIC_URL", "http://127.0.0.1:8000")
 # Threads per web process for ordinary (synchronous) requests; each may hold a connection.
 WEB_THREADS = env_int("CREWCALL_WEB_THREADS", 8, minimum=1)
+# Web server processes (`crewcall web --workers`): one per core is the usual choice.
+WEB_PROCESSES = env_int("CREWCALL_WEB_PROCESSES", 1, minimum=1)
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 INSTALLED_APPS = [

@@ -1,18 +1,25 @@
-"""`crewcall web`: the ASGI web server (uvicorn) in this process.
+"""`crewcall web`: the ASGI web server (uvicorn) in this process, or in several.
 
 SIGTERM and SIGINT stop it gracefully: open requests may finish (up to a bound), then
-the process closes its database connections and leaves the embedded server.
+the process closes its database connections and leaves the embedded server. With
+`--workers N` (N > 1) this process supervises N server processes sharing one listening
+socket (uvicorn's own supervisor restarts one that dies) and stays attached to the
+embedded server for as long as it runs, so the last one out still stops it.
 """
 
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Any
 
 import uvicorn
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from uvicorn.supervisors import Multiprocess
 
-from crewcall.core.lifecycle import release_database
+from crewcall.core.embedded import embedded_for
+from crewcall.core.lifecycle import release_database, uses_embedded_database
 
 # Long-lived responses (event streams) must not hold a shutdown up forever.
 GRACEFUL_SHUTDOWN_S = 10
@@ -24,15 +31,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--workers", type=int, default=settings.WEB_PROCESSES, help="server processes (default 1)"
+        )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
         config = uvicorn.Config(
             "crewcall.asgi:application",
             host=host,
             port=port,
             lifespan="off",  # Django has no ASGI lifespan support
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            workers=max(1, workers),
         )
+        if config.workers > 1:
+            self._supervise(config)
+            return
         server = uvicorn.Server(config)
         # uvicorn installs its own handlers while serving and, on the way out, restores the
         # previous ones and re-raises the signal it caught. Making its own handler the
@@ -45,4 +59,12 @@ class Command(BaseCommand):
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_IGN)
+            release_database()
+
+    def _supervise(self, config: uvicorn.Config) -> None:
+        if uses_embedded_database():
+            embedded_for(Path(settings.DATA_DIR)).attach()  # a user for as long as we supervise
+        try:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        finally:
             release_database()
