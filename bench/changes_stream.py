@@ -40,17 +40,11 @@ from datetime import time as clock
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-os.environ.pop("DATABASE_URL", None)
-os.environ.setdefault("CREWCALL_DATA_DIR", str(ROOT / ".data" / "bench-stream"))
-os.environ.setdefault("CREWCALL_DATABASE_NAME", "bench_stream")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crewcall.settings")
-os.environ.setdefault("CREWCALL_LOG_LEVEL", "WARNING")
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import django  # noqa: E402
+from scratch import ROOT, connect, use_scratch_database
 
-django.setup()
+use_scratch_database("bench-stream", "bench_stream")
 
 import aiohttp  # noqa: E402
 import psycopg  # noqa: E402
@@ -95,17 +89,6 @@ def prepare(writers: int) -> tuple[str, list[int]]:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}", events
 
 
-_PARAMS: dict[str, object] = {}
-
-
-def connect() -> psycopg.Connection:
-    if not _PARAMS:
-        connection.ensure_connection()
-        _PARAMS.update(connection.get_connection_params())
-        for key in ("cursor_factory", "context"):
-            _PARAMS.pop(key, None)
-        connection.close()
-    return psycopg.connect(**_PARAMS)  # type: ignore[arg-type]
 
 
 def commit_update(conn: psycopg.Connection, event_id: int, n: int) -> int:

@@ -36,21 +36,13 @@ from datetime import time as clock
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-os.environ.pop("DATABASE_URL", None)
-os.environ.setdefault("CREWCALL_DATA_DIR", str(ROOT / ".data" / "bench-changes"))
-os.environ.setdefault("CREWCALL_DATABASE_NAME", "bench_changes")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crewcall.settings")
-os.environ.setdefault("CREWCALL_LOG_LEVEL", "WARNING")
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import django  # noqa: E402
+from scratch import connect, use_scratch_database
 
-django.setup()
+use_scratch_database("bench-changes", "bench_changes")
 
-import psycopg  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 
 from crewcall.events.services import event_create  # noqa: E402
 
@@ -58,18 +50,6 @@ CONTEXT = json.dumps({"user": 1, "username": "b", "source": "cli", "request_id":
 UPDATE = "UPDATE events_event SET description = %s WHERE id = %s"
 
 
-_PARAMS: dict[str, object] = {}
-
-
-def connect() -> psycopg.Connection:
-    """A plain psycopg connection to the bench database (parameters resolved once, in
-    the main thread: attaching to the embedded server is not for concurrent threads)."""
-    if not _PARAMS:
-        connection.ensure_connection()
-        _PARAMS.update(connection.get_connection_params())
-        for key in ("cursor_factory", "context"):
-            _PARAMS.pop(key, None)
-    return psycopg.connect(**_PARAMS)  # type: ignore[arg-type]
 
 
 def set_triggers(*, changes: bool, history: bool, notify: bool = False) -> None:
