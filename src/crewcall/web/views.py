@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 
 from crewcall.web import selectors
+from crewcall.web.live import render_live
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -14,4 +14,4 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/dashboard.html", selectors.dashboard_summary())
+    return render_live(request, "web/dashboard.html", selectors.dashboard_summary)

@@ -17,7 +17,7 @@ from crewcall.changes.selectors import changes_after, current_cursor
 from crewcall.changes.tests.conftest import Writer, settle
 from crewcall.core.tests.sql import run
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 
 CHANGES = 10_000
 WRITERS = 4

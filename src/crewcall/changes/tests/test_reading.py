@@ -16,7 +16,7 @@ from crewcall.changes.services import changes_epoch_renew
 from crewcall.changes.tests.conftest import settle
 from crewcall.core.tests.sql import run
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 
 RENAME = "UPDATE people_role SET name = %s WHERE id = %s"
 

@@ -16,7 +16,7 @@ from crewcall.changes.services import changes_prune, changes_prune_batch
 from crewcall.changes.tests.conftest import settle
 from crewcall.core.tests.sql import run
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.feed]
 
 
 @pytest.fixture(autouse=True)
