@@ -1,4 +1,4 @@
-"""The change stream from one web process: commit → client latency, fan-out, idle memory.
+"""The change stream from one web process: commit -> client latency, fan-out, idle memory.
 
     .venv/bin/python bench/changes_stream.py [--latency-changes 300] [--fanout-subscribers 200]
         [--fanout-changes 200] [--idle-subscribers 500] [--idle-minutes 10] [--only PHASE]
@@ -89,8 +89,6 @@ def prepare(writers: int) -> tuple[str, list[int]]:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}", events
 
 
-
-
 def commit_update(conn: psycopg.Connection, event_id: int, n: int) -> int:
     """One committed update; returns the event's new version."""
     with conn.transaction():
@@ -137,18 +135,20 @@ class Server:
 async def subscribe(
     session: aiohttp.ClientSession, url: str, on_event, ready: asyncio.Event | None = None
 ) -> None:  # type: ignore[no-untyped-def]
+    """Reads whole chunks and splits them into events (line-by-line reading made the
+    client, not the server, the bottleneck with 1,000 streams in one process)."""
     async with session.get(url) as response:
         response.raise_for_status()
         if ready is not None:
             ready.set()
-        data = None
-        async for raw in response.content:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("data: "):
-                data = line[6:]
-            elif line == "" and data is not None:
-                on_event(json.loads(data))
-                data = None
+        buffer = b""
+        async for chunk in response.content.iter_any():
+            buffer += chunk
+            *frames, buffer = buffer.split(b"\n\n")
+            for frame in frames:
+                for line in frame.split(b"\n"):
+                    if line.startswith(b"data: "):
+                        on_event(json.loads(line[6:]))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -190,7 +190,7 @@ async def phase_latency(server: Server, cookie: str, event_id: int, count: int) 
         task.cancel()
     ms = [x * 1000 for x in latencies]
     print(
-        f"latency: {len(ms)}/{count} changes delivered; commit → client p50 {pct(ms, 0.5):.0f} ms, "
+        f"latency: {len(ms)}/{count} changes delivered; commit -> client p50 {pct(ms, 0.5):.0f} ms, "
         f"p95 {pct(ms, 0.95):.0f} ms, p99 {pct(ms, 0.99):.0f} ms, max {max(ms):.0f} ms "
         f"(poll interval {settings.CHANGES_POLL_S} s)",
         flush=True,
@@ -248,6 +248,65 @@ async def phase_fanout(server: Server, cookie: str, event_id: int, subscribers: 
     )
 
 
+async def phase_load(server: Server, cookie: str, event_id: int, subscribers: int, changes: int,
+                     rate: float) -> None:  # fmt: skip
+    """`subscribers` streams while one writer commits `changes` updates at `rate` per second:
+    commit -> client latency over every (subscriber, change) pair, and messages per second."""
+    committed: dict[int, float] = {}
+    latencies: list[float] = []
+    received = 0
+    first_commit = last_receive = 0.0
+    done = asyncio.Event()
+
+    def on_event(change: dict[str, object]) -> None:
+        nonlocal received, last_receive
+        if change.get("table") == "events_event" and change.get("id") == event_id:
+            now = time.monotonic()
+            sent = committed.get(int(change["version"]))  # type: ignore[call-overload]
+            if sent is not None:
+                latencies.append(now - sent)
+                received += 1
+                last_receive = now
+                if received >= subscribers * changes:
+                    done.set()
+
+    def write() -> None:
+        nonlocal first_commit
+        with connect() as conn:
+            first_commit = time.monotonic()
+            for n in range(changes):
+                due = first_commit + n / rate
+                time.sleep(max(0.0, due - time.monotonic()))
+                version = commit_update(conn, event_id, n)
+                committed[version] = time.monotonic()
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(headers={"Cookie": cookie}, connector=connector) as session:
+        readies = [asyncio.Event() for _ in range(subscribers)]
+        url = f"http://127.0.0.1:{server.port}/api/v1/changes"
+        tasks = [
+            asyncio.create_task(subscribe(session, url, on_event, readies[n])) for n in range(subscribers)
+        ]
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+        await asyncio.sleep(2.0)
+        await asyncio.to_thread(write)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), PHASE_BOUND_S)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    ms = [x * 1000 for x in latencies]
+    span = last_receive - first_commit
+    print(
+        f"load: {subscribers} subscribers, {changes} commits at {rate:g}/s: "
+        f"{received}/{subscribers * changes} messages in {span:.1f} s = {received / span:.0f} messages/s; "
+        f"commit -> client p50 {pct(ms, 0.5):.0f} ms, "
+        f"p95 {pct(ms, 0.95):.0f} ms, p99 {pct(ms, 0.99):.0f} ms, max {max(ms):.0f} ms "
+        f"(poll {settings.CHANGES_POLL_S} s)",
+        flush=True,
+    )
+
+
 async def phase_idle(server: Server, cookie: str, event_id: int, subscribers: int, minutes: float) -> None:
     pid = server.process.pid
     before = rss_kib(pid)
@@ -299,16 +358,32 @@ async def phase_idle(server: Server, cookie: str, event_id: int, subscribers: in
     )
 
 
+def run(coroutine) -> None:  # type: ignore[no-untyped-def]
+    """The clients' event loop: uvloop when installed (as for the server)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coroutine)
+    else:
+        uvloop.run(coroutine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--latency-changes", type=int, default=300)
     parser.add_argument("--fanout-subscribers", type=int, default=200)
     parser.add_argument("--fanout-changes", type=int, default=200)
+    parser.add_argument("--load-subscribers", type=int, default=1000)
+    parser.add_argument("--load-changes", type=int, default=100)
+    parser.add_argument("--load-rate", type=float, default=10.0, help="commits per second")
     parser.add_argument("--idle-subscribers", type=int, default=500)
     parser.add_argument("--idle-minutes", type=float, default=10.0)
-    parser.add_argument("--only", choices=("latency", "fanout", "idle"), action="append")
+    parser.add_argument(
+        "--idle-rounds", type=int, default=1, help="connect, idle, disconnect this often (a leak would grow)"
+    )
+    parser.add_argument("--only", choices=("latency", "fanout", "load", "idle"), action="append")
     args = parser.parse_args()
-    phases = args.only or ["latency", "fanout", "idle"]
+    phases = args.only or ["latency", "fanout", "load", "idle"]
     cookie, events = prepare(writers=1)
     connection.close()
     server = Server()
@@ -317,11 +392,18 @@ def main() -> None:
     )
     try:
         if "latency" in phases:
-            asyncio.run(phase_latency(server, cookie, events[0], args.latency_changes))
+            run(phase_latency(server, cookie, events[0], args.latency_changes))
         if "fanout" in phases:
-            asyncio.run(phase_fanout(server, cookie, events[0], args.fanout_subscribers, args.fanout_changes))
+            run(phase_fanout(server, cookie, events[0], args.fanout_subscribers, args.fanout_changes))
+        if "load" in phases:
+            run(
+                phase_load(
+                    server, cookie, events[0], args.load_subscribers, args.load_changes, args.load_rate
+                )
+            )
         if "idle" in phases:
-            asyncio.run(phase_idle(server, cookie, events[0], args.idle_subscribers, args.idle_minutes))
+            for _ in range(args.idle_rounds):
+                run(phase_idle(server, cookie, events[0], args.idle_subscribers, args.idle_minutes))
     finally:
         server.stop()
 

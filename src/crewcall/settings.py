@@ -218,7 +218,7 @@ CHANGES_RETENTION_DAYS = env_int("CREWCALL_CHANGES_RETENTION_DAYS", 7, minimum=1
 # The change stream: how often a web process reads the feed when no NOTIFY hint came
 # (at most 2 s; NOTIFY is off by default, docs/changes.md), and how often an idle
 # stream says it is alive (at most 15 s).
-CHANGES_POLL_S = env_float("CREWCALL_CHANGES_POLL_S", 0.25, minimum=0.05, maximum=2.0)
+CHANGES_POLL_S = env_float("CREWCALL_CHANGES_POLL_S", 0.1, minimum=0.05, maximum=2.0)
 CHANGES_HEARTBEAT_S = env_float("CREWCALL_CHANGES_HEARTBEAT_S", 10.0, minimum=1.0, maximum=15.0)
 
 LOGGING = {

@@ -9,6 +9,7 @@ from the hub's memory (live). `id:` is the cursor; a client resumes with `Last-E
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -42,7 +43,9 @@ def _positive_int(raw: str | None) -> int | None:
     return int(raw)
 
 
+@functools.lru_cache(maxsize=4096)
 def _frame(change: Change) -> bytes:
+    """One change as an SSE frame; cached, since every subscriber sends the same bytes."""
     data = json.dumps(change.payload(), separators=(",", ":"))
     return f"id: {change.cursor}\nevent: change\ndata: {data}\n\n".encode()
 

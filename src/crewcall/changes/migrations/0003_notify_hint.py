@@ -7,7 +7,7 @@ notifications of one transaction into one, delivered at commit.
 
 Created disabled: NOTIFY serialises committing transactions on a cluster-wide lock, and
 with 8 concurrent writers it cost 13 % of commit throughput (bench/changes_write.py), so
-the readers poll (every 0.25 s by default) instead. An installation with few writers that
+the readers poll (every 0.1 s by default) instead. An installation with few writers that
 wants instant wake-ups turns it on with
 `ALTER TABLE changes_change ENABLE TRIGGER changes_notify`.
 """
