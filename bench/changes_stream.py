@@ -110,10 +110,19 @@ def rss_kib(pid: int) -> int:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, processes: int = 1) -> None:
         self.port = free_port()
         log = Path(settings.DATA_DIR) / "web-bench.log"
-        command = [sys.executable, "-m", "crewcall", "web", "--port", str(self.port)]
+        command = [
+            sys.executable,
+            "-m",
+            "crewcall",
+            "web",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(processes),
+        ]
         with log.open("ab") as out:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
         began = time.monotonic()
@@ -373,6 +382,7 @@ def main() -> None:
     parser.add_argument("--latency-changes", type=int, default=300)
     parser.add_argument("--fanout-subscribers", type=int, default=200)
     parser.add_argument("--fanout-changes", type=int, default=200)
+    parser.add_argument("--web-processes", type=int, default=1, help="`crewcall web --workers`")
     parser.add_argument("--load-subscribers", type=int, default=1000)
     parser.add_argument("--load-changes", type=int, default=100)
     parser.add_argument("--load-rate", type=float, default=10.0, help="commits per second")
@@ -386,7 +396,7 @@ def main() -> None:
     phases = args.only or ["latency", "fanout", "load", "idle"]
     cookie, events = prepare(writers=1)
     connection.close()
-    server = Server()
+    server = Server(args.web_processes)
     print(
         f"{os.cpu_count()} CPUs; web on 127.0.0.1:{server.port}; poll {settings.CHANGES_POLL_S} s", flush=True
     )
