@@ -8,6 +8,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from crewcall.core.errors import Busy
+from crewcall.core.tests.locks import row_locked_elsewhere
 from crewcall.core.transactions import retry_stats, service
 from crewcall.people.models import Employee
 from crewcall.people.services import employee_update
@@ -57,33 +58,17 @@ def test_a_deadlock_is_retried_until_both_changes_land(agency) -> None:
 
 def test_a_lock_held_too_long_gives_a_clean_busy_answer(agency) -> None:
     employee = agency.employee()
-    holding = threading.Event()
-    release = threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                Employee.objects.select_for_update().get(pk=employee.pk)
-                holding.set()
-                release.wait(timeout=20)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert holding.wait(timeout=10)
+    with row_locked_elsewhere(Employee, employee.pk):
         with connection.cursor() as cur:
             cur.execute("SET lock_timeout = '200ms'")
-        with pytest.raises(Busy):
-            employee_update(
-                actor=agency.actor, employee_id=employee.pk, expected_version=1, changes={"notes": "x"}
-            )
-    finally:
-        release.set()
-        holder.join(timeout=20)
-        with connection.cursor() as cur:
-            cur.execute("RESET lock_timeout")
+        try:
+            with pytest.raises(Busy):
+                employee_update(
+                    actor=agency.actor, employee_id=employee.pk, expected_version=1, changes={"notes": "x"}
+                )
+        finally:
+            with connection.cursor() as cur:
+                cur.execute("RESET lock_timeout")
     employee.refresh_from_db()
     assert employee.notes == "" and employee.version == 1
 

@@ -4,11 +4,10 @@ aside a message it cannot apply instead of blocking the sender behind it."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection
 
+from crewcall.core.tests.locks import row_locked_elsewhere
 from crewcall.messaging import inbound
 from crewcall.messaging.inbound import inbound_apply_next, inbound_receive
 from crewcall.messaging.models import InboundMessage, OutboundMessage
@@ -95,28 +94,11 @@ def test_a_senders_later_message_waits_while_an_earlier_one_is_being_applied(age
     receive(first_employee.phone_number, "nein")
     other = receive(second_employee.phone_number, "ja")
 
-    holding, done = threading.Event(), threading.Event()
-
-    def hold_the_first() -> None:
-        # Another applier, in the middle of the first message (its row locked).
-        try:
-            with transaction.atomic():
-                InboundMessage.objects.select_for_update().get(pk=held)
-                holding.set()
-                done.wait(timeout=30)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold_the_first)
-    holder.start()
-    try:
-        assert holding.wait(timeout=10)
+    # Another applier, in the middle of the first message (its row locked).
+    with row_locked_elsewhere(InboundMessage, held):
         taken = inbound_apply_next()
         assert taken is not None and taken.message_id == other  # not the first sender's "nein"
         assert inbound_apply_next() is None  # the "nein" waits for the "ja"
-    finally:
-        done.set()
-        holder.join(timeout=30)
     assert apply_inbound() == 2
     assert Invitation.objects.get(employee=first_employee).status == "cancelled"  # yes, then no
     assert Invitation.objects.get(employee=second_employee).status == "accepted"
