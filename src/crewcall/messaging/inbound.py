@@ -152,7 +152,7 @@ def inbound_receive(
 # still pending (one being applied elsewhere is still pending to us), skipping rows
 # another applier holds. So appliers run side by side, each sender's messages in order.
 _NEXT_PENDING = """
-SELECT m.id FROM messaging_inboundmessage m
+SELECT m.* FROM messaging_inboundmessage m
  WHERE m.outcome = 'pending'
    AND NOT EXISTS (SELECT 1 FROM messaging_inboundmessage e
                     WHERE e.outcome = 'pending' AND e.from_number = m.from_number AND e.id < m.id)
@@ -169,12 +169,10 @@ def inbound_apply_next(*, actor: User | None = None) -> InboundResult | None:
     A message that cannot be applied for a reason of its own (anything but the database
     being busy, which rolls back and leaves it pending for the next run) is set aside as
     `failed` with the error, for a dispatcher to read, so it never blocks its sender."""
-    with connection.cursor() as cur:
-        cur.execute(_NEXT_PENDING)
-        row = cur.fetchone()
-    if row is None:
+    found = list(InboundMessage.objects.raw(_NEXT_PENDING))
+    if not found:
         return None
-    inbound = InboundMessage.objects.get(pk=row[0])
+    inbound = found[0]
     try:
         with transaction.atomic():  # a savepoint: a failed apply leaves nothing behind
             return _apply(inbound)
@@ -222,8 +220,9 @@ def _apply(inbound: InboundMessage) -> InboundResult:
             _reply(employee, "help", "help", inbound)
         else:
             invitation, result = answer_invitation(
-                invitation_id=invitation.pk, answer=parsed.answer, method="whatsapp"
-            )
+                invitation_id=invitation.pk, answer=parsed.answer, method="whatsapp",
+                event_id=invitation.event_id,
+            )  # fmt: skip
             changes.update(outcome="applied", invitation=invitation, outcome_detail=result)
             queue_answer_reply(invitation=invitation, outcome=result, intent_key=f"reply:{inbound.pk}")
     for name, value in changes.items():

@@ -51,12 +51,19 @@ def lock_event_for_answers(event_id: int) -> Event:
 
 
 def answer_invitation(
-    *, invitation_id: int, answer: Literal["yes", "no"], method: str
+    *, invitation_id: int, answer: Literal["yes", "no"], method: str, event_id: int | None = None
 ) -> tuple[Invitation, Outcome]:
-    """Apply one answer. Runs inside the caller's transaction."""
-    event_id = Invitation.objects.values_list("event_id", flat=True).get(pk=invitation_id)
+    """Apply one answer. Runs inside the caller's transaction. A caller that has just read
+    the invitation passes its `event_id` (checked again under the lock)."""
+    if event_id is None:
+        event_id = Invitation.objects.values_list("event_id", flat=True).get(pk=invitation_id)
     event = lock_event_for_answers(event_id)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("employee")
+        .get(pk=invitation_id, event_id=event_id)
+    )
+    invitation.event = event  # the locked row: the reply reads it, nothing fetches it again
     outcome = _decide(event, invitation, answer)
     now = timezone.now()
     answered = {"responded_at": now, "response_method": method}
