@@ -188,21 +188,14 @@ def event_cancel(*, actor: User | None, event_id: int, expected_version: int | N
 
 def _queue_cancellation_notice(invitation: Invitation, event: Event) -> None:
     """Everyone who was asked, waiting or booked hears that the event is off."""
-    from crewcall.messaging.outbox import message_queue
-    from crewcall.messaging.texts import render_for
+    from crewcall.messaging.outbox import message_queue_about
 
     if invitation.employee.phone_number is None:
         return  # anonymised since: nobody to tell
-    body, variables = render_for("cancellation", employee=invitation.employee, event=event)
-    message_queue(
-        employee=invitation.employee,
-        kind="cancellation",
+    message_queue_about(
+        invitation, event, text="cancellation", kind="cancellation",
         intent_key=f"cancellation:{invitation.pk}",
-        body=body,
-        template_variables=variables,
-        event=event,
-        invitation=invitation,
-    )
+    )  # fmt: skip
 
 
 @service

@@ -22,6 +22,7 @@ from procrastinate.manager import JobManager
 from crewcall.core.errors import ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.messaging.models import DeliveryStatus, MessageKind, OutboundMessage
+from crewcall.messaging.texts import render_for
 
 if TYPE_CHECKING:
     from procrastinate.tasks import ConfigureTaskOptions
@@ -115,6 +116,31 @@ def defer_send(message_id: int, *, at: datetime | None = None) -> bool:
     except AlreadyEnqueued:
         return False  # one waiting job per message is enough: it reads the row when it runs
     return True
+
+
+def message_queue_about(
+    invitation: Invitation,
+    event: Event,
+    *,
+    text: str,
+    kind: str,
+    intent_key: str,
+    template_key: str = "",
+    **text_variables: str,
+) -> tuple[OutboundMessage, bool]:
+    """Queue the text `text` to an invitation's employee about its event, in their
+    language (the common case of `message_queue`); returns (message, created)."""
+    body, variables = render_for(text, employee=invitation.employee, event=event, **text_variables)
+    return message_queue(
+        employee=invitation.employee,
+        kind=kind,
+        intent_key=intent_key,
+        body=body,
+        template_key=template_key,
+        template_variables=variables,
+        event=event,
+        invitation=invitation,
+    )
 
 
 # --- The send job's state changes. Each is one short transaction (no network inside),

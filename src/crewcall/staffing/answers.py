@@ -16,8 +16,7 @@ from django.utils import timezone
 from crewcall.core.versioning import apply_changes
 from crewcall.events.models import Assignment, Event, EventStatus
 from crewcall.events.services import event_sync_staffing_status
-from crewcall.messaging.outbox import message_queue
-from crewcall.messaging.texts import render_for
+from crewcall.messaging.outbox import message_queue_about
 from crewcall.staffing.models import Invitation
 
 Outcome = Literal[
@@ -119,17 +118,10 @@ def waitlist_move_up(event: Event) -> list[Invitation]:
     )
     for invitation in waiting:
         apply_changes(invitation, {"status": "accepted"}, allowed={"status"})
-        body, variables = render_for("promoted", employee=invitation.employee, event=event)
-        message_queue(
-            employee=invitation.employee,
-            kind="confirmation",
-            intent_key=f"promoted:{invitation.pk}",
-            body=body,
-            template_key="confirmation",
-            template_variables=variables,
-            event=event,
-            invitation=invitation,
-        )
+        message_queue_about(
+            invitation, event, text="promoted", kind="confirmation",
+            intent_key=f"promoted:{invitation.pk}", template_key="confirmation",
+        )  # fmt: skip
         promoted.append(invitation)
     event_sync_staffing_status(event)
     return promoted
@@ -138,15 +130,7 @@ def waitlist_move_up(event: Event) -> list[Invitation]:
 def queue_answer_reply(*, invitation: Invitation, outcome: Outcome, intent_key: str) -> None:
     """Tell the employee what their answer did (one message per intent)."""
     key = REPLY_FOR[outcome]
-    employee = invitation.employee
-    body, variables = render_for(key, employee=employee, event=invitation.event)
-    message_queue(
-        employee=employee,
-        kind=REPLY_KIND[key],
-        intent_key=intent_key,
-        body=body,
+    message_queue_about(
+        invitation, invitation.event, text=key, kind=REPLY_KIND[key], intent_key=intent_key,
         template_key="confirmation" if key == "confirmation" else "",
-        template_variables=variables,
-        event=invitation.event,
-        invitation=invitation,
-    )
+    )  # fmt: skip

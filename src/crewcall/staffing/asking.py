@@ -16,8 +16,7 @@ from crewcall.core.errors import ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes
 from crewcall.events.models import Event, EventStatus
-from crewcall.messaging.outbox import message_queue
-from crewcall.messaging.texts import render_for
+from crewcall.messaging.outbox import message_queue_about
 from crewcall.staffing.answers import lock_event_for_answers
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.picker import pick_candidates
@@ -32,23 +31,15 @@ class AskResult:
 
 
 def queue_invitation_message(invitation: Invitation, event: Event) -> None:
-    employee = invitation.employee
-    body, variables = render_for(
-        "invitation",
-        employee=employee,
-        event=event,
-        yes_payload=f"YES_{invitation.pk}",
-        no_payload=f"NO_{invitation.pk}",
-    )
-    message_queue(
-        employee=employee,
+    message_queue_about(
+        invitation,
+        event,
+        text="invitation",
         kind="invitation",
         intent_key=f"invitation:{invitation.pk}",
-        body=body,
         template_key="invitation",
-        template_variables=variables,
-        event=event,
-        invitation=invitation,
+        yes_payload=f"YES_{invitation.pk}",
+        no_payload=f"NO_{invitation.pk}",
     )
 
 
@@ -102,15 +93,8 @@ def event_nudge(*, actor: User | None, event_id: int) -> int:
     quiet = Invitation.objects.filter(event=event, status="asked").select_related("employee")
     sent = 0
     for invitation in quiet:
-        body, variables = render_for("nudge", employee=invitation.employee, event=event)
-        _, created = message_queue(
-            employee=invitation.employee,
-            kind="nudge",
-            intent_key=f"nudge:{invitation.pk}:{today}",
-            body=body,
-            template_variables=variables,
-            event=event,
-            invitation=invitation,
+        _, created = message_queue_about(
+            invitation, event, text="nudge", kind="nudge", intent_key=f"nudge:{invitation.pk}:{today}"
         )
         sent += created
     return sent

@@ -16,8 +16,7 @@ from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes
 from crewcall.events.models import Event, EventStatus
 from crewcall.events.services import event_sync_staffing_status
-from crewcall.messaging.outbox import message_queue
-from crewcall.messaging.texts import render_for
+from crewcall.messaging.outbox import message_queue_about
 from crewcall.staffing.answers import lock_event_for_answers
 from crewcall.staffing.asking import AskResult, ask_wave
 from crewcall.staffing.models import Invitation
@@ -81,16 +80,9 @@ def reminders_send(*, actor: User | None = None) -> int:
     ).select_related("employee", "event")
     queued = 0
     for invitation in accepted:
-        body, variables = render_for("reminder", employee=invitation.employee, event=invitation.event)
-        _, created = message_queue(
-            employee=invitation.employee,
-            kind="reminder",
-            intent_key=f"reminder:{invitation.pk}",
-            body=body,
-            template_key="reminder",
-            template_variables=variables,
-            event=invitation.event,
-            invitation=invitation,
-        )
+        _, created = message_queue_about(
+            invitation, invitation.event, text="reminder", kind="reminder",
+            intent_key=f"reminder:{invitation.pk}", template_key="reminder",
+        )  # fmt: skip
         queued += created
     return queued
