@@ -97,3 +97,32 @@ class Agency:
 @pytest.fixture
 def agency(bob: User) -> Agency:
     return Agency(bob)
+
+
+@pytest.fixture
+def carol(db: Any) -> User:
+    """A viewer: reads everything, changes nothing."""
+    return User.objects.create_user("carol", password="x", role="viewer")
+
+
+@pytest.fixture
+def oscar(db: Any) -> User:
+    """An outsider: an employee's own account, with no business in the agency's data."""
+    return User.objects.create_user("oscar", password="x", role="employee")
+
+
+@pytest.fixture
+def api_as(db: Any) -> Any:
+    """`api_as(user)`: an API client acting with a fresh token of `user`."""
+    from crewcall.core.tests.api import Api, token_for
+
+    return lambda user: Api(token=token_for(user))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    from crewcall.accounts.login_limits import bucket as login_bucket
+    from crewcall.api import bucket as api_bucket
+
+    api_bucket.reset()
+    login_bucket.reset()

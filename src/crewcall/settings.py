@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # serves the API docs' assets itself
+    "axes",
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
@@ -69,10 +71,34 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crewcall.core.middleware.RequestContextMiddleware",
+    "crewcall.core.idempotency.IdempotencyMiddleware",
+    "crewcall.accounts.login_limits.LoginRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out sign-ins
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# The JSON API (crewcall.api, docs/api.md).
+API_PREFIX = "/api/v1/"
+# Per caller and web process: a bucket of API_RATE_BURST requests refilled at this rate.
+API_RATE_PER_MINUTE = env_int("CREWCALL_API_RATE_PER_MINUTE", 3000, minimum=1)
+API_RATE_BURST = env_int("CREWCALL_API_RATE_BURST", 300, minimum=1)
+# Sign-in attempts per client address and web process, and lockout after failures.
+LOGIN_RATE_PER_MINUTE = env_int("CREWCALL_LOGIN_RATE_PER_MINUTE", 10, minimum=1)
+AXES_FAILURE_LIMIT = env_int("CREWCALL_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_float("CREWCALL_LOGIN_LOCKOUT_HOURS", 0.25, minimum=0.01, maximum=24 * 30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# How long Idempotency-Keys (and the answers they replay) are kept: at least a day.
+IDEMPOTENCY_KEEP_HOURS = env_int("CREWCALL_IDEMPOTENCY_KEEP_HOURS", 24, minimum=24)
 
 ROOT_URLCONF = "crewcall.urls"
 ASGI_APPLICATION = "crewcall.asgi.application"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from crewcall.api import api
 from crewcall.changes import views as changes_views
 from crewcall.messaging import views as messaging_views
 from crewcall.messaging import webhooks
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/changes", changes_views.changes_stream, name="changes-stream"),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("webhooks/twilio/whatsapp", webhooks.whatsapp_inbound, name="webhook-whatsapp"),
     path("webhooks/twilio/status", webhooks.delivery_status, name="webhook-status"),

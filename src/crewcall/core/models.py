@@ -20,3 +20,40 @@ class Versioned(models.Model):
 
     def refresh_version(self) -> None:
         self.refresh_from_db(fields=["version", "updated_at", "created_at"])
+
+
+class IdempotencyKey(models.Model):
+    """One `Idempotency-Key` of one caller: claimed before the request runs, marked
+    `committed` inside the transaction of the write it caused, and holding the answer
+    once it is `done` (core/idempotency.py explains the states)."""
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight"
+        COMMITTED = "committed"
+        DONE = "done"
+
+    scope = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    claim = models.CharField(max_length=32)
+    fingerprint = models.CharField(max_length=64)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IN_FLIGHT)
+    status = models.PositiveSmallIntegerField(null=True)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField(null=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    claimed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="core_idempotencykey__key__unique"),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["in_flight", "committed", "done"]),
+                name="core_idempotencykey__state__known",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="core_idempotencykey_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} ({self.state})"

@@ -34,6 +34,7 @@ from django.db import (
 
 from crewcall.core.context import current_context
 from crewcall.core.errors import Busy, CommitOutcomeUnknown, RuleViolation
+from crewcall.core.idempotency import mark_committed
 from crewcall.core.rule_messages import POSTGRES_WORDING, rule_field, rule_message
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
             try:
                 with pghistory.context(**metadata), transaction.atomic(durable=True):
                     result = func(*args, **kwargs)
+                    mark_committed()  # an API request's Idempotency-Key commits with its write
                     body_done = True
                 if attempt:
                     retry_stats["recovered"] += 1

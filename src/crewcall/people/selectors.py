@@ -25,3 +25,38 @@ def employee_list(
 
 def absences_overlapping(*, employee_id: int, starts_on: object, ends_on: object) -> QuerySet[Absence]:
     return Absence.objects.filter(employee_id=employee_id, starts_on__lte=ends_on, ends_on__gte=starts_on)
+
+
+def employee_filter(
+    *,
+    search: str = "",
+    role_key: str | None = None,
+    skill_key: str | None = None,
+    employment_type: str | None = None,
+    active: bool | None = None,
+) -> QuerySet[Employee]:
+    """Employees for an API list: role and skills loaded (two queries per page)."""
+    qs = Employee.objects.select_related("primary_role").prefetch_related(
+        Prefetch("skills", queryset=Skill.objects.only("id", "key"))
+    )
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(phone_number__contains=search))
+    if role_key:
+        qs = qs.filter(primary_role__key=role_key)
+    if skill_key:
+        qs = qs.filter(skill_links__skill__key=skill_key)
+    if employment_type:
+        qs = qs.filter(employment_type=employment_type)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs
+
+
+def employee_detail(*, employee_id: int) -> Employee | None:
+    """One employee with role, skills and derived stats (two queries)."""
+    return (
+        Employee.objects.select_related("primary_role", "stats")
+        .prefetch_related(Prefetch("skills", queryset=Skill.objects.only("id", "key")))
+        .filter(pk=employee_id)
+        .first()
+    )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from crewcall.accounts.models import User
 from crewcall.core.errors import ValidationFailed
 from crewcall.core.transactions import service
-from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
+from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current, update_versioned
 from crewcall.people.models import (
     Absence,
     Employee,
@@ -101,10 +101,11 @@ def employee_update(
     changes: dict[str, Any],
     skills: list[Skill] | None = None,
 ) -> Employee:
-    employee = lock_current(Employee, pk=employee_id, expected_version=expected_version)
-    if employee.anonymised_at is not None:
-        raise ValidationFailed.single("__all__", "An anonymised employee cannot be changed.")
+    """Change fields of an employee: one conditional UPDATE (version and not anonymised)."""
     changes = dict(changes)
+    unknown = sorted(set(changes) - EMPLOYEE_EDITABLE)
+    if unknown:
+        raise ValidationFailed({name: ["This field cannot be changed here."] for name in unknown})
     if "name" in changes:
         changes["name"] = require_text("name", changes["name"], max_length=120)
     if "phone_number" in changes:
@@ -113,7 +114,20 @@ def employee_update(
         raise ValidationFailed.single(
             "employment_type", f"{changes['employment_type']!r} is not an employment type."
         )
-    apply_changes(employee, changes, allowed=EMPLOYEE_EDITABLE)
+    values: dict[str, Any] = dict(changes)
+    if skills is not None and not values:
+        # Skills are part of the employee: changing them moves its version too.
+        values["updated_at"] = timezone.now()
+    employee = update_versioned(
+        Employee,
+        pk=employee_id,
+        expected_version=expected_version,
+        values=values,
+        where_sql="AND anonymised_at IS NULL",
+        refused=ValidationFailed.single("__all__", "An anonymised employee cannot be changed."),
+    )
+    if employee.anonymised_at is not None:
+        raise ValidationFailed.single("__all__", "An anonymised employee cannot be changed.")
     if skills is not None:
         _set_skills(employee, skills)
     return employee

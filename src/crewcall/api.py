@@ -1,0 +1,63 @@
+"""`/api/v1`: one NinjaAPI, a router per domain app (docs/api.md).
+
+Every operation: strict input, problem+json errors (documented in the schema with
+their own media type), a role (`allow`), the caller's rate limit, ETag/If-Match on
+single objects, Idempotency-Key on POST (IdempotencyMiddleware).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from ninja import NinjaAPI
+
+from crewcall.core.api import problems
+from crewcall.core.api.auth import allow
+from crewcall.core.api.throttle import CallerThrottle, TokenBucket
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+bucket = TokenBucket(per_minute=settings.API_RATE_PER_MINUTE, burst=settings.API_RATE_BURST)
+
+
+class CrewcallAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content")
+                    if int(status) >= 400 and content and "application/json" in content:
+                        answer["content"] = {PROBLEM_MEDIA_TYPE: content.pop("application/json")}
+        return schema
+
+
+api = CrewcallAPI(
+    title="Crewcall API",
+    version="1",
+    description=(
+        "Event staffing: employees, events, fair asking, placements, hours. "
+        "Errors are RFC 9457 problem+json with a stable `code`; single objects carry an ETag "
+        "that writes must send back as If-Match; every POST takes an Idempotency-Key."
+    ),
+    urls_namespace="api",
+    auth=allow("viewer"),
+    throttle=[CallerThrottle(bucket)],
+)
+problems.install(api)
+
+
+def _add_routers() -> None:
+    from crewcall.accounts.api import router as accounts
+    from crewcall.events.api import router as events
+    from crewcall.messaging.api import router as messaging
+    from crewcall.people.api import router as people
+    from crewcall.staffing.api import router as staffing
+    from crewcall.web.api import router as history
+
+    for router in (people, events, staffing, messaging, accounts, history):
+        api.add_router("", router)
+
+
+_add_routers()

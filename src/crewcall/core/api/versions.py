@@ -1,0 +1,64 @@
+"""ETag and If-Match: the version a client read, carried over HTTP (DESIGN.md §5.2).
+
+The ETag of a row is its version, `"<version>"` (strong: the version changes with every
+byte of the representation that can change). Writes to an existing object need
+`If-Match` with that tag: 428 without, 412 with a stale one, answered together with the
+current representation and its ETag so the client can decide.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.http import HttpRequest, HttpResponse
+
+from crewcall.core.api.problems import ApiProblem
+from crewcall.core.errors import VersionConflict
+
+T = TypeVar("T")
+_TAG = re.compile(r'^(?:W/)?"(\d{1,10})"$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match(request: HttpRequest) -> int:
+    """The version named by If-Match, or a 428/412 problem."""
+    raw = request.headers.get("If-Match")
+    if raw is None or not raw.strip():
+        raise ApiProblem(
+            428,
+            "version_required",
+            "Send If-Match with the ETag you read: changes must name the version they were made on.",
+            errors={"header:If-Match": ["Required: the ETag of the version you read."]},
+        )
+    match = _TAG.match(raw.strip())
+    if match is None:
+        raise ApiProblem(
+            428,
+            "version_required",
+            'If-Match must be one ETag as this API gives it, such as "3" (not * and not a list).',
+            errors={"header:If-Match": ['One ETag such as "3".']},
+        )
+    return int(match.group(1))
+
+
+def with_etag(response: HttpResponse, version: int) -> None:
+    response["ETag"] = etag(version)
+
+
+def versioned_write(
+    request: HttpRequest, write: Callable[[int], T], current: Callable[[], dict[str, Any] | None]
+) -> T:
+    """Run `write(expected_version)`; a stale version becomes 412 with the current
+    representation (from `current()`) and its ETag."""
+    expected = if_match(request)
+    try:
+        return write(expected)
+    except VersionConflict as exc:
+        body = current()
+        headers = {"ETag": etag(exc.current)}
+        raise ApiProblem(412, "version_conflict", exc.message, current=body, headers=headers) from None
