@@ -21,15 +21,47 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 bucket = TokenBucket(per_minute=settings.API_RATE_PER_MINUTE, burst=settings.API_RATE_BURST)
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe: the first answer is replayed, nothing happens twice (kept 24 h).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": "The ETag of the version you read: 428 without it, 412 when it is stale.",
+    "schema": {"type": "string", "pattern": '^(W/)?"[0-9]{1,10}"$'},
+}
+ETAG = {"ETag": {"description": "The version of this object", "schema": {"type": "string"}}}
+
+
+def _is_single_object(content: Any) -> bool:
+    ref = (content or {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+    return bool(ref) and not ref.rsplit("/", 1)[-1].startswith("Page")
+
+
 class CrewcallAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        """ninja's schema, completed: problems under their own media type, the headers the
+        middleware and the version checks read, and the ETag a single object carries."""
         schema = super().get_openapi_schema(*args, **kwargs)
         for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                for status, answer in operation.get("responses", {}).items():
+            for method, operation in operations.items():
+                responses = operation.get("responses", {})
+                for status, answer in responses.items():
                     content = answer.get("content")
                     if int(status) >= 400 and content and "application/json" in content:
                         answer["content"] = {PROBLEM_MEDIA_TYPE: content.pop("application/json")}
+                    elif int(status) in (200, 201) and _is_single_object(content):
+                        answer["headers"] = dict(ETAG)
+                parameters = operation.setdefault("parameters", [])
+                if method == "post":
+                    parameters.append(dict(IDEMPOTENCY_KEY))
+                if "428" in responses:
+                    parameters.append(dict(IF_MATCH))
         return schema
 
 

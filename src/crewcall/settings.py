@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crewcall.core.middleware.RequestContextMiddleware",
+    "crewcall.core.api.guard.NulGuardMiddleware",
     "crewcall.core.idempotency.IdempotencyMiddleware",
     "crewcall.accounts.login_limits.LoginRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

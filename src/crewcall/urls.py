@@ -1,21 +1,24 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 
 from crewcall.api import api
 from crewcall.changes import views as changes_views
+from crewcall.core.api.problems import api_not_found
 from crewcall.messaging import views as messaging_views
 from crewcall.messaging import webhooks
-from crewcall.web import views
+from crewcall.web import personal, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/changes", changes_views.changes_stream, name="changes-stream"),
     path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("admin/", admin.site.urls),
     path("webhooks/twilio/whatsapp", webhooks.whatsapp_inbound, name="webhook-whatsapp"),
     path("webhooks/twilio/status", webhooks.delivery_status, name="webhook-status"),
     path("simulator/", messaging_views.conversations, name="simulator"),
     path("simulator/<int:employee_id>/", messaging_views.conversation, name="simulator-conversation"),
     path("simulator/<int:employee_id>/reply", messaging_views.reply, name="simulator-reply"),
+    path("r/<str:token>/calendar.ics", personal.employee_calendar, name="employee-calendar"),
 ]

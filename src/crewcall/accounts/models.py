@@ -35,7 +35,7 @@ class User(AbstractUser, Versioned):
         ]
 
 
-@pghistory.track(model_name="ApiTokenHistory", exclude=["last_used_at"])
+@pghistory.track(model_name="ApiTokenHistory", exclude=["last_used_at", "secret_hash"])
 class ApiToken(models.Model):
     """A secret for scripts and integrators, acting as its user.
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import connection
 from django.utils import timezone
 
@@ -57,13 +58,27 @@ def _role_checked(role: str) -> str:
 
 @service
 def user_create(
-    *, actor: User | None, username: str, role: str, email: str = "", password: str | None = None
+    *,
+    actor: User | None,
+    username: str,
+    role: str,
+    email: str = "",
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
 ) -> User:
     """A new account; without a password it cannot sign in until one is set (tokens still work)."""
-    username = require_text("username", username, max_length=150)
+    username = _username_checked(username)
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationFailed.single("username", "This username is taken.")
-    user = User(username=username, email=email, role=_role_checked(role), is_staff=role == "admin")
+    user = User(
+        username=username,
+        email=_email_checked(email),
+        first_name=_name_checked("first_name", first_name),
+        last_name=_name_checked("last_name", last_name),
+        role=_role_checked(role),
+        is_staff=role == "admin",
+    )
     if password:
         _password_checked(password, user)
         user.set_password(password)
@@ -72,6 +87,37 @@ def user_create(
     user.save()
     user.refresh_version()
     return user
+
+
+def _username_checked(username: str) -> str:
+    username = require_text("username", username, max_length=150)
+    try:
+        User.username_validator(username)
+    except DjangoValidationError:
+        raise ValidationFailed.single(
+            "username", "Letters, digits and @ . + - _ only, without spaces."
+        ) from None
+    return username
+
+
+def _email_checked(email: str) -> str:
+    email = email.strip()
+    if not email:
+        return ""
+    if len(email) > 254 or "\x00" in email:
+        raise ValidationFailed.single("email", "This is not an email address.")
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed.single("email", "This is not an email address.") from None
+    return email
+
+
+def _name_checked(field: str, value: str) -> str:
+    value = value.strip()
+    if len(value) > 150 or "\x00" in value:
+        raise ValidationFailed.single(field, "At most 150 characters, without NUL.")
+    return value
 
 
 def _password_checked(password: str, user: User) -> None:
@@ -88,29 +134,36 @@ USER_EDITABLE = {"email", "role", "is_active", "first_name", "last_name"}
 def user_update(
     *, actor: User | None, user_id: int, expected_version: int | None, changes: dict[str, Any]
 ) -> User:
+    """Edit an account's role, state and contact fields (the version read is checked)."""
     changes = dict(changes)
+    unknown = sorted(set(changes) - USER_EDITABLE)
+    if unknown:
+        raise ValidationFailed({name: ["This field cannot be changed here."] for name in unknown})
     if "role" in changes:
         _role_checked(changes["role"])
         changes["is_staff"] = changes["role"] == "admin"
-    if (
-        actor is not None
-        and actor.pk == user_id
-        and (changes.get("is_active") is False or changes.get("role", "admin") != "admin")
-    ):
+    if "email" in changes:
+        changes["email"] = _email_checked(changes["email"])
+    for name in ("first_name", "last_name"):
+        if name in changes:
+            changes[name] = _name_checked(name, changes[name])
+    if actor is not None and actor.pk == user_id:
         # Nobody locks themselves out: another admin must demote or deactivate an admin.
-        raise ValidationFailed.single("role", "You cannot demote or deactivate your own account.")
-    unknown = sorted(set(changes) - USER_EDITABLE - {"is_staff"})
-    if unknown:
-        raise ValidationFailed({name: ["This field cannot be changed here."] for name in unknown})
+        if changes.get("is_active") is False:
+            raise ValidationFailed.single("is_active", "You cannot deactivate your own account.")
+        if "role" in changes and changes["role"] != actor.role:
+            raise ValidationFailed.single("role", "You cannot change your own role.")
     return update_versioned(User, pk=user_id, expected_version=expected_version, values=changes)
 
 
 @service
 def token_create(*, actor: User | None, user_id: int, name: str) -> NewToken:
     """A new API token for a user; the secret exists only in the answer, never in storage."""
-    user = get_or_not_found(User, pk=user_id)
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise ValidationFailed.single("user_id", f"There is no user {user_id}.")
     if not user.is_active:
-        raise ValidationFailed.single("user", "This account is deactivated.")
+        raise ValidationFailed.single("user_id", "This account is deactivated.")
     secret = new_secret()
     token = ApiToken.objects.create(
         user=user,

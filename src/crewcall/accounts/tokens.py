@@ -8,7 +8,7 @@ import secrets
 from django.db import connection
 from django.utils import timezone
 
-from crewcall.accounts.models import ApiToken, User
+from crewcall.accounts.models import User
 
 PREFIX = "cc_"
 # last_used_at is recorded at most this often per token: a read must not cost a write each time.
@@ -27,22 +27,32 @@ def display_prefix(secret: str) -> str:
     return secret[: len(PREFIX) + 6]
 
 
+_USER_COLUMNS = [f.column for f in User._meta.concrete_fields]
+_USER_ATTNAMES = [f.attname for f in User._meta.concrete_fields]
+# Plain SQL: this runs on every API request, and compiling the ORM query cost more
+# than running it.
+_LOOKUP = (
+    "SELECT t.id, t.last_used_at, "  # noqa: S608 (column names from the model)
+    + ", ".join(f'u."{c}"' for c in _USER_COLUMNS)
+    + " FROM accounts_apitoken t JOIN accounts_user u ON u.id = t.user_id"
+    " WHERE t.secret_hash = %s AND t.revoked_at IS NULL AND u.is_active"
+)
+
+
 def user_for_token(secret: str) -> tuple[User, int] | None:
     """The active user of a live token and the token's id, or None; notes the use."""
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(secret_hash=secret_hash(secret), revoked_at__isnull=True, user__is_active=True)
-        .only("id", "last_used_at", "user")
-        .first()
-    )
-    if token is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_LOOKUP, [secret_hash(secret)])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    used = token.last_used_at
+    token_id, used = row[0], row[1]
+    user = User.from_db(connection.alias, _USER_ATTNAMES, row[2:])
     if used is None or (timezone.now() - used).total_seconds() >= LAST_USED_EVERY_S:
-        _note_use(token.pk)
-    return token.user, token.pk
+        _note_use(token_id)
+    return user, token_id
 
 
 def _note_use(token_id: int) -> None:

@@ -14,7 +14,8 @@ A key belongs to one caller (token or signed-in user) and moves through three st
 A claim still `in_flight` after LEASE_S belongs to a request that died before
 committing: the next retry takes it over with a new claim id. Should the old request
 still be alive, its `mark_committed` finds the claim gone and rolls back its write.
-Answers of 5xx and 429 are not kept (the key is released; retrying is the point).
+Answers of 5xx and 429 are not kept (the key is released; retrying is the point), nor
+answers marked `Cache-Control: no-store` (a secret shown once).
 Keys live CREWCALL_IDEMPOTENCY_HOURS (≥ 24) and are pruned by a periodic job.
 """
 
@@ -132,7 +133,9 @@ def _take_over(row_id: int, old_claim: str) -> Claim | None:
         return Claim(id=row_id, claim=token) if cursor.rowcount == 1 else None
 
 
-def _replay(status: int, headers: dict[str, str], body: bytes) -> HttpResponse:
+def _replay(status: int, stored_headers: str | dict[str, str], body: bytes) -> HttpResponse:
+    # Django's driver setup hands jsonb over as text (JSONField parses it itself).
+    headers = json.loads(stored_headers) if isinstance(stored_headers, str) else stored_headers
     response = HttpResponse(bytes(body), status=status, content_type=headers.get("Content-Type"))
     for name, value in headers.items():
         response[name] = value
@@ -148,9 +151,17 @@ def _store(claim: Claim, response: HttpResponse) -> None:
                 "DELETE FROM core_idempotencykey WHERE id = %s AND claim = %s", [claim.id, claim.claim]
             )
             return
+        if "no-store" in response.get("Cache-Control", ""):
+            # A secret shown once (a new API token) is never kept: a retry is told the
+            # change happened (409 idempotency_outcome_stored) instead of seeing it again.
+            cursor.execute(
+                "UPDATE core_idempotencykey SET state = 'committed' WHERE id = %s AND claim = %s",
+                [claim.id, claim.claim],
+            )
+            return
         headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
         cursor.execute(
-            "UPDATE core_idempotencykey SET state = 'done', status = %s, headers = %s, body = %s "
+            "UPDATE core_idempotencykey SET state = 'done', status = %s, headers = %s::jsonb, body = %s "
             "WHERE id = %s AND claim = %s",
             [response.status_code, json.dumps(headers), response.content, claim.id, claim.claim],
         )

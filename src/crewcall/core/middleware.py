@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 
 from crewcall.core.context import Source, new_request_id, request_context
 
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -35,14 +36,22 @@ class RequestContextMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
         source = source_for_path(request.path)
-        # Only a request with a session can have a user; /healthz must not touch the database.
-        user = getattr(request, "user", None) if settings.SESSION_COOKIE_NAME in request.COOKIES else None
-        user_id = user.pk if user is not None and user.is_authenticated else None
-        with (
-            request_context(source=source, request_id=request_id),
-            pghistory.context(user=user_id, source=source, request_id=request_id),
-        ):
+        with request_context(source=source, request_id=request_id):
             request.request_id = request_id  # type: ignore[attr-defined]
-            response = self.get_response(request)
+            if request.method in SAFE_METHODS:
+                # Reads write no history: no history context (pghistory would add a
+                # set_config() to every statement of the request).
+                response = self.get_response(request)
+            else:
+                # Only a request with a session can have a user here (API tokens are
+                # checked later; the services record that actor themselves).
+                user = (
+                    getattr(request, "user", None)
+                    if settings.SESSION_COOKIE_NAME in request.COOKIES
+                    else None
+                )
+                user_id = user.pk if user is not None and user.is_authenticated else None
+                with pghistory.context(user=user_id, source=source, request_id=request_id):
+                    response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response

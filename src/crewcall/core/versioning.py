@@ -17,6 +17,9 @@ from django.db import connection, models
 from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
 
 M = TypeVar("M", bound=models.Model)
+# The condition that makes an UPDATE refuse a stale version (tests switch it off to show
+# the race it prevents).
+VERSION_CONDITION = "AND version = %s"
 
 
 def require_version(expected_version: int | None) -> int:
@@ -69,7 +72,7 @@ def _conditional_update(
     pk_column = str(meta.pk.column) if meta.pk is not None else "id"
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 (names from the model)
-        f"WHERE {quote(pk_column)} = %s AND version = %s {where_sql} RETURNING {columns}"
+        f"WHERE {quote(pk_column)} = %s {VERSION_CONDITION} {where_sql} RETURNING {columns}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, pk, expected])

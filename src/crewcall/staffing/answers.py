@@ -13,7 +13,7 @@ from typing import Literal
 
 from django.utils import timezone
 
-from crewcall.core.versioning import apply_changes
+from crewcall.core.versioning import apply_changes, get_or_not_found
 from crewcall.events.models import Assignment, Event, EventStatus
 from crewcall.events.services import event_sync_staffing_status
 from crewcall.messaging.outbox import message_queue_about
@@ -46,7 +46,7 @@ REPLY_KIND: dict[str, str] = {
 
 def lock_event_for_answers(event_id: int) -> Event:
     """The event row, locked until the transaction ends (the answer lock)."""
-    return Event.objects.select_for_update().get(pk=event_id)
+    return get_or_not_found(Event, pk=event_id, lock=True)
 
 
 def answer_invitation(

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from dataclasses import dataclass
 
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
+
+from crewcall.core.errors import NotFound, ValidationFailed
+from crewcall.events.models import Event, EventStatus
 from crewcall.staffing.models import Invitation, InvitationStatus, WorkLog
+from crewcall.staffing.picker import Pick, pick_candidates
 
 
 def invitations_for_event(*, event_id: int, status: str | None = None) -> QuerySet[Invitation]:
@@ -12,6 +18,15 @@ def invitations_for_event(*, event_id: int, status: str | None = None) -> QueryS
     if status is not None:
         qs = qs.filter(status=status)
     return qs.order_by("asked_at", "id")
+
+
+def invitation_detail(*, invitation_id: int) -> Invitation | None:
+    """One invitation with its employee and role (one query)."""
+    return (
+        Invitation.objects.select_related("employee", "employee__primary_role")
+        .filter(pk=invitation_id)
+        .first()
+    )
 
 
 def invitation_counts(*, event_id: int) -> dict[str, int]:
@@ -23,5 +38,48 @@ def invitation_counts(*, event_id: int) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class AskPreview:
+    event_id: int
+    next_wave: int
+    picks: list[Pick]
+
+
+def ask_preview(*, event_id: int, count: int | None = None) -> AskPreview:
+    """Who `event_ask` would ask now, and why, without asking anyone (reads only: the
+    event, the last wave, then the picker's two queries). Refuses what asking refuses
+    (staffing.asking.ask_wave), so a preview never promises an ask that cannot happen."""
+    event = (
+        Event.objects.filter(pk=event_id)
+        .annotate(last_wave=Max("invitations__wave"))
+        .only("id", "is_template", "status")
+        .first()
+    )
+    if event is None:
+        raise NotFound(f"event {event_id} does not exist.")
+    if event.is_template:
+        raise ValidationFailed.single("event", "A template is not staffed; make an event from it.")
+    if event.status not in (EventStatus.DRAFT, EventStatus.RECRUITING, EventStatus.STAFFED):
+        raise ValidationFailed.single("status", f"A {event.status} event does not ask anyone.")
+    picks = pick_candidates(event_id=event_id, count=count, today=timezone.localdate())
+    return AskPreview(event_id=event_id, next_wave=(event.last_wave or 0) + 1, picks=picks)
+
+
 def work_logs_for_event(*, event_id: int) -> QuerySet[WorkLog]:
     return WorkLog.objects.filter(event_id=event_id).select_related("employee", "approved_by")
+
+
+def work_log_filter(
+    *, event_id: int, employee_id: int | None = None, approved: bool | None = None
+) -> QuerySet[WorkLog]:
+    """An event's work log for an API list: employee and approver loaded (one query)."""
+    qs = work_logs_for_event(event_id=event_id)
+    if employee_id is not None:
+        qs = qs.filter(employee_id=employee_id)
+    if approved is not None:
+        qs = qs.filter(approved_at__isnull=not approved)
+    return qs
+
+
+def work_log_detail(*, work_log_id: int) -> WorkLog | None:
+    return WorkLog.objects.select_related("employee", "approved_by").filter(pk=work_log_id).first()

@@ -6,8 +6,11 @@ these are the state changes they will call.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pghistory
 from django.utils import timezone
 
 from crewcall.accounts.models import User
@@ -44,10 +47,15 @@ def invitation_set_status(
     expected_version: int | None,
     status: str,
     method: str = ResponseMethod.MANUAL,
+    note: str = "",
 ) -> Invitation:
     """Record an answer or a change of standing; the event's recruiting/staffed status
     follows the number of acceptances. The event row is locked first (fixed order:
-    event, then invitation) so two answers to one event cannot both miss the flip."""
+    event, then invitation) so two answers to one event cannot both miss the flip.
+    A dispatcher's `note` (why they changed it by hand) goes into the audit context:
+    the invitation has no column for it, and it belongs to this change, not the row."""
+    if note:
+        pghistory.context(note=note)
     current = get_or_not_found(Invitation, pk=invitation_id)
     event = get_or_not_found(Event, pk=current.event_id, lock=True)
     invitation = lock_current(Invitation, pk=invitation_id, expected_version=expected_version)
@@ -107,6 +115,8 @@ def work_log_create(
     note: str = "",
 ) -> WorkLog:
     _check_times(get_or_not_found(Event, pk=event_id), started_at, ended_at, break_minutes)
+    if not Employee.objects.filter(pk=employee_id).exists():
+        raise ValidationFailed.single("employee_id", f"There is no employee {employee_id}.")
     log = WorkLog(
         event_id=event_id,
         employee_id=employee_id,
@@ -143,6 +153,29 @@ def work_log_update(
         "approved_at": None,
     }
     apply_changes(log, changes, allowed=changes.keys())
+    log.refresh_from_db(fields=["hours"])
+    return log
+
+
+WORK_LOG_HOURS_FIELDS = ("started_at", "ended_at", "break_minutes")
+
+
+@service
+def work_log_change(
+    *, actor: User | None, work_log_id: int, expected_version: int | None, changes: Mapping[str, Any]
+) -> WorkLog:
+    """Change some fields of an entry (the API's PATCH): the rest keep their values as
+    read under the lock. Only changed hours drop the approval; a changed note keeps it."""
+    log = lock_current(WorkLog, pk=work_log_id, expected_version=expected_version)
+    unknown = sorted(set(changes) - {*WORK_LOG_HOURS_FIELDS, "note"})
+    if unknown:
+        raise ValidationFailed({name: ["This field cannot be changed here."] for name in unknown})
+    merged = {name: changes.get(name, getattr(log, name)) for name in (*WORK_LOG_HOURS_FIELDS, "note")}
+    hours_changed = any(merged[name] != getattr(log, name) for name in WORK_LOG_HOURS_FIELDS)
+    if hours_changed:
+        _check_times(log.event, merged["started_at"], merged["ended_at"], merged["break_minutes"])
+        merged.update(approved_by=None, approved_at=None)
+    apply_changes(log, merged, allowed=merged.keys())
     log.refresh_from_db(fields=["hours"])
     return log
 

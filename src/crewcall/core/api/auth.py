@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
@@ -51,6 +52,12 @@ class SessionRole(SessionAuth):
     def __init__(self, role: str) -> None:
         super().__init__(csrf=True)
         self.role = role
+
+    def __call__(self, request: HttpRequest) -> User | None:
+        # No session cookie, no session: "not signed in" (401), not a CSRF failure.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = request.user

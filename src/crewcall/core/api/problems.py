@@ -159,6 +159,12 @@ def install(api: Any) -> None:
                 "Sign in, or send an API token as 'Authorization: Bearer <token>'.",
                 headers={"WWW-Authenticate": 'Bearer realm="crewcall"'},
             )
+        elif "CSRF" in str(exc):
+            problem = ApiProblem(
+                403,
+                "csrf_failed",
+                "Signed in by cookie: send the CSRF token (X-CSRFToken) with every change.",
+            )
         elif isinstance(exc, AuthorizationError) or exc.status_code == 403:
             problem = ApiProblem(403, "forbidden", str(exc) or "Your role does not allow this.")
         elif isinstance(exc, Throttled):
@@ -207,3 +213,8 @@ def documented(ok: dict[int, Any], *extra: set[int]) -> dict[int, Any]:
     for code in sorted(codes):
         responses.setdefault(code, Problem)
     return responses
+
+
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any address under /api/ that no operation answers: a problem, not an HTML page."""
+    return problem_response(request, ApiProblem(404, "not_found", "There is nothing at this address."))

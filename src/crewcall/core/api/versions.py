@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
+from pydantic import BaseModel
 
 from crewcall.core.api.problems import ApiProblem
 from crewcall.core.errors import VersionConflict
@@ -50,15 +51,15 @@ def with_etag(response: HttpResponse, version: int) -> None:
     response["ETag"] = etag(version)
 
 
-def versioned_write(
-    request: HttpRequest, write: Callable[[int], T], current: Callable[[], dict[str, Any] | None]
-) -> T:
+def versioned_write(request: HttpRequest, write: Callable[[int], T], current: Callable[[], Any]) -> T:
     """Run `write(expected_version)`; a stale version becomes 412 with the current
-    representation (from `current()`) and its ETag."""
+    representation and its ETag. `current()` gives the output schema instance (or None
+    when the object is gone); it is encoded exactly as the API encodes a 200."""
     expected = if_match(request)
     try:
         return write(expected)
     except VersionConflict as exc:
-        body = current()
+        found = current()
+        body = found.model_dump() if isinstance(found, BaseModel) else found
         headers = {"ETag": etag(exc.current)}
         raise ApiProblem(412, "version_conflict", exc.message, current=body, headers=headers) from None

@@ -5,34 +5,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_row_version'),
+        ("core", "0001_row_version"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(max_length=80)),
-                ('key', models.CharField(max_length=255)),
-                ('claim', models.CharField(max_length=32)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('method', models.CharField(max_length=10)),
-                ('path', models.CharField(max_length=2000)),
-                ('state', models.CharField(choices=[('in_flight', 'In Flight'), ('committed', 'Committed'), ('done', 'Done')], default='in_flight', max_length=10)),
-                ('status', models.PositiveSmallIntegerField(null=True)),
-                ('headers', models.JSONField(default=dict)),
-                ('body', models.BinaryField(null=True)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('claimed_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.CharField(max_length=80)),
+                ("key", models.CharField(max_length=255)),
+                ("claim", models.CharField(max_length=32)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("method", models.CharField(max_length=10)),
+                ("path", models.CharField(max_length=2000)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("in_flight", "In Flight"), ("committed", "Committed"), ("done", "Done")],
+                        default="in_flight",
+                        max_length=10,
+                    ),
+                ),
+                ("status", models.PositiveSmallIntegerField(null=True)),
+                ("headers", models.JSONField(default=dict)),
+                ("body", models.BinaryField(null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("claimed_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
             ],
             options={
-                'indexes': [models.Index(fields=['created_at'], name='core_idempotencykey_created')],
-                'constraints': [models.UniqueConstraint(fields=('scope', 'key'), name='core_idempotencykey__key__unique'), models.CheckConstraint(condition=models.Q(('state__in', ['in_flight', 'committed', 'done'])), name='core_idempotencykey__state__known')],
+                "indexes": [models.Index(fields=["created_at"], name="core_idempotencykey_created")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("scope", "key"), name="core_idempotencykey__key__unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("state__in", ["in_flight", "committed", "done"])),
+                        name="core_idempotencykey__state__known",
+                    ),
+                ],
             },
         ),
     ]

@@ -1,0 +1,161 @@
+"""An employee's signed personal links (no password) and their iCal feed.
+
+A link carries the employee's id signed with SECRET_KEY (salt "crewcall.employee-link"):
+it cannot be guessed or altered, and it does not expire. It stops working when the
+employee is archived or anonymised (404, as for a forged link: nothing tells an outsider
+which links once existed).
+
+`/r/<token>/calendar.ics` lists the employee's shifts: every event they accepted (or
+worked) from 90 days back on, with the work area they are placed in; a shift that was
+called off after they accepted stays in the feed as STATUS:CANCELLED, so subscribed
+calendars show it as cancelled instead of silently dropping it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import icalendar
+from django.apps import apps
+from django.conf import settings
+from django.core import signing
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from crewcall.people.models import Employee
+from crewcall.staffing.models import Invitation
+
+SALT = "crewcall.employee-link"
+RECENT_DAYS = 90
+MAX_TOKEN_LENGTH = 200
+BOOKED = ("accepted", "completed")
+
+LABELS = {
+    "de": {"calendar": "Crewcall: meine Einsätze", "area": "Bereich", "role": "Rolle",
+           "open_end": "Ende offen", "cancelled": "Abgesagt"},
+    "en": {"calendar": "Crewcall: my shifts", "area": "Work area", "role": "Role",
+           "open_end": "Open end", "cancelled": "Cancelled"},
+}  # fmt: skip
+
+
+def employee_link_token(employee_id: int) -> str:
+    """The token of an employee's personal links (`/r/<token>`, `/r/<token>/calendar.ics`)."""
+    return signing.Signer(salt=SALT).sign(str(employee_id))
+
+
+def employee_for_token(token: str) -> Employee:
+    """The active employee a link names, or 404 (forged, altered, archived or anonymised)."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise Http404("No such link.")
+    try:
+        raw = signing.Signer(salt=SALT).unsign(token)
+    except signing.BadSignature:
+        raise Http404("No such link.") from None
+    if not raw.isdigit() or len(raw) > 18:
+        raise Http404("No such link.")
+    employee = Employee.objects.filter(pk=int(raw), is_active=True, anonymised_at__isnull=True).first()
+    if employee is None:
+        raise Http404("No such link.")
+    return employee
+
+
+def calendar_entries(*, employee_id: int, since: dt.date) -> QuerySet[Invitation]:
+    """The employee's booked shifts on or after `since`, with event and placement (one query).
+
+    A cancelled invitation counts only if it had been accepted (its history says so):
+    someone merely asked for an event that was then cancelled never had it in their plan."""
+    history = apps.get_model("staffing", "InvitationHistory")
+    was_accepted = history.objects.filter(pgh_obj_id=OuterRef("pk"), status="accepted")
+    return (
+        Invitation.objects.filter(employee_id=employee_id, event__event_date__gte=since)
+        .filter(Q(status__in=BOOKED) | Q(Exists(was_accepted), status="cancelled"))
+        .select_related("event", "assignment__work_area", "assignment__role")
+        .order_by("event__event_date", "event__start_time", "pk")
+    )
+
+
+def _host() -> str:
+    return urlsplit(settings.PUBLIC_URL).hostname or "crewcall.invalid"
+
+
+def _placement(invitation: Invitation) -> Any:
+    try:
+        return invitation.assignment
+    except Invitation.assignment.RelatedObjectDoesNotExist:
+        return None
+
+
+def _vevent(
+    invitation: Invitation, day: dt.date, zone: ZoneInfo, labels: dict[str, str], host: str
+) -> icalendar.Event:
+    event = invitation.event
+    placement = _placement(invitation)
+    cancelled = invitation.status == "cancelled" or event.status == "cancelled"
+    entry = icalendar.Event()
+    entry.add("uid", f"invitation-{invitation.pk}@{host}")
+    changed = max([event.updated_at, invitation.updated_at] + ([placement.updated_at] if placement else []))
+    entry.add("dtstamp", changed)
+    entry.add("last-modified", changed)
+    # Both only grow, so every change to the event or the booking raises the sequence.
+    entry.add("sequence", event.version + invitation.version)
+    entry.add("dtstart", dt.datetime.combine(day, event.start_time, tzinfo=zone))
+    lines = []
+    if event.end_time is not None:
+        end_date = day + dt.timedelta(days=1 if event.ends_next_day else 0)
+        entry.add("dtend", dt.datetime.combine(end_date, event.end_time, tzinfo=zone))
+    else:
+        lines.append(labels["open_end"])
+    entry.add("summary", f"{labels['cancelled']}: {event.title}" if cancelled else event.title)
+    if event.location:
+        entry.add("location", event.location)
+    if placement is not None:
+        area = placement.work_area
+        where = f" ({area.location})" if area.location else ""
+        lines.append(f"{labels['area']}: {area.name}{where}")
+        lines.append(f"{labels['role']}: {placement.role.name}")
+    lines.extend(text for text in (event.description, event.specialties) if text)
+    if lines:
+        entry.add("description", "\n".join(lines))
+    entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    entry.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    return entry
+
+
+def employee_calendar_ics(employee: Employee, *, today: dt.date | None = None) -> bytes:
+    zone = ZoneInfo(settings.TIME_ZONE)
+    today = today or timezone.localdate()
+    labels = LABELS.get(employee.preferred_language, LABELS["en"])
+    host = _host()
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Crewcall//Employee shifts//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", labels["calendar"])
+    calendar.add("x-wr-timezone", settings.TIME_ZONE)
+    # Subscribed calendars poll; once an hour is plenty for shifts planned days ahead.
+    calendar.add("refresh-interval", dt.timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", icalendar.vDuration(dt.timedelta(hours=1)))
+    since = today - dt.timedelta(days=RECENT_DAYS)
+    for invitation in calendar_entries(employee_id=employee.pk, since=since):
+        day = invitation.event.event_date
+        if day is not None:  # always set for events (only templates lack a date)
+            calendar.add_component(_vevent(invitation, day, zone, labels, host))
+    calendar.add_missing_timezones()
+    return bytes(calendar.to_ical())
+
+
+@require_safe
+def employee_calendar(request: HttpRequest, token: str) -> HttpResponse:
+    employee = employee_for_token(token)
+    response = HttpResponse(employee_calendar_ics(employee), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="crewcall.ics"'
+    # The link is the key: keep it out of shared caches, search engines and referrers.
+    response["Cache-Control"] = "private, no-cache"
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
