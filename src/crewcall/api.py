@@ -14,6 +14,7 @@ from ninja import NinjaAPI
 
 from crewcall.core.api import problems
 from crewcall.core.api.auth import allow
+from crewcall.core.api.headers import IDEMPOTENCY_KEY, IF_MATCH
 from crewcall.core.api.throttle import CallerThrottle, TokenBucket
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -21,20 +22,6 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 bucket = TokenBucket(per_minute=settings.API_RATE_PER_MINUTE, burst=settings.API_RATE_BURST)
 
 
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "Makes a retry safe: the first answer is replayed, nothing happens twice (kept 24 h).",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
-}
-IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": True,
-    "description": "The ETag of the version you read: 428 without it, 412 when it is stale.",
-    "schema": {"type": "string", "pattern": '^(W/)?"[0-9]{1,10}"$'},
-}
 ETAG = {"ETag": {"description": "The version of this object", "schema": {"type": "string"}}}
 
 
@@ -58,9 +45,10 @@ class CrewcallAPI(NinjaAPI):
                     elif int(status) in (200, 201) and _is_single_object(content):
                         answer["headers"] = dict(ETAG)
                 parameters = operation.setdefault("parameters", [])
+                named = {p.get("name") for p in parameters}
                 if method == "post":
                     parameters.append(dict(IDEMPOTENCY_KEY))
-                if "428" in responses:
+                if (428 in responses or "428" in responses) and "If-Match" not in named:
                     parameters.append(dict(IF_MATCH))
         return schema
 

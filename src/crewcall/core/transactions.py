@@ -31,6 +31,7 @@ from django.db import (
     connection,
     transaction,
 )
+from django.db.models import ProtectedError
 
 from crewcall.core.context import current_context
 from crewcall.core.errors import Busy, CommitOutcomeUnknown, RuleViolation
@@ -156,6 +157,15 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
                 if violation is None:
                     raise
                 raise violation from exc
+            except ProtectedError as exc:
+                # A delete that rows elsewhere still point at (on_delete=PROTECT).
+                kind = next(iter(exc.protected_objects), None)
+                what = kind._meta.verbose_name_plural if kind is not None else "other records"
+                raise RuleViolation(
+                    field="__all__",
+                    message=f"Still in use by {what}; archive it instead.",
+                    constraint="protected",
+                ) from exc
 
     wrapper.service_name = name  # type: ignore[attr-defined]
     return wrapper

@@ -2,11 +2,114 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+import datetime as dt
+from typing import Any
 
-from crewcall.events.models import WorkArea
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.people.models import Skill
+from crewcall.staffing.models import Invitation, InvitationStatus
 
 
 def work_areas_with_load(*, event_id: int) -> QuerySet[WorkArea]:
     """Work areas of an event, each with `assigned` counted by the database (one query)."""
     return WorkArea.objects.filter(event_id=event_id).annotate(assigned=Count("assignments"))
+
+
+def event_filter(
+    *,
+    is_template: bool = False,
+    status: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    search: str = "",
+    include_archived: bool = True,
+) -> QuerySet[Event]:
+    """Events (or templates) for an API list: one query per page, no relations needed."""
+    qs = Event.objects.filter(is_template=is_template)
+    if status:
+        qs = qs.filter(status=status)
+    if date_from is not None:
+        qs = qs.filter(event_date__gte=date_from)
+    if date_to is not None:
+        qs = qs.filter(event_date__lte=date_to)
+    if search:
+        qs = qs.filter(Q(title__icontains=search) | Q(location__icontains=search))
+    if not include_archived:
+        qs = qs.filter(archived_at__isnull=True)
+    return qs
+
+
+def _count(qs: QuerySet[Any], aggregate: Count | Sum) -> Coalesce:
+    per_event = qs.filter(event=OuterRef("pk")).order_by().values("event").annotate(n=aggregate).values("n")
+    return Coalesce(Subquery(per_event), 0, output_field=IntegerField())
+
+
+def event_detail(*, event_id: int, is_template: bool = False) -> Event | None:
+    """One event with a summary of its work areas and invitations (two queries).
+
+    Sets `work_area_count`, `capacity_total`, `assigned_count` and `invitation_counts`
+    (every invitation status, zero included)."""
+    event = (
+        Event.objects.filter(pk=event_id, is_template=is_template)
+        .annotate(
+            work_area_count=_count(WorkArea.objects.all(), Count("id")),
+            capacity_total=_count(WorkArea.objects.all(), Sum("max_capacity")),
+            assigned_count=_count(Assignment.objects.all(), Count("id")),
+        )
+        .first()
+    )
+    if event is None:
+        return None
+    counts = dict.fromkeys(InvitationStatus.values, 0)
+    rows = (
+        Invitation.objects.filter(event_id=event_id).order_by().values_list("status").annotate(n=Count("id"))
+    )
+    counts.update({status: n for status, n in rows})
+    event.invitation_counts = counts  # type: ignore[attr-defined]
+    return event
+
+
+def event_exists(*, event_id: int, is_template: bool | None = None) -> bool:
+    qs = Event.objects.filter(pk=event_id)
+    if is_template is not None:
+        qs = qs.filter(is_template=is_template)
+    return qs.exists()
+
+
+def template_detail(*, template_id: int) -> Event | None:
+    return Event.objects.filter(pk=template_id, is_template=True).first()
+
+
+def work_area_filter(*, event_id: int | None = None, work_area_id: int | None = None) -> QuerySet[WorkArea]:
+    """Work areas with `assigned` and their required skills (two queries per page)."""
+    qs = WorkArea.objects.annotate(assigned=Count("assignments")).prefetch_related(
+        Prefetch("required_skills", queryset=Skill.objects.only("id", "key"))
+    )
+    if event_id is not None:
+        qs = qs.filter(event_id=event_id)
+    if work_area_id is not None:
+        qs = qs.filter(pk=work_area_id)
+    return qs
+
+
+def work_area_detail(*, work_area_id: int) -> WorkArea | None:
+    return work_area_filter(work_area_id=work_area_id).first()
+
+
+def assignment_filter(
+    *, event_id: int | None = None, work_area_id: int | None = None
+) -> QuerySet[Assignment]:
+    """Placements with the employee's name and the role key (one query per page)."""
+    qs = Assignment.objects.select_related("employee", "role")
+    if event_id is not None:
+        qs = qs.filter(event_id=event_id)
+    if work_area_id is not None:
+        qs = qs.filter(work_area_id=work_area_id)
+    return qs
+
+
+def assignment_detail(*, assignment_id: int) -> Assignment | None:
+    return assignment_filter().filter(pk=assignment_id).first()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+
+from django.utils import timezone
 
 from crewcall.accounts.models import User
 from crewcall.core.errors import ValidationFailed
@@ -47,11 +49,12 @@ WORK_AREA_EDITABLE = {
     "color_theme",
     "position_order",
 }
-# What "new from template" copies onto the event.
+# What "new from template" (and a weekly copy) copies onto the event.
 TEMPLATE_FIELDS = (
     "title", "location", "start_time", "end_time", "ends_next_day", "description",
     "specialties", "hourly_rate", "employees_needed", "employees_to_ask",
 )  # fmt: skip
+MAX_WEEKLY_COPIES = 52
 
 
 def _check_role_requirements(value: Any) -> None:
@@ -122,16 +125,70 @@ def event_create_from_template(
     if title:
         event.title = require_text("title", title, max_length=200)
     event.save()
-    for area in template.work_areas.prefetch_related("skill_links"):
-        copy = WorkArea.objects.create(
-            event=event,
-            **{name: getattr(area, name) for name in WORK_AREA_EDITABLE},
-        )
-        WorkAreaSkill.objects.bulk_create(
-            [WorkAreaSkill(work_area=copy, skill_id=link.skill_id) for link in area.skill_links.all()]
-        )
+    _copy_work_areas(template, [event.pk])
     event.refresh_version()
     return event
+
+
+def _copy_work_areas(source: Event, target_ids: list[int]) -> None:
+    """Give every target event the source's work areas with their required skills
+    (a fixed number of statements, however many targets)."""
+    areas = list(WorkArea.objects.filter(event=source).prefetch_related("skill_links").order_by("pk"))
+    if not areas or not target_ids:
+        return
+    copies = [
+        WorkArea(event_id=target, **{name: getattr(area, name) for name in WORK_AREA_EDITABLE})
+        for target in target_ids
+        for area in areas
+    ]
+    WorkArea.objects.bulk_create(copies)
+    links = [
+        WorkAreaSkill(work_area_id=copy.pk, skill_id=link.skill_id)
+        for index, copy in enumerate(copies)
+        for link in areas[index % len(areas)].skill_links.all()
+    ]
+    WorkAreaSkill.objects.bulk_create(links)
+
+
+@service
+def event_copy_weekly(*, actor: User | None, event_id: int, count: int) -> list[Event]:
+    """The next `count` weekly copies of an event (+7, +14 … days, reply deadline moved
+    alike), as drafts with its work areas, all or none."""
+    if type(count) is not int or not 1 <= count <= MAX_WEEKLY_COPIES:
+        raise ValidationFailed.single("count", f"Between 1 and {MAX_WEEKLY_COPIES} copies.")
+    # Locked so a concurrent cancel or edit lands before or after the copies, not between.
+    source = get_or_not_found(Event, pk=event_id, lock=True)
+    if source.is_template:
+        raise ValidationFailed.single(
+            "event", "A template is not copied weekly; make events from it instead."
+        )
+    if source.status == EventStatus.CANCELLED:
+        raise ValidationFailed.single("status", "A cancelled event is not copied.")
+    if source.event_date is None:  # the database gives every event that is not a template a date
+        raise ValidationFailed.single("event_date", "An event needs a date.")
+    try:
+        weeks = [timedelta(weeks=n) for n in range(1, count + 1)]
+        shifted = [
+            (source.event_date + week, source.reply_deadline + week if source.reply_deadline else None)
+            for week in weeks
+        ]
+    except OverflowError:
+        raise ValidationFailed.single("count", "The copies would run past the end of the calendar.") from None
+    copies = Event.objects.bulk_create(
+        [
+            Event(
+                **{name: getattr(source, name) for name in TEMPLATE_FIELDS},
+                event_date=day,
+                reply_deadline=deadline,
+                template_id=source.template_id,
+                created_by=actor,
+            )
+            for day, deadline in shifted
+        ]
+    )
+    ids = [copy.pk for copy in copies]
+    _copy_work_areas(source, ids)
+    return list(Event.objects.filter(pk__in=ids).order_by("event_date", "pk"))
 
 
 @service
@@ -218,8 +275,6 @@ def event_delete_draft(*, actor: User | None, event_id: int, expected_version: i
 
 @service
 def template_archive(*, actor: User | None, event_id: int, expected_version: int | None) -> Event:
-    from django.utils import timezone
-
     event = lock_current(Event, pk=event_id, expected_version=expected_version)
     if not event.is_template:
         raise ValidationFailed.single("is_template", "Only templates are archived; cancel an event instead.")
@@ -271,13 +326,35 @@ def work_area_create(
 
 @service
 def work_area_update(
-    *, actor: User | None, work_area_id: int, expected_version: int | None, changes: dict[str, Any]
+    *,
+    actor: User | None,
+    work_area_id: int,
+    expected_version: int | None,
+    changes: dict[str, Any],
+    required_skills: list[Skill] | None = None,
 ) -> WorkArea:
+    """Change a work area; `required_skills`, when given, replaces the list."""
     area = lock_current(WorkArea, pk=work_area_id, expected_version=expected_version)
     if "role_requirements" in changes:
         _check_role_requirements(changes["role_requirements"])
-    apply_changes(area, changes, allowed=WORK_AREA_EDITABLE)
+    changed = apply_changes(area, changes, allowed=WORK_AREA_EDITABLE)
+    if required_skills is not None and _set_required_skills(area, required_skills) and not changed:
+        # The skills are part of the work area: changing them moves its version too.
+        apply_changes(area, {"updated_at": timezone.now()}, allowed={"updated_at"})
     return area
+
+
+def _set_required_skills(area: WorkArea, skills: list[Skill]) -> bool:
+    """Make the area's skills exactly `skills`; True when anything changed."""
+    wanted = {s.pk for s in skills}
+    have = set(WorkAreaSkill.objects.filter(work_area=area).values_list("skill_id", flat=True))
+    if wanted == have:
+        return False
+    WorkAreaSkill.objects.filter(work_area=area, skill_id__in=have - wanted).delete()
+    WorkAreaSkill.objects.bulk_create(
+        [WorkAreaSkill(work_area=area, skill_id=pk) for pk in sorted(wanted - have)]
+    )
+    return True
 
 
 @service
@@ -291,15 +368,24 @@ def work_area_delete(*, actor: User | None, work_area_id: int, expected_version:
 
 @service
 def assignment_create(
-    *, actor: User | None, invitation_id: int, work_area_id: int, role_id: int
+    *,
+    actor: User | None,
+    work_area_id: int,
+    role_id: int,
+    invitation_id: int | None = None,
+    employee_id: int | None = None,
+    event_id: int | None = None,
 ) -> Assignment:
-    """Place an accepted employee. Capacity and role caps are checked by the database
-    under a lock on the work area, so concurrent placements can never overfill it."""
-    invitation = get_or_not_found(Invitation, pk=invitation_id)
-    area = get_or_not_found(WorkArea, pk=work_area_id)
+    """Place an accepted employee, named by their invitation or (with `event_id`) as the
+    employee. Capacity and role caps are checked by the database under a lock on the
+    work area, so concurrent placements can never overfill it."""
+    invitation = _invitation_to_place(invitation_id=invitation_id, employee_id=employee_id, event_id=event_id)
+    area = WorkArea.objects.filter(pk=work_area_id).first()
+    if area is None:
+        raise ValidationFailed.single("work_area_id", f"There is no work area {work_area_id}.")
     if area.event_id != invitation.event_id:
-        raise ValidationFailed.single("work_area", "This work area belongs to another event.")
-    role = get_or_not_found(Role, pk=role_id)
+        raise ValidationFailed.single("work_area_id", "This work area belongs to another event.")
+    role = _role(role_id)
     assignment = Assignment(
         event_id=invitation.event_id,
         employee_id=invitation.employee_id,
@@ -313,14 +399,53 @@ def assignment_create(
     return assignment
 
 
+def _invitation_to_place(
+    *, invitation_id: int | None, employee_id: int | None, event_id: int | None
+) -> Invitation:
+    if (invitation_id is None) == (employee_id is None):
+        raise ValidationFailed.single("invitation_id", "Name the invitation or the employee (exactly one).")
+    if invitation_id is not None:
+        invitation = Invitation.objects.filter(pk=invitation_id).first()
+        if invitation is None or (event_id is not None and invitation.event_id != event_id):
+            raise ValidationFailed.single(
+                "invitation_id", f"There is no invitation {invitation_id} for this event."
+            )
+        return invitation
+    if event_id is None or employee_id is None:
+        raise ValidationFailed.single("event_id", "Placing an employee needs the event.")
+    invitation = Invitation.objects.filter(event_id=event_id, employee_id=employee_id).first()
+    if invitation is None:
+        raise ValidationFailed.single("employee_id", "This employee is not invited to this event.")
+    return invitation
+
+
+def _role(role_id: int) -> Role:
+    role = Role.objects.filter(pk=role_id).first()
+    if role is None:
+        raise ValidationFailed.single("role", f"There is no role {role_id}.")
+    return role
+
+
 @service
 def assignment_move(
-    *, actor: User | None, assignment_id: int, expected_version: int | None, work_area_id: int, role_id: int
+    *,
+    actor: User | None,
+    assignment_id: int,
+    expected_version: int | None,
+    work_area_id: int | None = None,
+    role_id: int | None = None,
 ) -> Assignment:
+    """Move a placement to another work area of its event and/or another role."""
     assignment = lock_current(Assignment, pk=assignment_id, expected_version=expected_version)
-    apply_changes(
-        assignment, {"work_area_id": work_area_id, "role_id": role_id}, allowed={"work_area_id", "role_id"}
-    )
+    changes: dict[str, Any] = {}
+    if work_area_id is not None:
+        area = WorkArea.objects.filter(pk=work_area_id).first()
+        if area is None or area.event_id != assignment.event_id:
+            raise ValidationFailed.single("work_area_id", "There is no such work area at this event.")
+        changes["work_area_id"] = work_area_id
+    if role_id is not None:
+        changes["role_id"] = _role(role_id).pk
+    apply_changes(assignment, changes, allowed={"work_area_id", "role_id"})
     return assignment
 
 

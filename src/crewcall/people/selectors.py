@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, Q, QuerySet
 
-from crewcall.people.models import Absence, Employee, Skill
+from crewcall.people.models import Absence, Employee, EmploymentTypeLimit, Role, Skill
 
 
 def employee_list(
@@ -60,3 +62,19 @@ def employee_detail(*, employee_id: int) -> Employee | None:
         .filter(pk=employee_id)
         .first()
     )
+
+
+def catalogue_filter(
+    model: type[Role] | type[Skill], *, search: str = "", active: bool | None = None
+) -> QuerySet[Any]:
+    """Roles or skills for an API list (one query per page): `search` matches key or name."""
+    qs = model.objects.all()
+    if search:
+        qs = qs.filter(Q(key__icontains=search) | Q(name__icontains=search))
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs
+
+
+def employment_type_limit(*, employment_type: str) -> EmploymentTypeLimit | None:
+    return EmploymentTypeLimit.objects.filter(employment_type=employment_type).first()

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from crewcall.accounts.models import User
-from crewcall.core.errors import ValidationFailed
+from crewcall.core.errors import RuleViolation, ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current, update_versioned
 from crewcall.people.models import (
@@ -36,8 +36,23 @@ EMPLOYEE_EDITABLE = {
 }
 
 
+def _key_taken(model: type[Role] | type[Skill], kind: str, key: str) -> None:
+    # The unique index would refuse it too, but without naming the field.
+    if model.objects.filter(key=key).exists():
+        raise RuleViolation(
+            field="key",
+            message=f"There is already a {kind} {key!r}.",
+            constraint=f"people_{kind}__key__unique",
+        )
+
+
+def _in_use(kind: str, message: str) -> RuleViolation:
+    return RuleViolation(field="key", message=message, constraint=f"people_{kind}__key__in_use")
+
+
 @service
 def role_create(*, actor: User | None, key: str, name: str) -> Role:
+    _key_taken(Role, "role", key)
     role = Role(key=key, name=require_text("name", name, max_length=80))
     role.save()
     role.refresh_version()
@@ -46,6 +61,7 @@ def role_create(*, actor: User | None, key: str, name: str) -> Role:
 
 @service
 def skill_create(*, actor: User | None, key: str, name: str) -> Skill:
+    _key_taken(Skill, "skill", key)
     skill = Skill(key=key, name=require_text("name", name, max_length=80))
     skill.save()
     skill.refresh_version()
@@ -249,8 +265,12 @@ def role_update(
 def role_delete(*, actor: User | None, role_id: int, expected_version: int | None) -> None:
     """Only a role nobody has or needs; the database refuses the rest (archive it instead)."""
     role = lock_current(Role, pk=role_id, expected_version=expected_version)
+    # Assignments hold the role too (PROTECT): checked here, or Django's collector would
+    # raise ProtectedError, which is no database refusal and surfaced as a crash.
     if role.employees.exists():
-        raise ValidationFailed.single("key", "Employees have this role; archive it instead.")
+        raise _in_use("role", "Employees have this role; archive it instead.")
+    if role.assignments.exists():
+        raise _in_use("role", "People were placed in this role; archive it instead.")
     role.delete()
 
 
@@ -267,7 +287,7 @@ def skill_update(
 def skill_delete(*, actor: User | None, skill_id: int, expected_version: int | None) -> None:
     skill = lock_current(Skill, pk=skill_id, expected_version=expected_version)
     if skill.employee_links.exists() or skill.work_area_links.exists():
-        raise ValidationFailed.single("key", "This skill is in use; archive it instead.")
+        raise _in_use("skill", "This skill is in use; archive it instead.")
     skill.delete()
 
 

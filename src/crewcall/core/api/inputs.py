@@ -12,7 +12,15 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 
 class Input(BaseModel):
@@ -55,17 +63,29 @@ def _iso(kind: str, parse: Any) -> Any:
 
 _EXAMPLES = {
     "date": "YYYY-MM-DD",
-    "time": "HH:MM or HH:MM:SS",
-    "date and time": "ISO 8601 with its UTC offset",
+    "time": "HH:MM or HH:MM:SS, without an offset",
+    "date and time": "ISO 8601 with its UTC offset, years 1900 to 2999",
     "amount": 'a decimal string such as "15.50"',
 }
 
 
 def _aware_datetime(value: str) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError("naive")
+    # An offset is required (a wall-clock time without one is ambiguous); the years are
+    # bounded so that conversions to UTC and date arithmetic never overflow.
+    if parsed.tzinfo is None or not 1900 <= parsed.year <= 2999:
+        raise ValueError("naive or out of range")
     return parsed
+
+
+def _wall_clock_time(value: str) -> dt.time:
+    parsed = dt.time.fromisoformat(value)
+    if parsed.tzinfo is not None:  # event times are wall-clock times in the agency's zone
+        raise ValueError("has an offset")
+    return parsed
+
+
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 
 
 def _decimal(value: str) -> Decimal:
@@ -79,7 +99,12 @@ def _decimal(value: str) -> Decimal:
 
 
 IsoDate = Annotated[dt.date, _iso("date", dt.date.fromisoformat), Field(strict=False)]
-IsoTime = Annotated[dt.time, _iso("time", dt.time.fromisoformat), Field(strict=False)]
+IsoTime = Annotated[
+    dt.time,
+    _iso("time", _wall_clock_time),
+    Field(strict=False),
+    WithJsonSchema({"type": "string", "pattern": TIME_PATTERN, "description": "HH:MM or HH:MM:SS"}),
+]
 IsoDateTime = Annotated[dt.datetime, _iso("date and time", _aware_datetime), Field(strict=False)]
 
 
@@ -88,7 +113,15 @@ def money(*, max_digits: int = 10, decimal_places: int = 2, ge: str = "0", le: s
     bounds: dict[str, Any] = {"ge": Decimal(ge), "max_digits": max_digits, "decimal_places": decimal_places}
     if le is not None:
         bounds["le"] = Decimal(le)
-    return Annotated[Decimal, _iso("amount", _decimal), Field(strict=False, **bounds)]
+    whole = max_digits - decimal_places
+    described = WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": rf"^[0-9]{{1,{whole}}}(\.[0-9]{{1,{decimal_places}}})?$",
+            "description": f"An amount as a decimal string, from {ge}" + (f" to {le}" if le else ""),
+        }
+    )
+    return Annotated[Decimal, _iso("amount", _decimal), Field(strict=False, **bounds), described]
 
 
 def bounded_int(ge: int, le: int) -> Any:

@@ -71,6 +71,8 @@ def _decode(value: Any) -> Any:
         return parse(raw)
     if value is not None and not isinstance(value, str | int | bool):
         raise ValueError("bad cursor value")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("bad cursor value")
     return value
 
 

@@ -27,6 +27,7 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     412: "Changed since you read it",
+    413: "Too large",
     415: "Unsupported media type",
     422: "Invalid input",
     428: "Version required",
@@ -102,7 +103,7 @@ def problem_response(request: HttpRequest, problem: ApiProblem) -> HttpResponse:
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     """('body', 'payload', 'name') → 'name'; ('query', 'limit') → 'limit'."""
     parts = [str(p) for p in loc]
-    if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form"}:
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form", "file"}:
         where, parts = parts[0], parts[1:]
         if where == "body" and parts and parts[0] == "payload":
             parts = parts[1:]
@@ -198,7 +199,7 @@ def install(api: Any) -> None:
 
 
 # Answers every operation can give, documented once (schemathesis holds us to them).
-COMMON = {400, 401, 403, 422, 429, 503}
+COMMON = {400, 401, 403, 413, 422, 429, 503}
 ON_OBJECT = {404}
 ON_WRITE = {409}
 ON_VERSIONED_WRITE = {409, 412, 428}

@@ -97,3 +97,8 @@ def test_unknown_paths_and_methods_answer_as_problems(bob: Any, api_as: Any) -> 
 def test_a_nul_byte_in_a_query_parameter_is_named(bob: Any, api_as: Any) -> None:
     answer = api_as(bob).get("employees?q=a%00b")
     assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "q"
+
+
+def test_a_body_too_large_is_refused_unread(bob: Any, api_as: Any) -> None:
+    answer = api_as(bob).call("POST", "employees", raw=b"x" * (6 * 1024 * 1024 + 1))
+    assert answer.status_code == 413 and answer.json()["code"] == "body_too_large"

@@ -54,9 +54,9 @@ def _detail(employee_id: int) -> Any:
     return employee
 
 
-def _current(employee_id: int) -> dict[str, Any] | None:
+def _current(employee_id: int) -> EmployeeDetailOut | None:
     employee = selectors.employee_detail(employee_id=employee_id)
-    return None if employee is None else EmployeeDetailOut.from_orm(employee).model_dump(mode="json")
+    return None if employee is None else EmployeeDetailOut.from_orm(employee)
 
 
 @router.get("/employees", response=documented({200: Page[EmployeeOut]}))
@@ -197,9 +197,9 @@ def _absence(absence_id: int) -> Absence:
     return absence
 
 
-def _absence_current(absence_id: int) -> dict[str, Any] | None:
+def _absence_current(absence_id: int) -> AbsenceOut | None:
     absence = Absence.objects.filter(pk=absence_id).first()
-    return None if absence is None else AbsenceOut.from_orm(absence).model_dump(mode="json")
+    return None if absence is None else AbsenceOut.from_orm(absence)
 
 
 @router.get("/absences/{absence_id}", response=documented({200: AbsenceOut}, ON_OBJECT))

@@ -1,7 +1,0 @@
-"""API router of this app (see crewcall.api)."""
-
-from __future__ import annotations
-
-from ninja import Router
-
-router = Router()

@@ -1,0 +1,133 @@
+"""`/events/{event_id}/assignments` and `/assignments/{assignment_id}`: who works where.
+
+Capacity and role requirements are held by the database under a lock on the work area,
+so concurrent placements never overfill one (a refusal is a 409 naming the field).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Status
+
+from crewcall.core.api.auth import actor, allow
+from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
+from crewcall.core.api.responses import one
+from crewcall.core.api.versions import versioned_write
+from crewcall.core.errors import NotFound, ValidationFailed
+from crewcall.events import selectors, services
+from crewcall.events.api.schemas import AssignmentIn, AssignmentOut, AssignmentPatch
+from crewcall.people.models import Role
+
+router = Router(tags=["assignments"])
+
+ASSIGNMENT_SORTS = ("id", "created_at")
+
+
+def _role_id(key: str) -> int:
+    role_id = Role.objects.filter(key=key).values_list("pk", flat=True).first()
+    if role_id is None:
+        raise ValidationFailed.single("role", f"There is no role {key!r}.")
+    return role_id
+
+
+def _detail(assignment_id: int) -> Any:
+    assignment = selectors.assignment_detail(assignment_id=assignment_id)
+    if assignment is None:
+        raise NotFound(f"Assignment {assignment_id} does not exist.")
+    return assignment
+
+
+def _current(assignment_id: int) -> AssignmentOut | None:
+    assignment = selectors.assignment_detail(assignment_id=assignment_id)
+    return None if assignment is None else AssignmentOut.from_orm(assignment)
+
+
+@router.get("/events/{event_id}/assignments", response=documented({200: Page[AssignmentOut]}, ON_OBJECT))
+def assignment_list(
+    request: HttpRequest,
+    event_id: int,
+    work_area_id: int | None = Query(
+        None, ge=1, le=2**63 - 1, description="Only those placed in this work area"
+    ),
+    sort: str = Query("id", max_length=40, description="id or created_at; - for descending"),
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+) -> Any:
+    if not selectors.event_exists(event_id=event_id):
+        raise NotFound(f"Event {event_id} does not exist.")
+    order = parse_sort(sort, allowed=ASSIGNMENT_SORTS, default="id")
+    qs = selectors.assignment_filter(event_id=event_id, work_area_id=work_area_id)
+    items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
+    return {"items": items, "next": cursor}
+
+
+@router.post(
+    "/events/{event_id}/assignments",
+    response=documented({201: AssignmentOut}, ON_OBJECT, ON_WRITE),
+    auth=allow("dispatcher"),
+)
+def assignment_create(
+    request: HttpRequest, response: HttpResponse, event_id: int, payload: AssignmentIn
+) -> Any:
+    """Place someone who accepted (named by invitation_id or employee_id) in a work area, in a role."""
+    if not selectors.event_exists(event_id=event_id, is_template=False):
+        raise NotFound(f"Event {event_id} does not exist.")
+    assignment = services.assignment_create(
+        actor=actor(request),
+        event_id=event_id,
+        invitation_id=payload.invitation_id,
+        employee_id=payload.employee_id,
+        work_area_id=payload.work_area_id,
+        role_id=_role_id(payload.role),
+    )
+    return Status(201, one(response, _detail(assignment.pk), location=f"/api/v1/assignments/{assignment.pk}"))
+
+
+@router.get("/assignments/{assignment_id}", response=documented({200: AssignmentOut}, ON_OBJECT))
+def assignment_get(request: HttpRequest, response: HttpResponse, assignment_id: int) -> Any:
+    return one(response, _detail(assignment_id))
+
+
+@router.patch(
+    "/assignments/{assignment_id}",
+    response=documented({200: AssignmentOut}, ON_OBJECT, ON_VERSIONED_WRITE),
+    auth=allow("dispatcher"),
+)
+def assignment_move(
+    request: HttpRequest, response: HttpResponse, assignment_id: int, payload: AssignmentPatch
+) -> Any:
+    """Move a placement to another work area of the same event and/or another role."""
+    sent = payload.model_fields_set
+    role_id = _role_id(payload.role) if "role" in sent else None
+    versioned_write(
+        request,
+        lambda version: services.assignment_move(
+            actor=actor(request),
+            assignment_id=assignment_id,
+            expected_version=version,
+            work_area_id=payload.work_area_id if "work_area_id" in sent else None,
+            role_id=role_id,
+        ),
+        lambda: _current(assignment_id),
+    )
+    return one(response, _detail(assignment_id))
+
+
+@router.delete(
+    "/assignments/{assignment_id}",
+    response=documented({204: None}, ON_OBJECT, ON_VERSIONED_WRITE),
+    auth=allow("dispatcher"),
+)
+def assignment_delete(request: HttpRequest, assignment_id: int) -> Any:
+    """Take someone out of their work area (their acceptance stays)."""
+    versioned_write(
+        request,
+        lambda version: services.assignment_delete(
+            actor=actor(request), assignment_id=assignment_id, expected_version=version
+        ),
+        lambda: _current(assignment_id),
+    )
+    return Status(204, None)
