@@ -56,7 +56,7 @@ def _detail(employee_id: int) -> Any:
 
 def _current(employee_id: int) -> EmployeeDetailOut | None:
     employee = selectors.employee_detail(employee_id=employee_id)
-    return None if employee is None else EmployeeDetailOut.from_orm(employee)
+    return None if employee is None else EmployeeDetailOut.model_validate(employee)
 
 
 @router.get("/employees", response=documented({200: Page[EmployeeOut]}))

@@ -10,18 +10,19 @@ from ninja import Schema
 from pydantic import Field
 
 from crewcall.core.api.inputs import Id, Input, IsoDate, Key, text
+from crewcall.core.api.outputs import Output, keys_of
 
 EmploymentTypeName = Literal["full_time", "part_time", "mini_job", "freelance"]
 LanguageName = Literal["de", "en"]
 AbsenceKindName = Literal["vacation", "sick", "blocked"]
 
 
-class EmployeeOut(Schema):
+class EmployeeOut(Output):
     id: int
     version: int
     name: str
     phone_number: str | None
-    primary_role: str = Field(validation_alias="primary_role.key")
+    primary_role: str
     skills: list[str]
     employment_type: str
     is_always_needed: bool
@@ -33,12 +34,11 @@ class EmployeeOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
 
-    @staticmethod
-    def resolve_skills(obj: object) -> list[str]:
-        return sorted(skill.key for skill in obj.skills.all())  # type: ignore[attr-defined]
+    _primary_role = keys_of("primary_role")
+    _skills = keys_of("skills")
 
 
-class EmployeeStatsOut(Schema):
+class EmployeeStatsOut(Output):
     total_hours_worked: Decimal
     last_worked_date: dt.date | None
     events_worked: int
