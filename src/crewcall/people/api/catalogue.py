@@ -1,11 +1,12 @@
 """`/roles` and `/skills`: the catalogue work areas and employees refer to by key.
 
 Both have the same shape; an entry still in use cannot be deleted (409), archive it
-(`is_active: false`) instead.
+(`is_active: false`) instead. The two are made by one factory, `_catalogue`; its handlers'
+annotations are the schema classes passed in, so this module evaluates annotations
+eagerly (no `from __future__ import annotations`).
 """
 
-from __future__ import annotations
-
+import inspect
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +19,17 @@ from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
 from crewcall.core.errors import NotFound
 from crewcall.people import selectors, services
-from crewcall.people.api.catalogue_schemas import RoleIn, RoleOut, RolePatch, SkillIn, SkillOut, SkillPatch
+from crewcall.people.api.catalogue_schemas import (
+    CatalogueEntryIn,
+    CatalogueEntryOut,
+    CatalogueEntryPatch,
+    RoleIn,
+    RoleOut,
+    RolePatch,
+    SkillIn,
+    SkillOut,
+    SkillPatch,
+)
 from crewcall.people.models import Role, Skill
 
 router = Router(tags=["catalogue"])
@@ -37,135 +48,109 @@ def _page(
     return {"items": items, "next": cursor}
 
 
-def _role(role_id: int) -> Role:
-    role = Role.objects.filter(pk=role_id).first()
-    if role is None:
-        raise NotFound(f"Role {role_id} does not exist.")
-    return role
+def _path_id(name: str) -> Any:
+    """Shows ninja a handler's `**path` as one int path parameter called `name`."""
+
+    def declare(handler: Any) -> Any:
+        signature = inspect.signature(handler)
+        id_param = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=int)
+        kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        handler.__signature__ = signature.replace(parameters=[*kept, id_param])
+        return handler
+
+    return declare
 
 
-def _role_current(role_id: int) -> RoleOut | None:
-    role = Role.objects.filter(pk=role_id).first()
-    return None if role is None else RoleOut.from_orm(role)
-
-
-def _skill(skill_id: int) -> Skill:
-    skill = Skill.objects.filter(pk=skill_id).first()
-    if skill is None:
-        raise NotFound(f"Skill {skill_id} does not exist.")
-    return skill
-
-
-def _skill_current(skill_id: int) -> SkillOut | None:
-    skill = Skill.objects.filter(pk=skill_id).first()
-    return None if skill is None else SkillOut.from_orm(skill)
-
-
-@router.get("/roles", response=documented({200: Page[RoleOut]}))
-def role_list(
-    request: HttpRequest,
-    q: str = Query("", max_length=100, description=SEARCH_HELP),
-    is_active: bool | None = None,
-    sort: str = Query("name", max_length=40, description=SORT_HELP),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
-) -> Any:
-    return _page(Role, q, is_active, sort, limit, after)
-
-
-@router.post("/roles", response=documented({201: RoleOut}, ON_WRITE), auth=allow("dispatcher"))
-def role_create(request: HttpRequest, response: HttpResponse, payload: RoleIn) -> Any:
-    role = services.role_create(actor=actor(request), key=payload.key, name=payload.name)
-    return Status(201, one(response, role, location=f"/api/v1/roles/{role.pk}"))
-
-
-@router.get("/roles/{role_id}", response=documented({200: RoleOut}, ON_OBJECT))
-def role_get(request: HttpRequest, response: HttpResponse, role_id: int) -> Any:
-    return one(response, _role(role_id))
-
-
-@router.patch(
-    "/roles/{role_id}",
-    response=documented({200: RoleOut}, ON_OBJECT, ON_VERSIONED_WRITE),
-    auth=allow("dispatcher"),
-)
-def role_update(request: HttpRequest, response: HttpResponse, role_id: int, payload: RolePatch) -> Any:
-    sent = payload.model_dump(include=payload.model_fields_set)
-    role = versioned_write(
-        request,
-        lambda version: services.role_update(
-            actor=actor(request), role_id=role_id, expected_version=version, changes=sent
-        ),
-        lambda: _role_current(role_id),
+def _catalogue(
+    model: type[Role] | type[Skill],
+    plural: str,
+    out: type[CatalogueEntryOut],
+    entry_in: type[CatalogueEntryIn],
+    entry_patch: type[CatalogueEntryPatch],
+) -> None:
+    """The five operations of one catalogue (`/roles` or `/skills`), named after it."""
+    singular = model._meta.model_name
+    label = str(model._meta.verbose_name).capitalize()
+    id_name = f"{singular}_id"
+    create, update, delete = (
+        getattr(services, f"{singular}_{verb}") for verb in ("create", "update", "delete")
     )
-    return one(response, role)
 
+    def entry(pk: int) -> Any:
+        found = model._default_manager.filter(pk=pk).first()
+        if found is None:
+            raise NotFound(f"{label} {pk} does not exist.")
+        return found
 
-@router.delete(
-    "/roles/{role_id}",
-    response=documented({204: None}, ON_OBJECT, ON_VERSIONED_WRITE),
-    auth=allow("dispatcher"),
-)
-def role_delete(request: HttpRequest, role_id: int) -> Any:
-    versioned_write(
-        request,
-        lambda version: services.role_delete(actor=actor(request), role_id=role_id, expected_version=version),
-        lambda: _role_current(role_id),
+    def current(pk: int) -> CatalogueEntryOut | None:
+        found = model._default_manager.filter(pk=pk).first()
+        return None if found is None else out.from_orm(found)
+
+    @router.get(f"/{plural}", response=documented({200: Page[out]}), operation_id=f"{singular}_list")  # type: ignore[valid-type]
+    def listing(
+        request: HttpRequest,
+        q: str = Query("", max_length=100, description=SEARCH_HELP),
+        is_active: bool | None = None,
+        sort: str = Query("name", max_length=40, description=SORT_HELP),
+        limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+        after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    ) -> Any:
+        return _page(model, q, is_active, sort, limit, after)
+
+    @router.post(
+        f"/{plural}",
+        response=documented({201: out}, ON_WRITE),
+        auth=allow("dispatcher"),
+        operation_id=f"{singular}_create",
     )
-    return Status(204, None)
+    def creating(request: HttpRequest, response: HttpResponse, payload: entry_in) -> Any:  # type: ignore[valid-type]
+        sent: CatalogueEntryIn = payload
+        made = create(actor=actor(request), key=sent.key, name=sent.name)
+        return Status(201, one(response, made, location=f"/api/v1/{plural}/{made.pk}"))
 
-
-@router.get("/skills", response=documented({200: Page[SkillOut]}))
-def skill_list(
-    request: HttpRequest,
-    q: str = Query("", max_length=100, description=SEARCH_HELP),
-    is_active: bool | None = None,
-    sort: str = Query("name", max_length=40, description=SORT_HELP),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
-) -> Any:
-    return _page(Skill, q, is_active, sort, limit, after)
-
-
-@router.post("/skills", response=documented({201: SkillOut}, ON_WRITE), auth=allow("dispatcher"))
-def skill_create(request: HttpRequest, response: HttpResponse, payload: SkillIn) -> Any:
-    skill = services.skill_create(actor=actor(request), key=payload.key, name=payload.name)
-    return Status(201, one(response, skill, location=f"/api/v1/skills/{skill.pk}"))
-
-
-@router.get("/skills/{skill_id}", response=documented({200: SkillOut}, ON_OBJECT))
-def skill_get(request: HttpRequest, response: HttpResponse, skill_id: int) -> Any:
-    return one(response, _skill(skill_id))
-
-
-@router.patch(
-    "/skills/{skill_id}",
-    response=documented({200: SkillOut}, ON_OBJECT, ON_VERSIONED_WRITE),
-    auth=allow("dispatcher"),
-)
-def skill_update(request: HttpRequest, response: HttpResponse, skill_id: int, payload: SkillPatch) -> Any:
-    sent = payload.model_dump(include=payload.model_fields_set)
-    skill = versioned_write(
-        request,
-        lambda version: services.skill_update(
-            actor=actor(request), skill_id=skill_id, expected_version=version, changes=sent
-        ),
-        lambda: _skill_current(skill_id),
+    @router.get(
+        f"/{plural}/{{{id_name}}}", response=documented({200: out}, ON_OBJECT), operation_id=f"{singular}_get"
     )
-    return one(response, skill)
+    @_path_id(id_name)
+    def getting(request: HttpRequest, response: HttpResponse, **path: int) -> Any:
+        return one(response, entry(path[id_name]))
 
-
-@router.delete(
-    "/skills/{skill_id}",
-    response=documented({204: None}, ON_OBJECT, ON_VERSIONED_WRITE),
-    auth=allow("dispatcher"),
-)
-def skill_delete(request: HttpRequest, skill_id: int) -> Any:
-    versioned_write(
-        request,
-        lambda version: services.skill_delete(
-            actor=actor(request), skill_id=skill_id, expected_version=version
-        ),
-        lambda: _skill_current(skill_id),
+    @router.patch(
+        f"/{plural}/{{{id_name}}}",
+        response=documented({200: out}, ON_OBJECT, ON_VERSIONED_WRITE),
+        auth=allow("dispatcher"),
+        operation_id=f"{singular}_update",
     )
-    return Status(204, None)
+    @_path_id(id_name)
+    def updating(request: HttpRequest, response: HttpResponse, payload: entry_patch, **path: int) -> Any:  # type: ignore[valid-type]
+        pk = path[id_name]
+        patch: CatalogueEntryPatch = payload
+        sent = patch.model_dump(include=patch.model_fields_set)
+        changed = versioned_write(
+            request,
+            lambda version: update(
+                actor=actor(request), expected_version=version, changes=sent, **{id_name: pk}
+            ),
+            lambda: current(pk),
+        )
+        return one(response, changed)
+
+    @router.delete(
+        f"/{plural}/{{{id_name}}}",
+        response=documented({204: None}, ON_OBJECT, ON_VERSIONED_WRITE),
+        auth=allow("dispatcher"),
+        operation_id=f"{singular}_delete",
+    )
+    @_path_id(id_name)
+    def deleting(request: HttpRequest, **path: int) -> Any:
+        pk = path[id_name]
+        versioned_write(
+            request,
+            lambda version: delete(actor=actor(request), expected_version=version, **{id_name: pk}),
+            lambda: current(pk),
+        )
+        return Status(204, None)
+
+
+_catalogue(Role, "roles", RoleOut, RoleIn, RolePatch)
+_catalogue(Skill, "skills", SkillOut, SkillIn, SkillPatch)
