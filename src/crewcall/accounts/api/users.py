@@ -28,9 +28,9 @@ def _detail(user_id: int) -> Any:
     return user
 
 
-def _current(user_id: int) -> dict[str, Any] | None:
+def _current(user_id: int) -> UserOut | None:
     user = selectors.user_detail(user_id=user_id)
-    return None if user is None else UserOut.from_orm(user).model_dump(mode="json")
+    return None if user is None else UserOut.from_orm(user)
 
 
 @router.get("/users", response=documented({200: Page[UserOut]}))

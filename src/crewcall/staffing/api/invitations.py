@@ -43,9 +43,9 @@ def _detail(invitation_id: int) -> Invitation:
     return invitation
 
 
-def _current(invitation_id: int) -> dict[str, Any] | None:
+def _current(invitation_id: int) -> InvitationOut | None:
     invitation = selectors.invitation_detail(invitation_id=invitation_id)
-    return None if invitation is None else InvitationOut.from_orm(invitation).model_dump(mode="json")
+    return None if invitation is None else InvitationOut.from_orm(invitation)
 
 
 @router.get("/events/{event_id}/invitations", response=documented({200: Page[InvitationOut]}, ON_OBJECT))

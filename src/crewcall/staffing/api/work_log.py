@@ -30,9 +30,9 @@ def _detail(work_log_id: int) -> WorkLog:
     return log
 
 
-def _current(work_log_id: int) -> dict[str, Any] | None:
+def _current(work_log_id: int) -> WorkLogOut | None:
     log = selectors.work_log_detail(work_log_id=work_log_id)
-    return None if log is None else WorkLogOut.from_orm(log).model_dump(mode="json")
+    return None if log is None else WorkLogOut.from_orm(log)
 
 
 @router.get("/events/{event_id}/work-log", response=documented({200: Page[WorkLogOut]}, ON_OBJECT))
