@@ -42,3 +42,29 @@ def test_an_id_beyond_any_row_is_not_found_not_a_crash(bob: Any, api_as: Any) ->
     for raw in ("99999999999999999999", "0", "-1", "abc"):
         r = api.get(f"employees/{raw}")
         assert r.status_code in (404, 422), (raw, r.status_code, r.content)
+
+
+def test_the_employee_list_costs_the_same_queries_for_3_or_60(agency: Agency, bob: Any, api_as: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crewcall.people.services import skill_create
+
+    api = api_as(bob)
+    api.get("employees")  # the token's first use is recorded once; count what follows
+    wine = skill_create(actor=bob, key="wine", name="Wine")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            answer = api.get("employees?limit=200")
+        assert answer.status_code == 200
+        return len(seen)
+
+    for i in range(3):
+        agency.employee(name=f"Few {i}", skills=[wine])
+    few = queries()
+    for i in range(57):
+        agency.employee(name=f"Many {i}", skills=[wine])
+    assert queries() == few
+    one = api.get(f"employees/{agency.employee(name='Single', skills=[wine]).pk}")
+    assert one.json()["skills"] == ["wine"]
