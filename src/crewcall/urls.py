@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from crewcall.api import api
 from crewcall.changes import views as changes_views
@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("admin/", admin.site.urls),
+    path("employees/", include("crewcall.people.urls")),
+    path("events/", include("crewcall.events.urls")),
     path("webhooks/twilio/whatsapp", webhooks.whatsapp_inbound, name="webhook-whatsapp"),
     path("webhooks/twilio/status", webhooks.delivery_status, name="webhook-status"),
     path("simulator/", messaging_views.conversations, name="simulator"),
