@@ -8,6 +8,7 @@ import hmac
 from pathlib import Path
 
 import pghistory
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from psycopg.conninfo import conninfo_to_dict
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "ninja",  # serves the API docs' assets itself
     "axes",
     "pgtrigger",
@@ -63,6 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header, with a fresh nonce per request (request.csp_nonce).
+    "csp.middleware.CSPMiddleware",
     # Static files straight from the apps' static folders (no collectstatic step): one
     # machine, a handful of files, served with the app.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -109,7 +113,30 @@ IDEMPOTENCY_KEEP_HOURS = env_int("CREWCALL_IDEMPOTENCY_KEEP_HOURS", 24, minimum=
 ROOT_URLCONF = "crewcall.urls"
 ASGI_APPLICATION = "crewcall.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+# A locked-out sign-in (django-axes) gets a readable page, not a bare line of text.
+AXES_LOCKOUT_CALLABLE = "crewcall.web.auth.locked_out"
+
+# Content-Security-Policy (django-csp 4): nothing inline runs or styles the page unless it
+# carries the request's nonce; every script, style, image and font comes from this site.
+# The API docs (ninja's Swagger UI, /api/v1/docs) keep to it as they are: their settings
+# are a JSON <script> (never run), the rest are files from this site (web/tests check it).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 TEMPLATES = [
     {
@@ -121,6 +148,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "crewcall.web.context_processors.page",
             ],
         },
     },

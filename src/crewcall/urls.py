@@ -6,11 +6,14 @@ from crewcall.changes import views as changes_views
 from crewcall.core.api.problems import api_not_found
 from crewcall.messaging import views as messaging_views
 from crewcall.messaging import webhooks
+from crewcall.web import auth as web_auth
 from crewcall.web import personal, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("login/", web_auth.SignInView.as_view(), name="login"),
+    path("logout/", web_auth.SignOutView.as_view(), name="logout"),
     path("api/v1/changes", changes_views.changes_stream, name="changes-stream"),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),

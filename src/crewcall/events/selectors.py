@@ -113,3 +113,47 @@ def assignment_filter(
 
 def assignment_detail(*, assignment_id: int) -> Assignment | None:
     return assignment_filter().filter(pk=assignment_id).first()
+
+
+# ── pages (events/views) ────────────────────────────────────────────────────
+
+EVENT_PAGE_LIMIT = 200
+
+
+def event_rows(
+    *,
+    status: str | None = None,
+    past: bool = False,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    today: dt.date,
+    limit: int = EVENT_PAGE_LIMIT,
+) -> list[Event]:
+    """Events for the dispatcher's list (one query, at most `limit` rows): upcoming from
+    `today` in date order, or (past) before it, latest first. Each row carries
+    `accepted_count` and `assigned_count`."""
+    qs = event_filter(status=status, date_from=date_from, date_to=date_to)
+    if past:
+        qs = qs.filter(event_date__lt=today).order_by("-event_date", "-start_time", "-id")
+    else:
+        qs = qs.filter(event_date__gte=today).order_by("event_date", "start_time", "id")
+    accepted = Invitation.objects.filter(status__in=[InvitationStatus.ACCEPTED, InvitationStatus.COMPLETED])
+    qs = qs.annotate(
+        accepted_count=_count(accepted, Count("id")),
+        assigned_count=_count(Assignment.objects.all(), Count("id")),
+    )
+    return list(qs[:limit])
+
+
+def template_rows(*, archived: bool = False, limit: int = EVENT_PAGE_LIMIT) -> list[Event]:
+    """Templates by title (one query): the archived ones, or the ones in use, each with
+    `work_area_count`."""
+    qs = Event.objects.filter(is_template=True, archived_at__isnull=not archived).annotate(
+        work_area_count=_count(WorkArea.objects.all(), Count("id"))
+    )
+    return list(qs.order_by("title", "id")[:limit])
+
+
+def templates_in_use() -> QuerySet[Event]:
+    """Templates that new events can be made from (not archived), by title."""
+    return Event.objects.filter(is_template=True, archived_at__isnull=True).order_by("title", "id")

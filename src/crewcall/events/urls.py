@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from crewcall.events.views import events, templates
 
 app_name = "events"
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("", events.event_list, name="list"),
+    path("new", events.event_new, name="new"),
+    path("<int:pk>/", events.event_detail, name="detail"),
+    path("<int:pk>/edit", events.event_edit, name="edit"),
+    path("<int:pk>/weekly-copies", events.event_weekly_copies, name="weekly"),
+    path("<int:pk>/status", events.event_transition, name="transition"),
+    path("<int:pk>/cancel", events.event_cancel, name="cancel"),
+    path("<int:pk>/delete", events.event_delete, name="delete"),
+    path("templates/", templates.template_list, name="templates"),
+    path("templates/new", templates.template_new, name="template_new"),
+    path("templates/<int:pk>/edit", templates.template_edit, name="template_edit"),
+    path("templates/<int:pk>/archive", templates.template_archive, name="template_archive"),
+]

@@ -78,3 +78,34 @@ def catalogue_filter(
 
 def employment_type_limit(*, employment_type: str) -> EmploymentTypeLimit | None:
     return EmploymentTypeLimit.objects.filter(employment_type=employment_type).first()
+
+
+def employee_page(
+    *,
+    search: str = "",
+    role_id: int | None = None,
+    skill_id: int | None = None,
+    employment_type: str | None = None,
+    active: bool | None = True,
+) -> QuerySet[Employee]:
+    """Employees for the dispatcher's list page: role, derived stats and skills (by name)
+    loaded, so a page of any size takes two queries."""
+    qs = Employee.objects.select_related("primary_role", "stats").prefetch_related(
+        Prefetch("skills", queryset=Skill.objects.order_by("name"))
+    )
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(phone_number__contains=search))
+    if role_id is not None:
+        qs = qs.filter(primary_role_id=role_id)
+    if skill_id is not None:
+        qs = qs.filter(skill_links__skill_id=skill_id)
+    if employment_type:
+        qs = qs.filter(employment_type=employment_type)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs
+
+
+def employee_absences(*, employee_id: int, limit: int = 100) -> list[Absence]:
+    """An employee's absences, latest first (one query, at most `limit`)."""
+    return list(Absence.objects.filter(employee_id=employee_id).order_by("-starts_on", "-id")[:limit])

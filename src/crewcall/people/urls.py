@@ -1,8 +1,20 @@
-"""The dispatcher's pages of this app (mounted in crewcall/urls.py)."""
+"""The dispatcher's pages of this app (mounted in crewcall/urls.py at /employees/)."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from crewcall.people.views import actions, pages
 
 app_name = "people"
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("", pages.employee_list, name="list"),
+    path("new", pages.employee_create, name="create"),
+    path("<int:employee_id>/", pages.employee_detail, name="detail"),
+    path("<int:employee_id>/edit", pages.employee_edit, name="edit"),
+    path("<int:employee_id>/archive", actions.employee_archive, name="archive"),
+    path("<int:employee_id>/restore", actions.employee_restore, name="restore"),
+    path("<int:employee_id>/anonymise", actions.employee_anonymise, name="anonymise"),
+    path("<int:employee_id>/absences/", actions.absence_add, name="absence-add"),
+    path("<int:employee_id>/absences/<int:absence_id>/delete", actions.absence_delete, name="absence-delete"),
+]

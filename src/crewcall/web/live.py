@@ -4,6 +4,9 @@ The page carries the change-feed cursor taken *before* its data is read: every c
 committed after the read has a later position, so the browser's stream, started from
 there, misses nothing the page does not show (a change from just before may come again;
 a refresh is idempotent). A cursor taken while rendering, after the read, could miss one.
+
+A refresh of one fragment (htmx, see web/htmx.py) needs no cursor: the stream that asked
+for it is already running.
 """
 
 from __future__ import annotations
@@ -12,13 +15,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from crewcall.changes.selectors import current_cursor
+from crewcall.web.htmx import render_page, wants_fragment
 
 
 def render_live(
-    request: HttpRequest, template: str, read: Callable[[], Mapping[str, Any]]
+    request: HttpRequest,
+    template: str,
+    read: Callable[[], Mapping[str, Any]],
+    *,
+    fragment: str | None = None,
 ) -> HttpResponse:
+    """The page `template` with the data `read()` returns and the live cursor, or for an
+    htmx refresh only `fragment` (when given) with the same data."""
+    if fragment is not None and wants_fragment(request):
+        return render_page(request, template, read(), fragment=fragment)
     cursor = current_cursor()
-    return render(request, template, {**read(), "live_cursor": str(cursor)})
+    return render_page(request, template, {**read(), "live_cursor": str(cursor)})

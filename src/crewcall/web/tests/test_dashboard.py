@@ -40,7 +40,7 @@ def test_summary_counts_employees_and_events_in_three_queries(
 def test_dashboard_asks_a_visitor_to_sign_in(client: Client, db: Any) -> None:
     response = client.get("/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"] == "/login/?next=/"
 
 
 def test_dashboard_shows_the_next_events_to_a_dispatcher(client: Client, agency: Any, bob: User) -> None:

@@ -1,0 +1,131 @@
+"""Forms of the event pages: they parse input; the services judge it.
+
+A form's clean values go to a service unchanged; the service's ValidationFailed comes
+back onto the form as field errors (`show_errors`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crewcall.core.errors import ValidationFailed
+from crewcall.events.models import EventStatus
+from crewcall.events.selectors import templates_in_use
+from crewcall.events.services import MAX_WEEKLY_COPIES
+
+# Bounds that keep a number inside what the database column can hold.
+HEADCOUNT_MAX = 10_000
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self) -> None:
+        super().__init__(format="%H:%M")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+def show_errors(form: forms.Form, error: ValidationFailed) -> None:
+    """Put a service's field errors onto the form; names it lacks become form errors."""
+    for field, messages in error.errors.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class VersionedForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class TemplateForm(VersionedForm):
+    """The fields an event and a template share."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    location = forms.CharField(label=_("Location"), max_length=200, required=False)
+    start_time = forms.TimeField(label=_("Start"), widget=TimeInput())
+    end_time = forms.TimeField(label=_("End"), required=False, widget=TimeInput())
+    ends_next_day = forms.BooleanField(label=_("Ends the next day"), required=False)
+    hourly_rate = forms.DecimalField(label=_("Hourly rate"), max_digits=8, decimal_places=2)
+    employees_needed = forms.IntegerField(label=_("People needed"), max_value=HEADCOUNT_MAX)
+    employees_to_ask = forms.IntegerField(
+        label=_("People to ask"),
+        max_value=HEADCOUNT_MAX,
+        required=False,
+        help_text=_("Leave empty to ask as many as are needed."),
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    specialties = forms.CharField(
+        label=_("Specialties"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def values(self) -> dict[str, Any]:
+        """The clean values for the service, without the version."""
+        data = {name: value for name, value in self.cleaned_data.items() if name != "version"}
+        if data.get("employees_to_ask") is None:
+            data["employees_to_ask"] = data.get("employees_needed")
+        return data
+
+
+class EventForm(TemplateForm):
+    event_date = forms.DateField(label=_("Date"), widget=DateInput())
+    reply_deadline = forms.DateTimeField(label=_("Reply deadline"), required=False, widget=DateTimeInput())
+
+    field_order = [
+        "title", "event_date", "start_time", "end_time", "ends_next_day", "location",
+        "hourly_rate", "employees_needed", "employees_to_ask", "reply_deadline",
+        "description", "specialties",
+    ]  # fmt: skip
+
+
+class FromTemplateForm(forms.Form):
+    template = forms.ModelChoiceField(label=_("Template"), queryset=templates_in_use(), empty_label=None)
+    event_date = forms.DateField(label=_("Date"), widget=DateInput())
+    title = forms.CharField(
+        label=_("Title"), max_length=200, required=False, help_text=_("Leave empty for the template's title.")
+    )
+
+
+class WeeklyCopiesForm(forms.Form):
+    count = forms.IntegerField(
+        label=_("Number of weekly copies"), min_value=1, max_value=MAX_WEEKLY_COPIES, initial=4
+    )
+
+
+class StatusForm(VersionedForm):
+    to_status = forms.CharField(required=False)
+
+
+class EventFilterForm(forms.Form):
+    """The list's filter (a GET form): status, upcoming or past, an optional date range."""
+
+    STATUSES = [("", _("All"))] + [(value, label) for value, label in EventStatus.choices]
+    WHEN = [("upcoming", _("Upcoming")), ("past", _("Past"))]
+
+    status = forms.ChoiceField(label=_("Status"), choices=STATUSES, required=False)
+    when = forms.ChoiceField(label=_("When"), choices=WHEN, required=False)
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("Must be on or after the start of the range."))
+        return data

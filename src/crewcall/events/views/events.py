@@ -1,0 +1,243 @@
+"""The dispatcher's event pages: list, new (blank or from a template), detail, edit,
+weekly copies and the status actions. Every write goes through events.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
+from crewcall.events import selectors, services
+from crewcall.events.forms import (
+    EventFilterForm,
+    EventForm,
+    FromTemplateForm,
+    StatusForm,
+    WeeklyCopiesForm,
+    show_errors,
+)
+from crewcall.events.models import Event
+from crewcall.events.views.common import versioned_edit
+from crewcall.web.access import can_edit, editor, reader
+from crewcall.web.live import render_live
+
+LIVE_TABLES = "events_event staffing_invitation events_assignment"
+
+
+def _event(pk: int) -> Event:
+    event = Event.objects.filter(pk=pk, is_template=False).first()
+    if event is None:
+        raise Http404
+    return event
+
+
+@reader
+def event_list(request: HttpRequest) -> HttpResponse:
+    filters = EventFilterForm(request.GET)
+    clean: dict[str, Any] = filters.cleaned_data if filters.is_valid() else {}
+
+    def read() -> dict[str, Any]:
+        past = clean.get("when") == "past"
+        rows = selectors.event_rows(
+            status=clean.get("status") or None,
+            past=past,
+            date_from=clean.get("date_from"),
+            date_to=clean.get("date_to"),
+            today=timezone.localdate(),
+        )
+        return {
+            "filters": filters,
+            "events": rows,
+            "past": past,
+            "limit": selectors.EVENT_PAGE_LIMIT,
+            "can_edit": can_edit(request),
+            "live_tables": LIVE_TABLES,
+        }
+
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "events/_event_rows.html", read())
+    return render_live(request, "events/event_list.html", read)
+
+
+@reader
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    def read() -> dict[str, Any]:
+        event = selectors.event_detail(event_id=pk)
+        if event is None:
+            raise Http404
+        return {
+            "event": event,
+            "work_areas": list(selectors.work_area_filter(event_id=pk).order_by("position_order", "id")),
+            "can_edit": can_edit(request),
+            "live_tables": LIVE_TABLES + " events_workarea",
+        }
+
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "events/_event_detail.html", read())
+    return render_live(request, "events/event_detail.html", read)
+
+
+@editor
+def event_new(request: HttpRequest) -> HttpResponse:
+    """A blank event, or one made from a template (the page offers both)."""
+    blank = EventForm(prefix="blank")
+    chosen = request.GET.get("template")
+    from_template = FromTemplateForm(prefix="tpl", initial={"template": chosen} if chosen else {})
+    if request.method == "POST":
+        if request.POST.get("kind") == "template":
+            from_template = FromTemplateForm(request.POST, prefix="tpl")
+            created = _create(from_template, lambda data: services.event_create_from_template(
+                actor=request.user,  # type: ignore[arg-type]
+                template_id=data["template"].pk,
+                event_date=data["event_date"],
+                title=data["title"] or None,
+            ))  # fmt: skip
+        else:
+            blank = EventForm(request.POST, prefix="blank")
+            created = _create(
+                blank,
+                lambda _data: services.event_create(actor=request.user, **blank.values()),  # type: ignore[arg-type]
+            )
+        if created is not None:
+            return HttpResponseRedirect(reverse("events:detail", args=[created.pk]))
+    context = {
+        "blank": blank,
+        "from_template": from_template,
+        "has_templates": selectors.templates_in_use().exists(),
+    }
+    return render(request, "events/event_new.html", context)
+
+
+def _create(form: Any, create: Any) -> Event | None:
+    """The service's event, or None with its refusal shown on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        event: Event = create(form.cleaned_data)
+    except ValidationFailed as error:
+        show_errors(form, error)
+    except (NotFound, Busy) as error:
+        form.add_error(None, error.message)
+    else:
+        return event
+    return None
+
+
+@editor
+def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return versioned_edit(
+        request,
+        load=lambda: Event.objects.filter(pk=pk, is_template=False).first(),
+        form_class=EventForm,
+        save=lambda version, values: services.event_update(
+            actor=request.user,  # type: ignore[arg-type]
+            event_id=pk,
+            expected_version=version,
+            changes=values,
+        ),
+        template="events/event_edit.html",
+        done=reverse("events:detail", args=[pk]),
+        context={},
+    )
+
+
+@editor
+def event_weekly_copies(request: HttpRequest, pk: int) -> HttpResponse:
+    event = _event(pk)
+    form = WeeklyCopiesForm(request.POST if request.method == "POST" else None)
+    copies: list[Event] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            copies = services.event_copy_weekly(
+                actor=request.user,  # type: ignore[arg-type]
+                event_id=pk,
+                count=form.cleaned_data["count"],
+            )
+        except ValidationFailed as error:
+            show_errors(form, error)
+        except (NotFound, Busy) as error:
+            form.add_error(None, error.message)
+    return render(request, "events/event_weekly.html", {"event": event, "form": form, "copies": copies})
+
+
+def _act(request: HttpRequest, pk: int, action: Any) -> HttpResponse | None:
+    """Run a status action with the version the page showed; problems become a message
+    on the event's page. Returns None when it worked."""
+    form = StatusForm(request.POST)
+    version = form.cleaned_data["version"] if form.is_valid() else None
+    try:
+        action(version, form.cleaned_data.get("to_status", "") if form.is_valid() else "")
+    except VersionConflict:
+        messages.error(request, _("Someone else changed this event meanwhile; here it is as it is now."))
+    except ValidationFailed as error:
+        for texts in error.errors.values():
+            for text in texts:
+                messages.error(request, text)
+    except Busy as error:
+        messages.error(request, error.message)
+    except NotFound:
+        raise Http404 from None
+    else:
+        return None
+    return HttpResponseRedirect(reverse("events:detail", args=[pk]))
+
+
+@editor
+@require_POST
+def event_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    _event(pk)
+    failed = _act(
+        request,
+        pk,
+        lambda version, to_status: services.event_transition(
+            actor=request.user,  # type: ignore[arg-type]
+            event_id=pk,
+            expected_version=version,
+            to_status=to_status,
+        ),
+    )
+    return failed or HttpResponseRedirect(reverse("events:detail", args=[pk]))
+
+
+@editor
+def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    event = _event(pk)
+    if request.method != "POST":
+        return render(request, "events/event_confirm.html", {"event": event, "action": "cancel"})
+    failed = _act(
+        request,
+        pk,
+        lambda version, _to: services.event_cancel(
+            actor=request.user,  # type: ignore[arg-type]
+            event_id=pk,
+            expected_version=version,
+        ),
+    )
+    return failed or HttpResponseRedirect(reverse("events:detail", args=[pk]))
+
+
+@editor
+def event_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    event = _event(pk)
+    if request.method != "POST":
+        return render(request, "events/event_confirm.html", {"event": event, "action": "delete"})
+    failed = _act(
+        request,
+        pk,
+        lambda version, _to: services.event_delete_draft(
+            actor=request.user,  # type: ignore[arg-type]
+            event_id=pk,
+            expected_version=version,
+        ),
+    )
+    if failed:
+        return failed
+    messages.success(request, _("The draft was deleted."))
+    return HttpResponseRedirect(reverse("events:list"))

@@ -1,0 +1,88 @@
+"""Templates: patterns events are made from (list, new, edit, archive)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
+from crewcall.events import selectors, services
+from crewcall.events.forms import StatusForm, TemplateForm, show_errors
+from crewcall.events.views.common import versioned_edit
+from crewcall.web.access import can_edit, editor, reader
+from crewcall.web.live import render_live
+
+
+@reader
+def template_list(request: HttpRequest) -> HttpResponse:
+    archived = request.GET.get("archived") == "1"
+
+    def read() -> dict[str, Any]:
+        return {
+            "templates": selectors.template_rows(archived=archived),
+            "archived": archived,
+            "can_edit": can_edit(request),
+        }
+
+    return render_live(request, "events/template_list.html", read)
+
+
+@editor
+def template_new(request: HttpRequest) -> HttpResponse:
+    form = TemplateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.event_create(actor=request.user, is_template=True, **form.values())  # type: ignore[arg-type]
+        except ValidationFailed as error:
+            show_errors(form, error)
+        except Busy as error:
+            form.add_error(None, error.message)
+        else:
+            return HttpResponseRedirect(reverse("events:templates"))
+    return render(request, "events/template_form.html", {"form": form, "object": None})
+
+
+@editor
+def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return versioned_edit(
+        request,
+        load=lambda: selectors.template_detail(template_id=pk),
+        form_class=TemplateForm,
+        save=lambda version, values: services.event_update(
+            actor=request.user,  # type: ignore[arg-type]
+            event_id=pk,
+            expected_version=version,
+            changes=values,
+        ),
+        template="events/template_form.html",
+        done=reverse("events:templates"),
+        context={"work_areas": list(selectors.work_area_filter(event_id=pk))},
+    )
+
+
+@editor
+@require_POST
+def template_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    if selectors.template_detail(template_id=pk) is None:
+        raise Http404
+    form = StatusForm(request.POST)
+    version = form.cleaned_data["version"] if form.is_valid() else None
+    try:
+        services.template_archive(actor=request.user, event_id=pk, expected_version=version)  # type: ignore[arg-type]
+    except VersionConflict:
+        messages.error(request, _("Someone else changed this template meanwhile; look again and retry."))
+    except ValidationFailed as error:
+        messages.error(request, " ".join(t for texts in error.errors.values() for t in texts))
+    except Busy as error:
+        messages.error(request, error.message)
+    except NotFound:
+        raise Http404 from None
+    else:
+        messages.success(request, _("The template was archived."))
+    return HttpResponseRedirect(reverse("events:templates"))

@@ -1,0 +1,1 @@
+"""The dispatcher's employee pages (people/urls.py)."""

@@ -1,0 +1,137 @@
+"""Buttons on an employee's page: archive, restore, anonymise, and absences (add, delete).
+
+Each carries the version its page showed; a stale one changes nothing and says so."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
+from crewcall.people import services
+from crewcall.people.forms import AbsenceForm, VersionForm, show_service_errors
+from crewcall.people.models import Absence
+from crewcall.people.views.pages import detail_context, employee_or_404
+from crewcall.web.access import editor
+from crewcall.web.live import render_live
+
+STALE = _("Someone else changed this in the meantime, so nothing was changed. Here is the current state.")
+
+
+def _versioned(request: HttpRequest, write: Callable[[int], Any], done: str) -> bool:
+    """Run `write(version)` with the posted version; report the outcome as a message."""
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The page was out of date; nothing was changed. Please try again."))
+        return False
+    try:
+        write(form.cleaned_data["version"])
+    except VersionConflict:
+        messages.error(request, STALE)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    except ValidationFailed as error:
+        for field_messages in error.errors.values():
+            for message in field_messages:
+                messages.error(request, message)
+    else:
+        messages.success(request, done)
+        return True
+    return False
+
+
+@editor
+@require_POST
+def employee_archive(request: HttpRequest, employee_id: int) -> HttpResponse:
+    employee = employee_or_404(employee_id)
+    _versioned(
+        request,
+        lambda version: services.employee_archive(
+            actor=request.user,  # type: ignore[arg-type]
+            employee_id=employee.pk,
+            expected_version=version,
+        ),
+        _("%(name)s was archived: never asked again, history kept.") % {"name": employee.name},
+    )
+    return redirect("people:detail", employee_id=employee.pk)
+
+
+@editor
+@require_POST
+def employee_restore(request: HttpRequest, employee_id: int) -> HttpResponse:
+    employee = employee_or_404(employee_id)
+    _versioned(
+        request,
+        lambda version: services.employee_restore(
+            actor=request.user,  # type: ignore[arg-type]
+            employee_id=employee.pk,
+            expected_version=version,
+        ),
+        _("%(name)s is active again.") % {"name": employee.name},
+    )
+    return redirect("people:detail", employee_id=employee.pk)
+
+
+@editor
+def employee_anonymise(request: HttpRequest, employee_id: int) -> HttpResponse:
+    """GET: what anonymising means, and the button. POST: do it."""
+    employee = employee_or_404(employee_id)
+    if request.method == "POST":
+        _versioned(
+            request,
+            lambda version: services.employee_anonymise(
+                actor=request.user,  # type: ignore[arg-type]
+                employee_id=employee.pk,
+                expected_version=version,
+            ),
+            _("The personal data of this employee was erased; the statistics stay."),
+        )
+        return redirect("people:detail", employee_id=employee.pk)
+    return render(request, "people/anonymise.html", {"employee": employee})
+
+
+@editor
+@require_POST
+def absence_add(request: HttpRequest, employee_id: int) -> HttpResponse:
+    employee = employee_or_404(employee_id)
+    form = AbsenceForm(request.POST)
+    if form.is_valid():
+        try:
+            services.absence_create(
+                actor=request.user,  # type: ignore[arg-type]
+                employee_id=employee.pk,
+                **form.cleaned_data,
+            )
+        except NotFound as error:
+            raise Http404(error.message) from None
+        except ValidationFailed as error:
+            show_service_errors(form, error)
+        else:
+            messages.success(request, _("The absence was added."))
+            return redirect("people:detail", employee_id=employee.pk)
+    return render_live(
+        request, "people/detail.html", lambda: detail_context(request, employee, absence_form=form)
+    )
+
+
+@editor
+@require_POST
+def absence_delete(request: HttpRequest, employee_id: int, absence_id: int) -> HttpResponse:
+    if not Absence.objects.filter(pk=absence_id, employee_id=employee_id).exists():
+        raise Http404(_("There is no such absence."))
+    _versioned(
+        request,
+        lambda version: services.absence_delete(
+            actor=request.user,  # type: ignore[arg-type]
+            absence_id=absence_id,
+            expected_version=version,
+        ),
+        _("The absence was removed."),
+    )
+    return redirect("people:detail", employee_id=employee_id)

@@ -1,0 +1,163 @@
+"""The employee list, one employee's page, and the create / edit form with its conflict view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from crewcall.core.api.pagination import Sort, keyset_page
+from crewcall.core.api.problems import ApiProblem
+from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
+from crewcall.people import selectors, services
+from crewcall.people.forms import AbsenceForm, EmployeeFilterForm, EmployeeForm, show_service_errors
+from crewcall.people.models import Employee
+from crewcall.web.access import can_edit, editor, reader
+from crewcall.web.live import render_live
+
+PAGE_SIZE = 50
+BY_NAME = Sort(field="name", descending=False)
+
+
+def employee_or_404(employee_id: int) -> Employee:
+    employee = selectors.employee_page(active=None).filter(pk=employee_id).first()
+    if employee is None:
+        raise Http404(_("There is no such employee."))
+    return employee
+
+
+def _list_context(request: HttpRequest) -> dict[str, Any]:
+    form = EmployeeFilterForm(request.GET or None)
+    after = request.GET.get("after") or None
+    qs = selectors.employee_page(**form.filters())
+    try:
+        employees, cursor = keyset_page(qs, sort=BY_NAME, after=after, limit=PAGE_SIZE)
+    except ApiProblem:  # a cursor this list never gave out: start from the top
+        after = None
+        employees, cursor = keyset_page(qs, sort=BY_NAME, after=None, limit=PAGE_SIZE)
+    more = None
+    if cursor:
+        query = request.GET.copy()
+        query["after"] = cursor
+        more = query.urlencode()
+    first = None
+    if after:
+        query = request.GET.copy()
+        query.pop("after", None)
+        first = query.urlencode() or "status=active"
+    return {
+        "filter_form": form,
+        "employees": employees,
+        "more_query": more,
+        "first_query": first,
+        "can_edit": can_edit(request),
+    }
+
+
+@reader
+def employee_list(request: HttpRequest) -> HttpResponse:
+    """The whole page, or for htmx (filters changed, or a live refresh) the list alone."""
+    return render_live(
+        request, "people/list.html", lambda: _list_context(request), fragment="people/_list.html"
+    )
+
+
+def detail_context(request: HttpRequest, employee: Employee, **extra: Any) -> dict[str, Any]:
+    return {
+        "employee": employee,
+        "absences": selectors.employee_absences(employee_id=employee.pk),
+        "absence_form": AbsenceForm(),
+        "can_edit": can_edit(request) and employee.anonymised_at is None,
+        **extra,
+    }
+
+
+@reader
+def employee_detail(request: HttpRequest, employee_id: int) -> HttpResponse:
+    return render_live(
+        request, "people/detail.html", lambda: detail_context(request, employee_or_404(employee_id))
+    )
+
+
+@editor
+def employee_create(request: HttpRequest) -> HttpResponse:
+    form = EmployeeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            employee = services.employee_create(
+                actor=request.user,  # type: ignore[arg-type]
+                skills=list(form.cleaned_data["skills"]),
+                **form.service_arguments(),
+            )
+        except ValidationFailed as error:
+            show_service_errors(form, error)
+        else:
+            messages.success(request, _("%(name)s was added.") % {"name": employee.name})
+            return redirect("people:detail", employee_id=employee.pk)
+    return render(request, "people/form.html", {"form": form, "employee": None})
+
+
+@editor
+def employee_edit(request: HttpRequest, employee_id: int) -> HttpResponse:
+    employee = employee_or_404(employee_id)
+    if employee.anonymised_at is not None:
+        messages.error(request, _("An anonymised employee cannot be changed."))
+        return redirect("people:detail", employee_id=employee.pk)
+    initial = EmployeeForm.initial_from(employee)
+    if request.method != "POST":
+        return render(
+            request, "people/form.html", {"form": EmployeeForm(initial=initial), "employee": employee}
+        )
+    form = EmployeeForm(request.POST, initial=initial)
+    if form.is_valid():
+        try:
+            services.employee_update(
+                actor=request.user,  # type: ignore[arg-type]
+                employee_id=employee.pk,
+                expected_version=form.cleaned_data["version"],
+                changes=form.service_arguments(),
+                skills=list(form.cleaned_data["skills"]),
+            )
+        except VersionConflict:
+            return _conflict(request, employee.pk, form)
+        except NotFound as error:
+            raise Http404(error.message) from None
+        except ValidationFailed as error:
+            show_service_errors(form, error)
+        else:
+            messages.success(request, _("Your changes were saved."))
+            return redirect("people:detail", employee_id=employee.pk)
+    return render(request, "people/form.html", {"form": form, "employee": employee})
+
+
+def _conflict(request: HttpRequest, employee_id: int, yours: EmployeeForm) -> HttpResponse:
+    """Someone saved this employee after the user read it: show both, write nothing."""
+    current = employee_or_404(employee_id)
+    theirs = EmployeeForm.initial_from(current)
+    theirs_values: dict[str, Any] = {
+        **theirs,
+        "primary_role": current.primary_role,
+        "skills": list(current.skills.all()),
+    }
+    rows = []
+    for name in EmployeeForm.COMPARED:
+        mine = yours.cleaned_data[name]
+        if name == "skills":
+            mine = sorted(mine, key=lambda skill: skill.name)
+        shown_theirs = EmployeeForm.display(name, theirs_values[name])
+        shown_mine = EmployeeForm.display(name, mine)
+        label = yours.fields[name].label
+        rows.append({"name": name, "label": label, "theirs": shown_theirs, "yours": shown_mine,
+                     "differs": shown_theirs != shown_mine})  # fmt: skip
+    # "Keep mine" sends the user's values again, now against the version they have seen.
+    data = request.POST.copy()
+    data["version"] = str(current.version)
+    keep = EmployeeForm(data, initial=theirs)
+    return render(
+        request,
+        "people/conflict.html",
+        {"employee": current, "rows": rows, "keep_form": keep, "read_version": yours.cleaned_data["version"]},
+    )
