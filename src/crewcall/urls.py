@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("admin/", admin.site.urls),
     path("employees/", include("crewcall.people.urls")),
+    path("events/<int:event_id>/board/", include("crewcall.staffing.urls")),
     path("events/", include("crewcall.events.urls")),
     path("webhooks/twilio/whatsapp", webhooks.whatsapp_inbound, name="webhook-whatsapp"),
     path("webhooks/twilio/status", webhooks.delivery_status, name="webhook-status"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
@@ -83,3 +84,55 @@ def work_log_filter(
 
 def work_log_detail(*, work_log_id: int) -> WorkLog | None:
     return WorkLog.objects.select_related("employee", "approved_by").filter(pk=work_log_id).first()
+
+
+# ── the event's staffing board (staffing/views.py) ──────────────────────────
+
+BOARD_GROUPS = ("asked", "accepted", "waitlisted", "declined", "expired", "cancelled", "completed")
+
+
+@dataclass(frozen=True)
+class Board:
+    """Everything the staffing board shows: the event (with `invitation_counts`,
+    `assigned_count`, `capacity_total`), its work areas (each with `assigned` and
+    `placed`, its assignments), the invitations by status (accepted ones carry
+    `placement`, their assignment or None) and the roles to place people in."""
+
+    event: Event
+    areas: list[Any]
+    groups: list[tuple[str, list[Invitation]]]
+    roles: list[Any]
+
+    @property
+    def accepted(self) -> int:
+        counts: dict[str, int] = self.event.invitation_counts  # type: ignore[attr-defined]
+        return counts["accepted"] + counts["completed"]
+
+
+def event_board(*, event_id: int) -> Board | None:
+    """The board of one event in a fixed number of queries (six), however many people:
+    the event with its counts (two), work areas, placements, invitations, roles."""
+    from crewcall.events import selectors as events
+    from crewcall.people.models import Role
+
+    event = events.event_detail(event_id=event_id)
+    if event is None:
+        return None
+    areas = list(events.work_areas_with_load(event_id=event_id).order_by("position_order", "id"))
+    placements = list(events.assignment_filter(event_id=event_id).order_by("employee__name", "id"))
+    by_area: dict[int, list[Any]] = {area.pk: [] for area in areas}
+    by_invitation = {}
+    areas_by_id = {area.pk: area for area in areas}
+    for placement in placements:
+        placement.work_area = areas_by_id[placement.work_area_id]  # read above: no query each
+        by_area[placement.work_area_id].append(placement)
+        by_invitation[placement.invitation_id] = placement
+    for area in areas:
+        area.placed = by_area[area.pk]  # type: ignore[attr-defined]
+    grouped: dict[str, list[Invitation]] = {status: [] for status in BOARD_GROUPS}
+    for invitation in invitations_for_event(event_id=event_id):
+        invitation.placement = by_invitation.get(invitation.pk)  # type: ignore[attr-defined]
+        grouped.setdefault(invitation.status, []).append(invitation)
+    groups = [(s, grouped[s]) for s in BOARD_GROUPS if s != "completed" or grouped[s]]
+    roles = list(Role.objects.order_by("name", "id"))
+    return Board(event=event, areas=areas, groups=groups, roles=roles)

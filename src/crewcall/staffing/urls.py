@@ -1,0 +1,17 @@
+"""The staffing board of one event, mounted under events/<event_id>/board/ in crewcall/urls.py."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from crewcall.staffing import views
+
+app_name = "staffing"
+urlpatterns: list[URLPattern] = [
+    path("", views.board, name="board"),
+    path("ask", views.ask, name="ask"),
+    path("nudge", views.nudge, name="nudge"),
+    path("invitations/<int:invitation_id>/status", views.invitation_status, name="invitation_status"),
+    path("place", views.place, name="place"),
+    path("placements/<int:assignment_id>/remove", views.unplace, name="unplace"),
+]

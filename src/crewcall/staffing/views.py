@@ -1,0 +1,290 @@
+"""The event's staffing board: who was asked and what they answered, where the people
+who accepted are placed, and the dispatcher's actions (ask, nudge, change a status by
+hand, place, remove). Every write goes through the staffing and events services; their
+refusals come back to the board as messages, nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
+from crewcall.events import services as events
+from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.people.models import Role
+from crewcall.staffing import asking, selectors, services
+from crewcall.staffing.forms import (
+    AskConfirmForm,
+    AskForm,
+    PlaceForm,
+    StatusChangeForm,
+    VersionForm,
+    next_statuses,
+)
+from crewcall.staffing.models import Invitation, InvitationStatus, ResponseMethod
+from crewcall.web.access import can_edit, editor, reader
+from crewcall.web.live import render_live
+
+# The board's live parts: ?part=<name> answers an htmx refresh with that fragment alone.
+FRAGMENTS = {
+    "head": "staffing/_board_head.html",
+    "areas": "staffing/_board_areas.html",
+    "invitations": "staffing/_board_invitations.html",
+}
+LIVE_TABLES = {
+    "head": "events_event staffing_invitation events_assignment events_workarea",
+    "areas": "events_workarea events_assignment",
+    "invitations": "staffing_invitation events_assignment events_workarea",
+}
+
+
+def _board_url(event_id: int) -> str:
+    return reverse("staffing:board", kwargs={"event_id": event_id})
+
+
+def _back(event_id: int) -> HttpResponseRedirect:
+    return HttpResponseRedirect(_board_url(event_id))
+
+
+def _event(event_id: int) -> Event:
+    event = Event.objects.filter(pk=event_id, is_template=False).first()
+    if event is None:
+        raise Http404
+    return event
+
+
+def _report(request: HttpRequest, error: ValidationFailed, prefix: str = "") -> None:
+    for texts in error.errors.values():
+        for text in texts:
+            messages.error(request, f"{prefix}{text}")
+
+
+def _form_errors(request: HttpRequest, form: Any) -> None:
+    for texts in form.errors.values():
+        for text in texts:
+            messages.error(request, text)
+
+
+@reader
+def board(request: HttpRequest, event_id: int) -> HttpResponse:
+    def read() -> dict[str, Any]:
+        found = selectors.event_board(event_id=event_id)
+        if found is None:
+            raise Http404
+        for _status, invitations in found.groups:
+            for invitation in invitations:
+                invitation.next_statuses = next_statuses(invitation.status)  # type: ignore[attr-defined]
+        return {
+            "board": found,
+            "event": found.event,
+            "can_edit": can_edit(request),
+            "ask_form": AskForm(),
+            "live": LIVE_TABLES,
+            "board_url": _board_url(event_id),
+        }
+
+    return render_live(
+        request, "staffing/board.html", read, fragment=FRAGMENTS.get(request.GET.get("part", ""))
+    )
+
+
+@editor
+def ask(request: HttpRequest, event_id: int) -> HttpResponse:
+    """GET: who would be asked now and why (the picker, read-only). POST: ask them."""
+    event = _event(event_id)
+    if request.method == "POST":
+        return _ask(request, event)
+    form = AskForm(request.GET)
+    preview = None
+    if form.is_valid():
+        try:
+            preview = selectors.ask_preview(event_id=event_id, count=form.cleaned_data["count"])
+        except ValidationFailed as error:
+            for texts in error.errors.values():
+                for text in texts:
+                    form.add_error(None, text)
+    context = {"event": event, "form": form, "preview": preview, "board_url": _board_url(event_id)}
+    return render(request, "staffing/ask.html", context)
+
+
+def _ask(request: HttpRequest, event: Event) -> HttpResponse:
+    form = AskConfirmForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(event.pk)
+    try:
+        result = asking.event_ask(
+            actor=request.user,  # type: ignore[arg-type]
+            event_id=event.pk,
+            wave=form.cleaned_data["wave"],
+            count=form.cleaned_data["count"],
+        )
+    except ValidationFailed as error:
+        _report(request, error)
+    except Busy as error:
+        messages.error(request, error.message)
+    else:
+        asked = len(result.invitations)
+        if not result.created:
+            messages.info(request, _("These people had been asked already; nobody was asked twice."))
+        elif asked == 0:
+            messages.info(request, _("Nobody eligible is left to ask."))
+        else:
+            text = ngettext("Asked %(n)d person.", "Asked %(n)d people.", asked) % {"n": asked}
+            messages.success(request, text)
+    return _back(event.pk)
+
+
+@editor
+@require_POST
+def nudge(request: HttpRequest, event_id: int) -> HttpResponse:
+    _event(event_id)
+    try:
+        sent = asking.event_nudge(actor=request.user, event_id=event_id)  # type: ignore[arg-type]
+    except ValidationFailed as error:
+        _report(request, error)
+    except Busy as error:
+        messages.error(request, error.message)
+    else:
+        if sent:
+            text = ngettext("Reminded %(n)d person.", "Reminded %(n)d people.", sent) % {"n": sent}
+            messages.success(request, text)
+        else:
+            messages.info(request, _("Nobody to remind: everyone answered or was reminded today."))
+    return _back(event_id)
+
+
+def _write(request: HttpRequest, event_id: int, write: Callable[[], Any], *, whose: str) -> bool:
+    """Run one versioned write; its refusal becomes a message. True when it worked."""
+    try:
+        write()
+    except VersionConflict:
+        messages.error(
+            request,
+            _(
+                "%(whose)s was changed by someone else meanwhile; nothing was changed. "
+                "Here is the board as it is now."
+            )
+            % {"whose": whose},
+        )
+    except ValidationFailed as error:
+        _report(request, error, prefix=f"{whose}: ")
+    except NotFound:
+        messages.error(request, _("%(whose)s no longer exists.") % {"whose": whose})
+    except Busy as error:
+        messages.error(request, error.message)
+    else:
+        return True
+    return False
+
+
+@editor
+@require_POST
+def invitation_status(request: HttpRequest, event_id: int, invitation_id: int) -> HttpResponse:
+    invitation = (
+        Invitation.objects.select_related("employee").filter(pk=invitation_id, event_id=event_id).first()
+    )
+    if invitation is None:
+        raise Http404
+    form = StatusChangeForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(event_id)
+    status = form.cleaned_data["status"]
+    done = _write(
+        request,
+        event_id,
+        lambda: services.invitation_set_status(
+            actor=request.user,  # type: ignore[arg-type]
+            invitation_id=invitation_id,
+            expected_version=form.cleaned_data["version"],
+            status=status,
+            method=ResponseMethod.MANUAL,
+            note=form.cleaned_data["note"],
+        ),
+        whose=_("The invitation of %(name)s") % {"name": invitation.employee.name},
+    )
+    if done:
+        messages.success(
+            request,
+            _("%(name)s is now %(status)s.")
+            % {"name": invitation.employee.name, "status": InvitationStatus(status).label.lower()},
+        )
+    return _back(event_id)
+
+
+@editor
+@require_POST
+def place(request: HttpRequest, event_id: int) -> HttpResponse:
+    _event(event_id)
+    form = PlaceForm(
+        request.POST,
+        areas=WorkArea.objects.filter(event_id=event_id).only("id", "name"),
+        roles=Role.objects.only("id", "name"),
+    )
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(event_id)
+    invitation = (
+        Invitation.objects.select_related("employee")
+        .filter(pk=form.cleaned_data["invitation"], event_id=event_id)
+        .first()
+    )
+    if invitation is None:
+        raise Http404
+    name = invitation.employee.name
+    try:
+        placed = events.assignment_create(
+            actor=request.user,  # type: ignore[arg-type]
+            event_id=event_id,
+            invitation_id=invitation.pk,
+            work_area_id=form.cleaned_data["work_area"],
+            role_id=form.cleaned_data["role"],
+        )
+    except ValidationFailed as error:
+        _report(request, error, prefix=_("%(name)s was not placed: ") % {"name": name})
+    except Busy as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is placed in %(area)s as %(role)s.")
+            % {"name": name, "area": placed.work_area.name, "role": placed.role.name},
+        )
+    return _back(event_id)
+
+
+@editor
+@require_POST
+def unplace(request: HttpRequest, event_id: int, assignment_id: int) -> HttpResponse:
+    placement = (
+        Assignment.objects.select_related("employee").filter(pk=assignment_id, event_id=event_id).first()
+    )
+    if placement is None:
+        raise Http404
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(event_id)
+    name = placement.employee.name
+    done = _write(
+        request,
+        event_id,
+        lambda: events.assignment_delete(
+            actor=request.user,  # type: ignore[arg-type]
+            assignment_id=assignment_id,
+            expected_version=form.cleaned_data["version"],
+        ),
+        whose=_("The placement of %(name)s") % {"name": name},
+    )
+    if done:
+        messages.success(request, _("%(name)s is no longer placed.") % {"name": name})
+    return _back(event_id)
