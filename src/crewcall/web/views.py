@@ -15,5 +15,5 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render_live(
-        request, "web/dashboard.html", selectors.dashboard_summary, fragment="web/_dashboard_live.html"
+        request, "web/dashboard.html", selectors.dashboard, fragment="web/_dashboard_live.html"
     )

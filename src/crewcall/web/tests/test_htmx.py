@@ -56,7 +56,7 @@ def test_the_dashboard_refresh_is_the_fragment_without_a_cursor(
     client.force_login(bob)
     full = client.get("/").content.decode()
     assert "data-live-since=" in full and "<html" in full
-    with django_assert_num_queries(5):  # session, user, three for the summary
+    with django_assert_num_queries(7):  # session, user, three for the summary, two for the charts
         fragment = client.get("/", headers=HTMX).content.decode()
     assert fragment.lstrip().startswith('<div id="dashboard-live"') and "Gala" in fragment
     assert "data-live-since" not in fragment

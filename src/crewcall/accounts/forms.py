@@ -1,0 +1,50 @@
+"""Forms of the user and token pages; their clean values go to accounts.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crewcall.accounts.models import User
+
+ROLE_CHOICES = User.Role.choices
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, initial=User.Role.VIEWER)
+    email = forms.CharField(label=_("Email"), max_length=254, required=False,
+                            widget=forms.EmailInput(attrs={"autocomplete": "off"}))  # fmt: skip
+
+
+class UserEditForm(forms.Form):
+    """Role, state and email; `version` is what the page showed (checked by the service)."""
+
+    COMPARED = ("role", "is_active", "email")
+
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+    is_active = forms.BooleanField(label=_("Active (may sign in and use tokens)"), required=False)
+    email = forms.CharField(label=_("Email"), max_length=254, required=False, widget=forms.EmailInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+    @staticmethod
+    def initial_from(user: User) -> dict[str, Any]:
+        return {"role": user.role, "is_active": user.is_active, "email": user.email, "version": user.version}
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.COMPARED}
+
+    @staticmethod
+    def display(name: str, value: Any) -> str:
+        if name == "role":
+            return str(dict(ROLE_CHOICES).get(value, value))
+        if name == "is_active":
+            return str(_("yes") if value else _("no"))
+        return str(value or "—")
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(label=_("Token name"), max_length=80,
+                           help_text=_("What the token is for, e.g. “payroll export”."))  # fmt: skip

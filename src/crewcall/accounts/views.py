@@ -1,0 +1,193 @@
+"""User and API token management for admins (`/users/`): list and create users, change a
+user's role, state and email (with the version read), list, create and revoke tokens.
+Every write goes through accounts.services; its errors show beside the fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crewcall.accounts import selectors, services
+from crewcall.accounts.forms import TokenCreateForm, UserCreateForm, UserEditForm
+from crewcall.accounts.models import User
+from crewcall.core.api.pagination import Sort, keyset_page
+from crewcall.core.api.problems import ApiProblem
+from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
+from crewcall.people.forms import show_service_errors
+from crewcall.web.htmx import render_page
+
+PAGE_SIZE = 50
+TOKENS_SHOWN = 100
+BY_USERNAME = Sort(field="username", descending=False)
+View = Callable[..., HttpResponse]
+
+
+def admin_only(view: View) -> View:
+    """Signed out: to the sign-in page; signed in without the admin role: 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.has_role("admin"):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _user_or_404(user_id: int) -> User:
+    user = selectors.user_detail(user_id=user_id)
+    if user is None:
+        raise Http404(_("There is no such user."))
+    return user
+
+
+def _list(request: HttpRequest, form: UserCreateForm) -> HttpResponse:
+    after = request.GET.get("after") or None
+    qs = selectors.user_filter().annotate(
+        live_tokens=Count("api_tokens", filter=Q(api_tokens__revoked_at__isnull=True))
+    )
+    try:
+        users, cursor = keyset_page(qs, sort=BY_USERNAME, after=after, limit=PAGE_SIZE)
+    except ApiProblem:
+        users, cursor = keyset_page(qs, sort=BY_USERNAME, after=None, limit=PAGE_SIZE)
+    context = {"users": users, "more": cursor, "paged": bool(after), "form": form}
+    return render_page(request, "accounts/users.html", context)
+
+
+@admin_only
+def user_list(request: HttpRequest) -> HttpResponse:
+    return _list(request, UserCreateForm())
+
+
+@admin_only
+@require_POST
+def user_create(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            user = services.user_create(actor=_actor(request), **form.cleaned_data)
+        except ValidationFailed as error:
+            show_service_errors(form, error)
+        else:
+            messages.success(request, _("%(name)s was added. Without a password they sign in with a token or "
+                                        "after an admin sets one.") % {"name": user.username})  # fmt: skip
+            return redirect("accounts:detail", user_id=user.pk)
+    return _list(request, form)
+
+
+def _detail(request: HttpRequest, user: User, **extra: Any) -> HttpResponse:
+    tokens = list(selectors.token_filter(user_id=user.pk).order_by("-created_at", "-id")[:TOKENS_SHOWN])
+    context = {
+        "account": user,
+        "form": UserEditForm(initial=UserEditForm.initial_from(user)),
+        "token_form": TokenCreateForm(),
+        "tokens": tokens,
+        "tokens_capped": len(tokens) >= TOKENS_SHOWN,
+        "is_self": user.pk == request.user.pk,
+        **extra,
+    }
+    return render_page(request, "accounts/user_detail.html", context)
+
+
+@admin_only
+def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _detail(request, _user_or_404(user_id))
+
+
+@admin_only
+@require_POST
+def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _user_or_404(user_id)
+    form = UserEditForm(request.POST, initial=UserEditForm.initial_from(user))
+    if form.is_valid():
+        try:
+            services.user_update(
+                actor=_actor(request),
+                user_id=user.pk,
+                expected_version=form.cleaned_data["version"],
+                changes=form.changes(),
+            )
+        except VersionConflict:
+            return _conflict(request, user.pk, form)
+        except NotFound as error:
+            raise Http404(error.message) from None
+        except ValidationFailed as error:
+            show_service_errors(form, error)
+        else:
+            messages.success(request, _("The account was saved."))
+            return redirect("accounts:detail", user_id=user.pk)
+    return _detail(request, user, form=form)
+
+
+def _conflict(request: HttpRequest, user_id: int, yours: UserEditForm) -> HttpResponse:
+    """Someone saved this account after the admin read it: both side by side, nothing written."""
+    current = _user_or_404(user_id)
+    theirs = UserEditForm.initial_from(current)
+    rows = []
+    for name in UserEditForm.COMPARED:
+        shown_theirs = UserEditForm.display(name, theirs[name])
+        shown_mine = UserEditForm.display(name, yours.cleaned_data[name])
+        rows.append({"name": name, "label": yours.fields[name].label, "theirs": shown_theirs,
+                     "yours": shown_mine, "differs": shown_theirs != shown_mine})  # fmt: skip
+    data = request.POST.copy()
+    data["version"] = str(current.version)  # "keep mine" now answers the version seen
+    return render_page(
+        request,
+        "accounts/user_conflict.html",
+        {
+            "account": current,
+            "rows": rows,
+            "keep_form": UserEditForm(data),
+            "read_version": yours.cleaned_data["version"],
+        },
+    )
+
+
+@admin_only
+@require_POST
+def token_create(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _user_or_404(user_id)
+    form = TokenCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            made = services.token_create(
+                actor=_actor(request), user_id=user.pk, name=form.cleaned_data["name"]
+            )
+        except ValidationFailed as error:
+            show_service_errors(form, error)
+        else:
+            # The secret exists only in this answer: shown once, never cached, never stored.
+            response = _detail(request, user, new_token=made.token, new_secret=made.secret)
+            add_never_cache_headers(response)
+            return response
+    return _detail(request, user, token_form=form)
+
+
+@admin_only
+@require_POST
+def token_revoke(request: HttpRequest, user_id: int, token_id: int) -> HttpResponse:
+    token = selectors.token_detail(token_id=token_id)
+    if token is None or token.user_id != user_id:
+        raise Http404(_("There is no such token."))
+    services.token_revoke(actor=_actor(request), token_id=token.pk)
+    messages.success(
+        request, _("The token “%(name)s” was revoked; it never works again.") % {"name": token.name}
+    )
+    return redirect("accounts:detail", user_id=user_id)

@@ -1,0 +1,1 @@
+"""Read-mostly pages of the web app: the audit history of one object."""
