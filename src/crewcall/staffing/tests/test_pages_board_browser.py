@@ -36,7 +36,7 @@ def test_preview_then_ask_two_and_see_them_asked(
         expect(rows).to_have_count(2)
         assert not Invitation.objects.filter(event=event).exists()
         page.get_by_role("button", name="Ask these 2").click()
-        expect(page.locator(".flash")).to_contain_text("Asked 2 people.")
+        expect(page.locator(".messages")).to_contain_text("Asked 2 people.")
         asked = page.locator("#group-asked li[data-invitation]")
         expect(asked).to_have_count(2)
         names = set(Invitation.objects.filter(event=event).values_list("employee__name", flat=True))
