@@ -7,7 +7,7 @@ from crewcall.core.api.problems import api_not_found
 from crewcall.messaging import views as messaging_views
 from crewcall.messaging import webhooks
 from crewcall.web import auth as web_auth
-from crewcall.web import personal, views
+from crewcall.web import personal, personal_pages, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -29,5 +29,11 @@ urlpatterns = [
     path("simulator/", messaging_views.conversations, name="simulator"),
     path("simulator/<int:employee_id>/", messaging_views.conversation, name="simulator-conversation"),
     path("simulator/<int:employee_id>/reply", messaging_views.reply, name="simulator-reply"),
+    path("r/<str:token>/", personal_pages.personal_page, name="employee-page"),
+    path(
+        "r/<str:token>/answer/<int:invitation_id>",
+        personal_pages.personal_answer_view,
+        name="employee-answer",
+    ),
     path("r/<str:token>/calendar.ics", personal.employee_calendar, name="employee-calendar"),
 ]

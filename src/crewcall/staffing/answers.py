@@ -44,6 +44,10 @@ REPLY_KIND: dict[str, str] = {
 }
 
 
+# Invitations an answer can still change (anything else is already answered or closed).
+ANSWERABLE = ("asked", "waitlisted")
+
+
 def lock_event_for_answers(event_id: int) -> Event:
     """The event row, locked until the transaction ends (the answer lock)."""
     return get_or_not_found(Event, pk=event_id, lock=True)

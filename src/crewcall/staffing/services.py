@@ -14,12 +14,19 @@ import pghistory
 from django.utils import timezone
 
 from crewcall.accounts.models import User
-from crewcall.core.errors import ValidationFailed
+from crewcall.core.errors import NotFound, ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
 from crewcall.events.models import Event
 from crewcall.events.services import event_sync_staffing_status
 from crewcall.people.models import Employee
+from crewcall.staffing.answers import (
+    ANSWERABLE,
+    Outcome,
+    answer_invitation,
+    lock_event_for_answers,
+    queue_answer_reply,
+)
 from crewcall.staffing.models import INVITATION_TRANSITIONS, Invitation, ResponseMethod, WorkLog
 
 ANSWERS = {"accepted", "declined", "waitlisted"}
@@ -189,3 +196,38 @@ def work_log_approve(*, actor: User | None, work_log_id: int, expected_version: 
         log, {"approved_by": actor, "approved_at": timezone.now()}, allowed={"approved_by", "approved_at"}
     )
     return log
+
+
+@service
+def invitation_answer_on_page(
+    *, actor: User | None = None, employee_id: int, invitation_id: int, answer: str
+) -> tuple[Invitation, Outcome]:
+    """An employee's yes or no on their signed personal page (web/personal_pages.py).
+
+    NotFound if the invitation is not this employee's. An acceptance also gets the
+    WhatsApp confirmation, as a reply there would."""
+    event_id = (
+        Invitation.objects.filter(pk=invitation_id, employee_id=employee_id)
+        .values_list("event_id", flat=True)
+        .first()
+    )
+    if event_id is None:
+        raise NotFound("No such invitation.")
+    if answer not in ("yes", "no"):
+        raise ValueError(f"unknown answer {answer!r}")
+    event = lock_event_for_answers(event_id)  # the answer lock, before the invitation
+    current = (
+        Invitation.objects.select_for_update(of=("self",)).select_related("employee").get(pk=invitation_id)
+    )
+    if current.status not in ANSWERABLE:
+        current.event = event
+        return current, "already" if current.status in ("accepted", "declined") else "closed"
+    invitation, outcome = answer_invitation(
+        invitation_id=invitation_id,
+        answer="yes" if answer == "yes" else "no",
+        method=ResponseMethod.WEB,
+        event_id=event_id,
+    )
+    if outcome == "accepted":  # asked/waitlisted → accepted happens once per invitation
+        queue_answer_reply(invitation=invitation, outcome=outcome, intent_key=f"web-answer:{invitation.pk}")
+    return invitation, outcome

@@ -1,0 +1,216 @@
+"""The employee's personal page behind their signed link (`/r/<token>/`, no password).
+
+It lists the employee's open invitations, each with Yes / No buttons, their upcoming
+confirmed shifts and the link to subscribe to their iCal feed, in their preferred language.
+
+An answer given here takes the same path as a WhatsApp reply (`answer_invitation`: the
+event row is locked first, a "yes" after the last place is taken goes to the waiting
+list), recorded with response_method "web" (history source "web"). Only an invitation
+still open (asked or waitlisted) is answered; anything else says "already answered" or
+"no longer open" and changes nothing, so a second tap, a reload or a stale page is
+harmless (an acceptance is never withdrawn from here: that stays a WhatsApp "no" or the
+dispatcher's decision).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlsplit
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import override, pgettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+
+from crewcall.core.errors import Busy, NotFound
+from crewcall.messaging.texts import render_for
+from crewcall.people.models import Employee
+from crewcall.staffing.answers import ANSWERABLE, OPEN_EVENT, REPLY_FOR, Outcome
+from crewcall.staffing.models import Invitation
+from crewcall.staffing.services import invitation_answer_on_page
+from crewcall.web.htmx import render_page
+from crewcall.web.personal import employee_for_token
+
+# Bounds the page's one list query (a person has a handful of upcoming shifts).
+MAX_ROWS = 100
+
+
+# The page's words: English marked for the catalogue (with their own context, so Django's
+# catalogue, which has "Yes" as "Ja", does not decide them); the German is used until the
+# app's catalogue translates a word (then the catalogue wins).
+WORDS: dict[str, tuple[Promise, str]] = {
+    "title": (pgettext_lazy("personal page", "My shifts"), "Meine Einsätze"),
+    "hello": (pgettext_lazy("personal page", "Hi %(name)s"), "Hallo %(name)s"),
+    "private": (
+        pgettext_lazy("personal page", "This page is yours alone: please do not share its link."),
+        "Diese Seite gehört nur dir: Bitte teile den Link nicht.",
+    ),
+    "open_heading": (pgettext_lazy("personal page", "Open requests"), "Offene Anfragen"),
+    "open_empty": (
+        pgettext_lazy("personal page", "No open requests right now."),
+        "Gerade keine offenen Anfragen.",
+    ),
+    "waitlisted": (
+        pgettext_lazy("personal page", "You are on the waiting list."),
+        "Du stehst auf der Warteliste.",
+    ),
+    "question": (pgettext_lazy("personal page", "Are you in?"), "Bist du dabei?"),
+    "yes": (pgettext_lazy("personal page", "Yes"), "Zusagen"),
+    "no": (pgettext_lazy("personal page", "No"), "Absagen"),
+    "shifts_heading": (pgettext_lazy("personal page", "My upcoming shifts"), "Meine nächsten Einsätze"),
+    "shifts_empty": (
+        pgettext_lazy("personal page", "No confirmed shifts yet."),
+        "Noch keine bestätigten Einsätze.",
+    ),
+    "area": (pgettext_lazy("personal page", "Work area"), "Bereich"),
+    "role": (pgettext_lazy("personal page", "Role"), "Rolle"),
+    "open_end": (pgettext_lazy("personal page", "open end"), "Ende offen"),
+    "calendar_heading": (pgettext_lazy("personal page", "Calendar"), "Kalender"),
+    "calendar_help": (
+        pgettext_lazy(
+            "personal page",
+            "Subscribe once and your shifts appear in your phone's calendar, kept up to date by themselves.",
+        ),
+        "Einmal abonnieren, und deine Einsätze stehen im Kalender deines Handys "
+        "und bleiben von selbst aktuell.",
+    ),
+    "calendar_subscribe": (
+        pgettext_lazy("personal page", "Subscribe in my calendar"),
+        "Im Kalender abonnieren",
+    ),
+    "calendar_link": (
+        pgettext_lazy("personal page", "Calendar address (to copy)"),
+        "Kalender-Adresse (zum Kopieren)",
+    ),
+    "busy": (
+        pgettext_lazy("personal page", "That did not go through just now. Please try again."),
+        "Das hat gerade nicht geklappt. Bitte versuche es noch einmal.",
+    ),
+    "date_format": (pgettext_lazy("personal page", "D, j M Y"), "D, d.m.Y"),
+}
+LANGUAGES = ("de", "en")
+# How each outcome is shown (the message's level).
+LEVEL = {
+    "accepted": messages.SUCCESS,
+    "waitlisted": messages.WARNING,
+    "still_waitlisted": messages.WARNING,
+    "declined": messages.INFO,
+    "withdrawn": messages.INFO,
+    "already": messages.INFO,
+    "closed": messages.WARNING,
+}
+
+
+def language_of(employee: Employee) -> str:
+    return employee.preferred_language if employee.preferred_language in LANGUAGES else "de"
+
+
+def words_for(language: str) -> dict[str, str]:
+    """The page's words in `language`."""
+    with override(None):  # no catalogue: the English as written
+        english = {key: str(marked) for key, (marked, _german) in WORDS.items()}
+    words = {}
+    with override(language):
+        for key, (marked, german) in WORDS.items():
+            translated = str(marked)
+            words[key] = german if language == "de" and translated == english[key] else translated
+    return words
+
+
+def reply_text(invitation: Invitation, outcome: Outcome) -> str:
+    """What the answer did, in the employee's words (the text WhatsApp would reply)."""
+    text, _variables = render_for(REPLY_FOR[outcome], employee=invitation.employee, event=invitation.event)
+    return text
+
+
+def page_rows(employee_id: int, today: dt.date) -> tuple[list[Invitation], list[Invitation]]:
+    """(open invitations, confirmed shifts) from today on, with event and placement (one query)."""
+    answerable = Q(status__in=ANSWERABLE, event__status__in=OPEN_EVENT)
+    booked = Q(status="accepted") & ~Q(event__status="cancelled")
+    rows = list(
+        Invitation.objects.filter(
+            employee_id=employee_id, event__event_date__gte=today, event__is_template=False
+        )
+        .filter(answerable | booked)
+        .select_related("event", "assignment__work_area", "assignment__role")
+        .order_by("event__event_date", "event__start_time", "pk")[:MAX_ROWS]
+    )
+    for row in rows:
+        try:
+            row.placement = row.assignment  # type: ignore[attr-defined]
+        except Invitation.assignment.RelatedObjectDoesNotExist:
+            row.placement = None  # type: ignore[attr-defined]
+    return [r for r in rows if r.status != "accepted"], [r for r in rows if r.status == "accepted"]
+
+
+def calendar_links(token: str) -> dict[str, str]:
+    """The feed's https address and the same as webcal:// (subscribes in calendar apps)."""
+    path = reverse("employee-calendar", args=[token])
+    public = urlsplit(settings.PUBLIC_URL)
+    https = f"{public.scheme}://{public.netloc}{path}"
+    return {"https": https, "webcal": f"webcal://{public.netloc}{path}"}
+
+
+def _private(response: HttpResponse, language: str) -> HttpResponse:
+    # The link is the key: keep the page out of shared caches, search engines and other
+    # sites' referrers ("same-origin", not "no-referrer": with that, browsers post the
+    # answer forms with `Origin: null` and CSRF refuses them).
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "same-origin"
+    response["Content-Language"] = language
+    return response
+
+
+@require_safe
+def personal_page(request: HttpRequest, token: str) -> HttpResponse:
+    employee = employee_for_token(token)
+    language = language_of(employee)
+    with override(language):
+        open_invitations, shifts = page_rows(employee.pk, timezone.localdate())
+        words = words_for(language)
+        context: dict[str, Any] = {
+            "employee": employee,
+            "greeting": words["hello"] % {"name": employee.name.split(" ")[0]},
+            "language": language,
+            "words": words,
+            "token": token,
+            "open_invitations": open_invitations,
+            "shifts": shifts,
+            "calendar": calendar_links(token),
+        }
+        response = render_page(request, "web/personal.html", context)
+    return _private(response, language)
+
+
+class AnswerForm(forms.Form):
+    answer = forms.ChoiceField(choices=[("yes", "yes"), ("no", "no")])
+
+
+@require_POST
+def personal_answer_view(request: HttpRequest, token: str, invitation_id: int) -> HttpResponse:
+    employee = employee_for_token(token)
+    language = language_of(employee)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        return _private(HttpResponse("Unknown answer.", status=400, content_type="text/plain"), language)
+    with override(language):
+        try:
+            invitation, outcome = invitation_answer_on_page(
+                employee_id=employee.pk, invitation_id=invitation_id, answer=form.cleaned_data["answer"]
+            )
+        except NotFound:
+            raise Http404("No such invitation.") from None
+        except Busy:
+            messages.error(request, words_for(language)["busy"])
+        else:
+            messages.add_message(request, LEVEL[outcome], reply_text(invitation, outcome))
+    response = HttpResponseRedirect(reverse("employee-page", args=[token]), status=303)
+    return _private(response, language)
