@@ -10,7 +10,7 @@ TEST_ENV := CREWCALL_DATA_DIR=$(CURDIR)/.data/test
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint check-migrations install lock
+.PHONY: run test lint check-migrations install lock screenshots
 
 run: $(STAMP)
 	$(BIN)/crewcall serve $(if $(DEMO),--demo) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
@@ -21,6 +21,10 @@ run: $(STAMP)
 test: $(STAMP) $(CHROMIUM)
 	$(TEST_ENV) $(BIN)/pytest -n 2 -m "not feed" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(TEST_ENV) $(BIN)/pytest -m feed $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# Pictures of the main pages with the demo agency, from a scratch database (docs/screenshots/).
+screenshots: $(STAMP) $(CHROMIUM)
+	$(BIN)/python tools/screenshots.py
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
