@@ -45,3 +45,18 @@ def connect() -> Any:
             _PARAMS.pop(key, None)
         connection.close()
     return psycopg.connect(**_PARAMS)
+
+
+def stop_process(process: Any, *, timeout: float = 30) -> None:
+    """SIGTERM, a grace period to finish cleanly, then SIGKILL (scripts never leave one running)."""
+    import signal
+    import subprocess
+
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -124,6 +123,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def web_server() -> Iterator[str]:
     """A real `crewcall web` on the scratch database; its base URL."""
+    from scratch import stop_process  # bench/ is on the path (prepare_environment)
+
     port = free_port()
     log = (DATA / "web.log").open("ab")
     process = subprocess.Popen(  # noqa: S603 - our own command
@@ -143,13 +144,7 @@ def web_server() -> Iterator[str]:
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process, timeout=20)
         log.close()
 
 
