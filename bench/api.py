@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch import ROOT, stop_process, use_scratch_database
+from scratch import ROOT, stop_process, use_scratch_database  # noqa: E402
 
 use_scratch_database("bench-api", "bench_api")
 
-from django.core.management import call_command
-from django.db import connection
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 EMPLOYEES = 4000
@@ -80,7 +80,7 @@ def wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> No
 
 def start(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     wait_listening(port, process, log)
     return process
 
@@ -98,7 +98,7 @@ def versions_file(first: int, path: Path) -> str:
 def wrk(script: str, args: list[str], port: int, seconds: int, connections: int) -> dict[str, float]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(BENCH / script),
                f"http://127.0.0.1:{port}", "--", *args]  # fmt: skip
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
     for label in ("50", "99"):
         m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)

@@ -17,16 +17,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch import use_scratch_database
+from scratch import use_scratch_database  # noqa: E402
 
 use_scratch_database("bench-import", "bench_import")
 
-from django.core.management import call_command
-from django.db import connection
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 
 
 def csv_text(rows: int, *, bad_line: int | None = None) -> str:
-    base = random.randrange(10**7, 9 * 10**7 - rows)
+    base = random.randrange(10**7, 9 * 10**7 - rows)  # noqa: S311 (numbers, not secrets)
     lines = ["name,phone_number,primary_role,employment_type,skills,is_always_needed,notes,preferred_language"]
     for n in range(rows):
         phone = "not a phone" if bad_line == n + 2 else f"+49151{base + n:08d}"

@@ -60,18 +60,18 @@ os.environ["CREWCALL_PUBLIC_URL"] = f"http://127.0.0.1:{PORT}"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # bench/ask.py sets up Django on the same scratch database and holds the data helpers.
-import aiohttp
-from ask import ensure_employees, new_event
-from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Q
-from scratch import stop_process
-from twilio.request_validator import RequestValidator
+import aiohttp  # noqa: E402
+from ask import ensure_employees, new_event  # noqa: E402
+from scratch import stop_process  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
 
-from crewcall.events.models import Event
-from crewcall.messaging.models import InboundMessage, OutboundMessage
-from crewcall.people.models import Employee
-from crewcall.staffing.models import Invitation
+from crewcall.events.models import Event  # noqa: E402
+from crewcall.messaging.models import InboundMessage, OutboundMessage  # noqa: E402
+from crewcall.people.models import Employee  # noqa: E402
+from crewcall.staffing.models import Invitation  # noqa: E402
 
 PATH = "/webhooks/twilio/whatsapp"
 BODIES = ("ja", "ja", "nein", "👍")  # half "ja", a quarter "nein", a quarter "👍"
@@ -132,7 +132,7 @@ def start_server(env_extra: dict[str, str], log: Path) -> subprocess.Popen[bytes
     env = {**os.environ, **env_extra}
     command = [sys.executable, "-m", "crewcall", "web", "--host", "127.0.0.1", "--port", str(PORT)]
     with log.open("ab") as out:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     began = time.monotonic()
     while time.monotonic() - began < SERVER_START_BOUND_S:
         if server.poll() is not None:
@@ -151,7 +151,7 @@ def start_worker(concurrency: int, log: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "crewcall", "worker", "--queue", "inbound"]
     command += ["--concurrency", str(concurrency)]
     with log.open("ab") as out:
-        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
 
 
 def wait_applied(expected: int, began: float) -> float:
