@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from crewcall.core.errors import ValidationFailed
 from crewcall.people.models import Absence, Employee, EmploymentTypeLimit, Role, Skill
 
 
@@ -109,3 +110,21 @@ def employee_page(
 def employee_absences(*, employee_id: int, limit: int = 100) -> list[Absence]:
     """An employee's absences, latest first (one query, at most `limit`)."""
     return list(Absence.objects.filter(employee_id=employee_id).order_by("-starts_on", "-id")[:limit])
+
+
+def role_by_key(key: str, *, field: str) -> Role:
+    """The role with this key, or a ValidationFailed naming `field` (the caller's input)."""
+    role = Role.objects.filter(key=key).first()
+    if role is None:
+        raise ValidationFailed.single(field, f"There is no role {key!r}.")
+    return role
+
+
+def skills_by_key(keys: list[str], *, field: str) -> list[Skill]:
+    """The skills with these keys, in the given order without repeats (one query), or a
+    ValidationFailed naming `field` and every unknown key."""
+    found = {s.key: s for s in Skill.objects.filter(key__in=keys)}
+    missing = sorted(set(keys) - set(found))
+    if missing:
+        raise ValidationFailed.single(field, f"No such skill: {', '.join(missing)}.")
+    return [found[k] for k in dict.fromkeys(keys)]

@@ -16,21 +16,14 @@ from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
-from crewcall.core.errors import NotFound, ValidationFailed
+from crewcall.core.errors import NotFound
 from crewcall.events import selectors, services
 from crewcall.events.api.schemas import AssignmentIn, AssignmentOut, AssignmentPatch
-from crewcall.people.models import Role
+from crewcall.people.selectors import role_by_key
 
 router = Router(tags=["assignments"])
 
 ASSIGNMENT_SORTS = ("id", "created_at")
-
-
-def _role_id(key: str) -> int:
-    role_id = Role.objects.filter(key=key).values_list("pk", flat=True).first()
-    if role_id is None:
-        raise ValidationFailed.single("role", f"There is no role {key!r}.")
-    return role_id
 
 
 def _detail(assignment_id: int) -> Any:
@@ -81,7 +74,7 @@ def assignment_create(
         invitation_id=payload.invitation_id,
         employee_id=payload.employee_id,
         work_area_id=payload.work_area_id,
-        role_id=_role_id(payload.role),
+        role_id=role_by_key(payload.role, field="role").pk,
     )
     return Status(201, one(response, _detail(assignment.pk), location=f"/api/v1/assignments/{assignment.pk}"))
 
@@ -101,7 +94,7 @@ def assignment_move(
 ) -> Any:
     """Move a placement to another work area of the same event and/or another role."""
     sent = payload.model_fields_set
-    role_id = _role_id(payload.role) if "role" in sent else None
+    role_id = role_by_key(payload.role, field="role").pk if "role" in sent else None
     versioned_write(
         request,
         lambda version: services.assignment_move(

@@ -12,22 +12,14 @@ from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
-from crewcall.core.errors import NotFound, ValidationFailed
+from crewcall.core.errors import NotFound
 from crewcall.events import selectors, services
 from crewcall.events.api.schemas import WorkAreaIn, WorkAreaOut, WorkAreaPatch
-from crewcall.people.models import Skill
+from crewcall.people.selectors import skills_by_key
 
 router = Router(tags=["work areas"])
 
 WORK_AREA_SORTS = ("position_order", "name", "created_at", "id")
-
-
-def _skills(keys: list[str]) -> list[Skill]:
-    found = {s.key: s for s in Skill.objects.filter(key__in=keys)}
-    missing = sorted(set(keys) - set(found))
-    if missing:
-        raise ValidationFailed.single("required_skills", f"No such skill: {', '.join(missing)}.")
-    return [found[k] for k in dict.fromkeys(keys)]
 
 
 def _detail(work_area_id: int) -> Any:
@@ -73,7 +65,7 @@ def work_area_list(
 )
 def work_area_create(request: HttpRequest, response: HttpResponse, event_id: int, payload: WorkAreaIn) -> Any:
     fields = payload.model_dump()
-    skills = _skills(fields.pop("required_skills"))
+    skills = skills_by_key(fields.pop("required_skills"), field="required_skills")
     area = services.work_area_create(
         actor=actor(request), event_id=event_id, required_skills=skills, **fields
     )
@@ -94,7 +86,11 @@ def work_area_update(
     request: HttpRequest, response: HttpResponse, work_area_id: int, payload: WorkAreaPatch
 ) -> Any:
     changes = payload.model_dump(include=payload.model_fields_set)
-    skills = _skills(changes.pop("required_skills")) if "required_skills" in changes else None
+    skills = (
+        skills_by_key(changes.pop("required_skills"), field="required_skills")
+        if "required_skills" in changes
+        else None
+    )
     versioned_write(
         request,
         lambda version: services.work_area_update(

@@ -13,7 +13,7 @@ from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
-from crewcall.core.errors import NotFound, ValidationFailed
+from crewcall.core.errors import NotFound
 from crewcall.people import selectors, services
 from crewcall.people.api.schemas import (
     AbsenceIn,
@@ -25,26 +25,11 @@ from crewcall.people.api.schemas import (
     EmployeePatch,
     EmploymentTypeName,
 )
-from crewcall.people.models import Absence, Role, Skill
+from crewcall.people.models import Absence
 
 router = Router(tags=["employees"])
 
 EMPLOYEE_SORTS = ("name", "created_at", "updated_at", "id")
-
-
-def _role(key: str) -> Role:
-    role = Role.objects.filter(key=key).first()
-    if role is None:
-        raise ValidationFailed.single("primary_role", f"There is no role {key!r}.")
-    return role
-
-
-def _skills(keys: list[str]) -> list[Skill]:
-    found = {s.key: s for s in Skill.objects.filter(key__in=keys)}
-    missing = [k for k in keys if k not in found]
-    if missing:
-        raise ValidationFailed.single("skills", f"No such skill: {', '.join(sorted(set(missing)))}.")
-    return [found[k] for k in dict.fromkeys(keys)]
 
 
 def _detail(employee_id: int) -> Any:
@@ -91,9 +76,9 @@ def employee_create(request: HttpRequest, response: HttpResponse, payload: Emplo
         actor=actor(request),
         name=payload.name,
         phone_number=payload.phone_number,
-        primary_role=_role(payload.primary_role),
+        primary_role=selectors.role_by_key(payload.primary_role, field="primary_role"),
         employment_type=payload.employment_type,
-        skills=_skills(payload.skills),
+        skills=selectors.skills_by_key(payload.skills, field="skills"),
         is_always_needed=payload.is_always_needed,
         notes=payload.notes,
         preferred_language=payload.preferred_language,
@@ -115,9 +100,9 @@ def employee_update(
     request: HttpRequest, response: HttpResponse, employee_id: int, payload: EmployeePatch
 ) -> Any:
     sent = payload.model_dump(include=payload.model_fields_set)
-    skills = _skills(sent.pop("skills")) if "skills" in sent else None
+    skills = selectors.skills_by_key(sent.pop("skills"), field="skills") if "skills" in sent else None
     if "primary_role" in sent:
-        sent["primary_role"] = _role(sent["primary_role"])
+        sent["primary_role"] = selectors.role_by_key(sent["primary_role"], field="primary_role")
     if "user_id" in sent:
         sent["user"] = sent.pop("user_id")
     versioned_write(
