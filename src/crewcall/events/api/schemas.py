@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import Field, StringConstraints, WithJsonSchema
 
 from crewcall.core.api.inputs import Id, Input, IsoDate, IsoDateTime, IsoTime, Key, bounded_int, money, text
 
@@ -16,30 +16,13 @@ EventStatusName = Literal["draft", "recruiting", "staffed", "completed", "cancel
 PriorityName = Literal["low", "medium", "high", "critical"]
 
 
-def _local_time(value: dt.time) -> dt.time:
-    # Event times are wall-clock times in the agency's zone; an offset would be dropped silently.
-    if value.tzinfo is not None:
-        raise ValueError("Give a local time without a UTC offset (HH:MM).")
-    return value
-
-
-def _plausible_moment(value: dt.datetime) -> dt.datetime:
-    # Keeps the value inside what PostgreSQL and Python can both read back in any zone.
-    if not 1900 <= value.year <= 2999:
-        raise ValueError("The year must be between 1900 and 2999.")
-    return value
-
-
-# JSON Schema's "time" format demands a UTC offset; these are local wall-clock times.
-_TIME_IN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+# Input times and moments are core's (wall-clock times without an offset; moments with
+# an offset, years 1900 to 2999). Answers give times as HH:MM:SS (JSON Schema's "time"
+# format would demand an offset).
 _TIME_OUT = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$"
-LocalTime = Annotated[
-    IsoTime,
-    AfterValidator(_local_time),
-    WithJsonSchema({"type": "string", "pattern": _TIME_IN, "description": "Local time, HH:MM or HH:MM:SS"}),
-]
+LocalTime = IsoTime
 WallTime = Annotated[dt.time, WithJsonSchema({"type": "string", "pattern": _TIME_OUT})]
-Moment = Annotated[IsoDateTime, AfterValidator(_plausible_moment)]
+Moment = IsoDateTime
 Rate = money(max_digits=8, decimal_places=2, le="999999.99")
 Headcount = Annotated[int, Field(ge=1, le=10_000)]
 ColorTheme = Annotated[str, StringConstraints(pattern=r"^[a-z]{3,20}$")]
