@@ -132,7 +132,7 @@ def test_concurrent_writers_and_resuming_readers_lose_and_repeat_nothing(agency)
     committed = [
         (int(x), seq, emp)
         for x, seq, emp in run(
-            "SELECT xid::text, seq, employee_id FROM changes_change WHERE (xid, seq) > (%s::xid8, %s)"
+            "SELECT xid::text AS xid_text, seq, employee_id FROM changes_change WHERE (xid, seq) > (%s::xid8, %s)"
             " ORDER BY xid, seq",
             [str(start.xid), start.seq],
         )

@@ -46,14 +46,14 @@ def watermark() -> tuple[int, int] | None:
 def test_pruning_goes_in_batches_and_keeps_young_changes(db) -> None:
     add_changes(12, days_old=9)
     add_changes(3, days_old=0)
-    order = [(int(x), seq) for x, seq in run("SELECT xid::text, seq FROM changes_change ORDER BY xid, seq")]
+    order = [(int(x), seq) for x, seq in run("SELECT xid::text AS xid_text, seq FROM changes_change ORDER BY xid, seq")]
     cutoff = timezone.now() - timedelta(days=7)
     assert changes_prune_batch(older_than=cutoff, batch_size=5) == 5
     assert watermark() == order[4]
     assert run("SELECT count(*) FROM changes_change") == [(10,)]
     assert changes_prune(older_than=cutoff, batch_size=5) == 7  # 5 + 2: the short batch ends it
     assert watermark() == order[11]
-    kept = [(int(x), seq) for x, seq in run("SELECT xid::text, seq FROM changes_change ORDER BY xid, seq")]
+    kept = [(int(x), seq) for x, seq in run("SELECT xid::text AS xid_text, seq FROM changes_change ORDER BY xid, seq")]
     assert kept == order[12:]
     assert changes_prune(older_than=cutoff, batch_size=5) == 0
     assert watermark() == order[11]
