@@ -72,11 +72,12 @@ def _add_routers() -> None:
     from crewcall.accounts.api import router as accounts
     from crewcall.events.api import router as events
     from crewcall.messaging.api import router as messaging
+    from crewcall.ops.api import router as ops
     from crewcall.people.api import router as people
     from crewcall.staffing.api import router as staffing
     from crewcall.web.api import router as history
 
-    for router in (people, events, staffing, messaging, accounts, history):
+    for router in (people, events, staffing, messaging, accounts, history, ops):
         api.add_router("", router)
 
 

@@ -60,10 +60,13 @@ INSTALLED_APPS = [
     "crewcall.staffing",
     "crewcall.messaging",
     "crewcall.changes",
+    "crewcall.ops",
     "crewcall.web",
 ]
 
 MIDDLEWARE = [
+    # First, so it times everything else: latency, DB time and errors for /metrics.
+    "crewcall.ops.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Content-Security-Policy header, with a fresh nonce per request (request.csp_nonce).
     "csp.middleware.CSPMiddleware",
@@ -71,6 +74,10 @@ MIDDLEWARE = [
     # machine, a handful of files, served with the app.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the one chosen with the header's switch (a cookie, set_language), else
+    # the browser's Accept-Language, else LANGUAGE_CODE. After sessions, before common.
+    # The employee's page and messages ignore it: they speak the employee's language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -224,6 +231,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+# The German catalogue: locale/de/LC_MESSAGES/django.po, compiled to .mo by `make`
+# (the .mo is not committed); `make messages` updates the .po from the code.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_time_zone("CREWCALL_TIME_ZONE", "Europe/Berlin")
 USE_I18N = True
 USE_TZ = True
@@ -283,11 +294,35 @@ CHANGES_RETENTION_DAYS = env_int("CREWCALL_CHANGES_RETENTION_DAYS", 7, minimum=1
 CHANGES_POLL_S = env_float("CREWCALL_CHANGES_POLL_S", 0.1, minimum=0.05, maximum=2.0)
 CHANGES_HEARTBEAT_S = env_float("CREWCALL_CHANGES_HEARTBEAT_S", 10.0, minimum=1.0, maximum=15.0)
 
+# Operations (crewcall.ops, docs/operations.md). /metrics answers this machine, admins, and a
+# Prometheus server on another machine that sends this token (Authorization: Bearer).
+METRICS_TOKEN = env_str("CREWCALL_METRICS_TOKEN")
+# /readyz: how long the database may take, and how old the worker's heartbeat and the change
+# hub's last read may be.
+READY_DB_TIMEOUT_S = env_float("CREWCALL_READY_DB_TIMEOUT_S", 2.0, minimum=0.5, maximum=30.0)
+READY_WORKER_STALE_S = env_float("CREWCALL_READY_WORKER_STALE_S", 30.0, minimum=10.0)
+READY_CHANGES_STALE_S = env_float("CREWCALL_READY_CHANGES_STALE_S", 10.0, minimum=1.0)
+# The canary audit as a periodic job (0: off; 1 to 59: every N minutes) and how long it waits
+# for the stream and the worker.
+CANARY_EVERY_MINUTES = env_int("CREWCALL_CANARY_EVERY_MINUTES", 0, minimum=0)
+if CANARY_EVERY_MINUTES > 59:
+    raise ImproperlyConfigured("CREWCALL_CANARY_EVERY_MINUTES must be 0 (off) or 1 to 59.")
+CANARY_WAIT_S = env_float("CREWCALL_CANARY_WAIT_S", 10.0, minimum=1.0, maximum=120.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object per line with request id, actor and source (ops/logs.py).
+        "json": {"()": "crewcall.ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env_choice("CREWCALL_LOG_FORMAT", "plain", choices=("plain", "json")),
+        }
+    },
     "root": {
         "handlers": ["console"],
         "level": env_choice(

@@ -12,12 +12,15 @@ from crewcall.web import personal, personal_pages, views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("crewcall.ops.urls")),
     path("login/", web_auth.SignInView.as_view(), name="login"),
     path("logout/", web_auth.SignOutView.as_view(), name="logout"),
     path("api/v1/changes", changes_views.changes_stream, name="changes-stream"),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("admin/", admin.site.urls),
+    # The header's language switch posts to set_language (i18n/setlang/).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("employees/", include("crewcall.people.urls")),
     path("events/<int:event_id>/board/", include("crewcall.staffing.urls")),
     path("events/", include("crewcall.events.urls")),

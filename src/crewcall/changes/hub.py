@@ -16,6 +16,7 @@ import asyncio
 import bisect
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,9 +24,11 @@ import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import Change, ChangeBatch, changes_after, current_cursor
+from crewcall.ops.metrics import CHANGE_LAG, CHANGE_SUBSCRIBERS
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +78,24 @@ class ChangeHub:
         self.recent: list[Change] = []
         self.start: Cursor | None = None  # everything after start up to head is in `recent`
         self.head: Cursor | None = None
-        self.subscribers = 0
+        self._subscribers = 0
         self.listening = False
         self.last_read_ok: float | None = None
+        # time.monotonic() of the last successful read, for readiness (ops/health.py).
+        self.last_read_at: float | None = None
         self._changed = asyncio.Event()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def subscribers(self) -> int:
+        return self._subscribers
+
+    @subscribers.setter
+    def subscribers(self, count: int) -> None:
+        CHANGE_SUBSCRIBERS.inc(count - self._subscribers)  # the gauge adds up every process's
+        self._subscribers = count
 
     # --- running ------------------------------------------------------------------------
 
@@ -132,6 +146,11 @@ class ChangeHub:
         while self.head is not None:
             batch = await read_changes(cursor=self.head, limit=READ_BATCH)
             self.last_read_ok = asyncio.get_running_loop().time()
+            self.last_read_at = time.monotonic()
+            if batch.changes:
+                now = timezone.now()
+                for change in batch.changes:
+                    CHANGE_LAG.observe(max(0.0, (now - change.at).total_seconds()))
             if batch.reset:
                 # The feed is another one (restored): what we hold belongs to the old one.
                 self.recent, self.start, self.head = [], batch.cursor, batch.cursor

@@ -83,13 +83,29 @@ def changes_prune(
     return total
 
 
+# A restored change log can hold rows whose transaction ids this cluster has not reached
+# yet: they would pass for new once its counter got there, and a retention watermark up
+# there would make every new cursor look pruned.
+_DROP_FUTURE_CHANGES = """
+WITH cut AS (SELECT pg_current_xact_id() AS xid),
+gone AS (DELETE FROM changes_change c USING cut WHERE c.xid >= cut.xid RETURNING 1),
+watermark AS (
+    UPDATE changes_feed f SET pruned_xid = NULL, pruned_seq = NULL
+    FROM cut WHERE f.pruned_xid >= cut.xid RETURNING 1
+)
+SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM watermark)
+"""
+
+
 @service
-def changes_epoch_renew(*, actor: Any = None) -> str:
-    """Give the feed a new epoch: every cursor handed out before gets `reset`. For a
-    restore (the restored change log may hold other rows under the same positions)."""
+def changes_after_restore(*, actor: Any = None) -> tuple[str, int]:
+    """After `crewcall restore`: a new epoch (every earlier cursor gets `reset`) and no
+    restored change left ahead of this cluster's transaction ids. Returns (epoch, dropped)."""
     epoch = secrets.token_hex(6)
     with connection.cursor() as cur:
         cur.execute("UPDATE changes_feed SET epoch = %s RETURNING epoch", [epoch])
         if cur.fetchone() is None:
             raise FeedMissing("changes_feed has no row")
-    return epoch
+        cur.execute(_DROP_FUTURE_CHANGES)
+        row = cur.fetchone()
+    return epoch, int(row[0]) if row else 0

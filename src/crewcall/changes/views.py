@@ -20,6 +20,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
+from crewcall.accounts.models import User
+from crewcall.accounts.tokens import user_for_token
 from crewcall.changes.cursor import Cursor, InvalidCursor
 from crewcall.changes.hub import READ_BATCH, ChangeHub, get_hub, matches, read_changes
 from crewcall.changes.selectors import Change
@@ -128,16 +130,29 @@ def _give_back_connection() -> None:
     connection.close()  # looked up in the thread it runs in: the request's sync thread
 
 
+async def _subscriber(request: HttpRequest) -> User | None:
+    """The signed-in user, or the owner of the API token in `Authorization: Bearer` (as in
+    the API); None when neither."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        found = await sync_to_async(user_for_token)(header.removeprefix("Bearer ").strip())
+        return found[0] if found else None
+    user = await request.auser()
+    return user if user.is_authenticated else None
+
+
 async def changes_stream(request: HttpRequest) -> HttpResponseBase:
     if request.method != "GET":
         return _problem(405, "method_not_allowed", "Only GET is allowed here.")
-    user = await request.auser()
-    # The session lookup took a connection in this request's thread, and Django gives it
-    # back only when the response ends: for a stream, hours later. Give it back now (the
-    # stream reads through the hub), or a few hundred subscribers would drain the pool.
+    user = await _subscriber(request)
+    # The session (or token) lookup took a connection in this request's thread, and Django
+    # gives it back only when the response ends: for a stream, hours later. Give it back now
+    # (the stream reads through the hub), or a few hundred subscribers would drain the pool.
     await sync_to_async(_give_back_connection)()
-    if not user.is_authenticated:
-        return _problem(401, "not_authenticated", "Sign in to follow changes.")
+    if user is None:
+        return _problem(401, "not_authenticated", "Sign in, or send an API token, to follow changes.")
+    if not user.has_role("viewer"):
+        return _problem(403, "forbidden", "Following changes needs the viewer role.")
     raw_cursor = request.headers.get("Last-Event-ID") or request.GET.get("since") or None
     try:
         cursor = Cursor.decode(raw_cursor) if raw_cursor else None

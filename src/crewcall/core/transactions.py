@@ -37,6 +37,7 @@ from crewcall.core.context import current_context
 from crewcall.core.errors import Busy, CommitOutcomeUnknown, RuleViolation
 from crewcall.core.idempotency import mark_committed
 from crewcall.core.rule_messages import POSTGRES_WORDING, rule_field, rule_message
+from crewcall.ops import logs, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -110,62 +111,74 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
             "action": name,
         }
         attempt = 0
-        while True:
-            body_done = False
-            try:
-                with pghistory.context(**metadata), transaction.atomic(durable=True):
-                    result = func(*args, **kwargs)
-                    mark_committed()  # an API request's Idempotency-Key commits with its write
-                    body_done = True
-                if attempt:
-                    retry_stats["recovered"] += 1
-                return result
-            except IntegrityError as exc:
-                violation = rule_violation_from(exc)
-                if violation is None:
-                    raise
-                raise violation from exc
-            except (OperationalError, InterfaceError) as exc:
-                state = sqlstate(exc)
-                if state == LOCK_NOT_AVAILABLE:
-                    raise Busy(
-                        "Another change to the same data is in progress; nothing was written. Try again."
-                    ) from exc
-                lost = connection_lost(state)
-                transient = state in RETRYABLE or lost
-                if body_done and lost:
-                    raise CommitOutcomeUnknown(
-                        "The database connection broke while committing; the change may or may "
-                        "not be stored. Reload before trying again."
-                    ) from exc
-                if not transient:
+        outcome = "failed"  # how a retried call ended, for the metrics
+        bound = logs.bind_actor(actor)  # log lines written inside name the actor
+        try:
+            while True:
+                body_done = False
+                try:
+                    with pghistory.context(**metadata), transaction.atomic(durable=True):
+                        result = func(*args, **kwargs)
+                        mark_committed()  # an API request's Idempotency-Key commits with its write
+                        body_done = True
+                    if attempt:
+                        retry_stats["recovered"] += 1
+                        outcome = "recovered"
+                    return result
+                except IntegrityError as exc:
                     violation = rule_violation_from(exc)
-                    if violation is not None:
-                        raise violation from exc
-                    raise
-                attempt += 1
-                retry_stats["retried"] += 1
-                if attempt >= MAX_ATTEMPTS:
-                    retry_stats["exhausted"] += 1
-                    raise
-                logger.info("retrying %s after %s (attempt %d)", name, state or "lost connection", attempt)
-                if lost:
-                    connection.close()
-                time.sleep(_backoff(attempt))
-            except DatabaseError as exc:
-                violation = rule_violation_from(exc)
-                if violation is None:
-                    raise
-                raise violation from exc
-            except ProtectedError as exc:
-                # A delete that rows elsewhere still point at (on_delete=PROTECT).
-                kind = next(iter(exc.protected_objects), None)
-                what = kind._meta.verbose_name_plural if kind is not None else "other records"
-                raise RuleViolation(
-                    field="__all__",
-                    message=f"Still in use by {what}; archive it instead.",
-                    constraint="protected",
-                ) from exc
+                    if violation is None:
+                        raise
+                    raise violation from exc
+                except (OperationalError, InterfaceError) as exc:
+                    state = sqlstate(exc)
+                    if state == LOCK_NOT_AVAILABLE:
+                        raise Busy(
+                            "Another change to the same data is in progress; nothing was written. Try again."
+                        ) from exc
+                    lost = connection_lost(state)
+                    transient = state in RETRYABLE or lost
+                    if body_done and lost:
+                        raise CommitOutcomeUnknown(
+                            "The database connection broke while committing; the change may or may "
+                            "not be stored. Reload before trying again."
+                        ) from exc
+                    if not transient:
+                        violation = rule_violation_from(exc)
+                        if violation is not None:
+                            raise violation from exc
+                        raise
+                    attempt += 1
+                    retry_stats["retried"] += 1
+                    if attempt >= MAX_ATTEMPTS:
+                        retry_stats["exhausted"] += 1
+                        outcome = "exhausted"
+                        raise
+                    metrics.retry_attempted(name)
+                    logger.info(
+                        "retrying %s after %s (attempt %d)", name, state or "lost connection", attempt
+                    )
+                    if lost:
+                        connection.close()
+                    time.sleep(_backoff(attempt))
+                except DatabaseError as exc:
+                    violation = rule_violation_from(exc)
+                    if violation is None:
+                        raise
+                    raise violation from exc
+                except ProtectedError as exc:
+                    # A delete that rows elsewhere still point at (on_delete=PROTECT).
+                    kind = next(iter(exc.protected_objects), None)
+                    what = kind._meta.verbose_name_plural if kind is not None else "other records"
+                    raise RuleViolation(
+                        field="__all__",
+                        message=f"Still in use by {what}; archive it instead.",
+                        constraint="protected",
+                    ) from exc
+        finally:
+            logs.unbind_actor(bound)
+            if attempt:
+                metrics.retry_ended(name, outcome)
 
     wrapper.service_name = name  # type: ignore[attr-defined]
     return wrapper

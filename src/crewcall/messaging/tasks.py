@@ -43,6 +43,7 @@ from crewcall.messaging.providers import (
     status_callback_url,
 )
 from crewcall.messaging.providers.base import tunable
+from crewcall.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,34 @@ class _OpenedAt(pybreaker.CircuitBreakerListener):
             self.at = time.monotonic()
 
 
+class _Metrics(pybreaker.CircuitBreakerListener):
+    """Publishes the breaker's state and transitions to /metrics (ops/metrics.py)."""
+
+    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: object, new_state: object) -> None:
+        metrics.breaker_changed(
+            cb.name or "breaker",
+            getattr(old_state, "name", str(old_state)),
+            getattr(new_state, "name", str(new_state)),
+            at=time.time(),
+        )
+
+
+SEND = "messaging.send"
+
+
+def _send_retry_outcome(message: OutboundMessage, result: str, *, retryable: bool = True) -> None:
+    """Retries of sends for /metrics: a transient provider failure is a retry attempt; a
+    send that ends after an earlier failed attempt (the message carries its error) ends a
+    retry: recovered when sent, exhausted when out of attempts, failed otherwise."""
+    if result in ("retry", "unknown"):
+        metrics.retry_attempted(SEND)
+    elif message.error_code or message.attempts > 1:
+        if result == "sent":
+            metrics.retry_ended(SEND, "recovered")
+        elif result == "failed":
+            metrics.retry_ended(SEND, "exhausted" if retryable else "failed")
+
+
 class _TooLate(Exception):
     """The claim is too old to start a provider call under it."""
 
@@ -77,15 +106,17 @@ def new_breaker(
     pybreaker serialises calls through it: provider calls in one process run one at a
     time, which the default worker concurrency of 1 does anyway."""
     opened = _OpenedAt()
+    name = "messaging-provider"
+    metrics.breaker_created(name)  # closed, and its series exist from the start
     return pybreaker.CircuitBreaker(
         fail_max=fail_max or int(tunable("MESSAGE_BREAKER_FAIL_MAX", 5)),
         reset_timeout=reset_timeout or tunable("MESSAGE_BREAKER_RESET_S", 30.0),
         exclude=[_not_the_providers_fault],
-        listeners=[opened],
+        listeners=[opened, _Metrics()],
         # The call that trips the breaker raises its own error: it *did* reach the
         # provider, and a maybe-sent outcome must not be mistaken for "not called".
         throw_new_error_on_trip=False,
-        name="messaging-provider",
+        name=name,
     )
 
 
@@ -240,6 +271,7 @@ def _send(
         outage = exc.retryable and breaker.current_state == pybreaker.STATE_OPEN
         if not exc.retryable or (not exc.maybe_sent and not outage and message.attempts >= max_attempts):
             message_fail(message_id=pk, token=token, error_code=exc.code, error_message=exc.message)
+            _send_retry_outcome(message, "failed", retryable=exc.retryable)
             return "failed"
         reopens = breaker_closed_at() or timezone.now()
         if exc.maybe_sent:
@@ -252,6 +284,7 @@ def _send(
                 error_code=exc.code,
                 error_message=exc.message,
             )
+            _send_retry_outcome(message, "unknown")
             return "unknown"
         retry_at = max(timezone.now() + backoff(message.attempts), reopens)
         message_release(
@@ -262,8 +295,10 @@ def _send(
             error_code=exc.code,
             error_message=exc.message,
         )
+        _send_retry_outcome(message, "retry")
         return "retry"
     message_record_sent(message_id=message.pk, sid=receipt.sid)
+    _send_retry_outcome(message, "sent")
     if message.provider == "simulator":
         simulate_delivery.configure(schedule_in={"seconds": 2}).defer(message_id=message.pk, sid=receipt.sid)
     return "sent"

@@ -98,13 +98,15 @@ class SSEClient:
     # Generous: transaction ids are cluster-wide, so under `pytest -n` another worker's
     # long test transaction holds the feed's horizon (and so delivery) back while it runs.
     def __init__(self, port: int, path: str, *, cookie: str = "", last_event_id: str = "",
-                 timeout: float = 180.0) -> None:  # fmt: skip
+                 token: str = "", timeout: float = 180.0) -> None:  # fmt: skip
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         headers = {"Accept": "text/event-stream"}
         if cookie:
             headers["Cookie"] = cookie
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         self.conn.request("GET", path, headers=headers)
         self.response = self.conn.getresponse()
         self.last_id: str | None = None

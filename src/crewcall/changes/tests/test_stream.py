@@ -64,6 +64,24 @@ def test_a_change_arrives_live_and_only_for_signed_in_users(tmp_path, agency, co
     assert Cursor.decode(str(got.id))  # latency is measured by bench/changes_stream.py, not here
 
 
+def test_scripts_follow_with_an_api_token_and_outsiders_are_refused(tmp_path, agency, bob, oscar) -> None:
+    from crewcall.core.tests.api import token_for
+
+    event = agency.event()
+    with web_processes(tmp_path) as (web,):
+        for refused, status in ((token_for(oscar), 403), ("cc_unknown", 401)):
+            client = SSEClient(web.port, PATH, token=refused)
+            assert client.status == status
+            client.close()
+        stream = SSEClient(web.port, PATH, token=token_for(bob))
+        assert stream.status == 200
+        time.sleep(0.5)  # the stream has its "now"
+        event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Gala 3"})
+        got = stream.next_event()
+        stream.close()
+    assert (got.data["table"], got.data["op"], got.data["id"]) == ("events_event", "U", event.pk)
+
+
 def test_a_subscriber_gets_every_change_it_missed_once_in_order_also_after_a_restart(
     tmp_path, agency, cookie
 ) -> None:

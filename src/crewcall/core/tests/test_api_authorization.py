@@ -1,7 +1,8 @@
 """Every API operation, for every kind of caller: exactly the intended answer.
 
 The intended answers are written here, not read from the code: reads need a viewer,
-writes a dispatcher, user and token management an admin, payroll a dispatcher. A caller
+writes a dispatcher, user and token management an admin, payroll and the canary's
+operations a dispatcher. A caller
 without the role gets 403, nobody signed in 401, an employee's own account 403 on all.
 A caller with the role gets past the door (what it gets then — 200, 404, 422 — is the
 business of the other tests); the requests here carry no valid body or If-Match, so
@@ -21,7 +22,7 @@ from crewcall.api import api
 from crewcall.core.tests.api import token_for
 
 ADMIN_ONLY = re.compile(r"^/api/v1/(users|tokens)(/|$)")
-DISPATCHER_READS = re.compile(r"^/api/v1/payroll")
+DISPATCHER_READS = re.compile(r"^/api/v1/(payroll|ops/)")
 RANK = {"viewer": 1, "dispatcher": 2, "admin": 3}
 
 

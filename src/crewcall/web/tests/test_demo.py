@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from crewcall.accounts.models import User
 from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.ops.integrity.runner import integrity_run
 from crewcall.people.models import Absence, Employee, EmploymentTypeLimit
 from crewcall.staffing.models import Invitation, WorkLog
 from crewcall.web.demo import SEED, plan_people
@@ -67,6 +68,9 @@ def test_demo_loads_an_agency_in_every_state_and_refuses_a_second_time() -> None
     assert set(logs.values_list("event_id", "employee_id")) <= set(completed)
     assert logs.filter(approved_at__isnull=False).exists() and logs.filter(approved_at__isnull=True).exists()
     assert all(0 < log.hours < 13 for log in logs)
+    # Consistent as the product keeps data: every invitation still open was messaged.
+    outcome = integrity_run(record=False)
+    assert outcome.summary["clean"], outcome.summary["findings"]
 
     before = (Employee.objects.count(), Event.objects.count(), Invitation.objects.count())
     with pytest.raises(CommandError, match="database already has employees"):

@@ -2,8 +2,9 @@
 
 Connects to the database (starting the embedded PostgreSQL unless DATABASE_URL is set,
 and staying one of its users until the end), applies migrations, creates the first
-admin, then runs `crewcall web` and `crewcall worker` as child processes. SIGINT or
-SIGTERM stops both children and exits 0; a child that dies on its own stops the other
+admin, empties the metrics folder, then runs `crewcall web` and `crewcall worker` as
+child processes (they inherit PROMETHEUS_MULTIPROC_DIR, so /metrics adds up both). SIGINT
+or SIGTERM stops both children and exits 0; a child that dies on its own stops the other
 and exits 1. On the way out this process leaves the embedded server, which stops when
 no other process uses it.
 """
@@ -25,6 +26,7 @@ from crewcall.accounts.services import admin_ensure_first
 from crewcall.core.context import request_context
 from crewcall.core.lifecycle import release_database, uses_embedded_database
 from crewcall.core.supervisor import Supervisor, answers
+from crewcall.ops.metrics import reset_metrics_dir
 
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
@@ -135,6 +137,8 @@ class Command(BaseCommand):
         return Event.objects.exists()
 
     def supervise(self, supervisor: Supervisor, signals: StopSignals, *, host: str, port: int) -> int:
+        # /metrics adds up what the processes started below count: begin from zero.
+        reset_metrics_dir()
         supervisor.start("web", ["web", "--host", host, "--port", str(port)])
         supervisor.start("worker", ["worker"])
         health = f"http://{_url_host(_probe_host(host))}:{port}/healthz"

@@ -20,6 +20,7 @@ from uvicorn.supervisors import Multiprocess
 
 from crewcall.core.embedded import embedded_for
 from crewcall.core.lifecycle import release_database, uses_embedded_database
+from crewcall.ops.metrics import clean_metrics_dir
 
 # Long-lived responses (event streams) must not hold a shutdown up forever.
 GRACEFUL_SHUTDOWN_S = 10
@@ -36,6 +37,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+        # Figures of processes that no longer run leave /metrics (a separate worker's stay).
+        clean_metrics_dir()
         config = uvicorn.Config(
             "crewcall.asgi:application",
             host=host,

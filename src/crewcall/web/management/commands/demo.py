@@ -30,6 +30,7 @@ from crewcall.events.models import Event, WorkArea
 from crewcall.people import services as people
 from crewcall.people.models import Employee, Role, Skill
 from crewcall.staffing import services as staffing
+from crewcall.staffing.asking import queue_invitation_message
 from crewcall.staffing.models import Invitation
 from crewcall.web.demo import (
     ABSENCE_COUNT,
@@ -263,6 +264,7 @@ class DemoLoader:
             person.busy.add(event.event_date)
             answer = self._answer(status, more=len(accepted) < target)
             if answer is None:
+                demo_invitation_message(actor=self.actor, invitation_id=invitation.pk)
                 continue
             invitation = staffing.invitation_set_status(
                 actor=self.actor,
@@ -383,6 +385,14 @@ class DemoLoader:
             erased.employee = people.employee_anonymise(
                 actor=self.actor, employee_id=erased.employee.pk, expected_version=erased.employee.version
             )
+
+
+@service
+def demo_invitation_message(*, actor: User, invitation_id: int) -> None:
+    """An invitation still waiting for its answer was asked on WhatsApp: queue its message,
+    as asking does (the integrity check finds an asked invitation without one)."""
+    invitation = Invitation.objects.select_related("event", "employee").get(pk=invitation_id)
+    queue_invitation_message(invitation, invitation.event)
 
 
 @service

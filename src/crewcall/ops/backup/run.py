@@ -1,0 +1,453 @@
+"""`crewcall backup` and `crewcall restore`, as functions (docs/backup.md).
+
+Backup: one REPEATABLE READ transaction exports its snapshot; in it, every table is
+counted and checksummed, and pg_dump (custom format) runs with `--snapshot`, so the dump
+and the manifest describe exactly the same rows, while the app keeps writing.
+
+Restore: into an empty database only. The manifest and the schema version are checked
+first, then the dump's SHA-256, then pg_restore runs in one transaction (all or
+nothing), then every table is measured again and compared with the manifest. Finally the
+change feed gets a new epoch, so every cursor handed out before the restore is answered
+with `reset`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connection
+from psycopg import sql
+
+from crewcall.ops.backup import archive
+from crewcall.ops.backup.errors import BackupError, VerificationFailed
+from crewcall.ops.backup.manifest import (
+    CHECKSUM_ALGORITHM,
+    FORMAT,
+    FORMAT_SETTINGS,
+    FORMAT_VERSION,
+    applied_migrations,
+    compare,
+    last_names,
+    measure,
+)
+from crewcall.ops.backup.progress import Progress
+from crewcall.ops.backup.tools import _VERSION, Target, Tool, find_tool, server_major
+
+# pg_dump waits this long for a table's share lock (behind a migration, say), then fails.
+LOCK_WAIT = "60s"
+
+_DUMPING = re.compile(r'^pg_dump: dumping contents of table "(.+)"')
+_RESTORING = re.compile(r"^pg_restore: (creating|processing|executing) (.*)")
+
+
+@dataclass
+class Timings:
+    measure_s: float = 0.0
+    dump_s: float = 0.0
+    write_s: float = 0.0
+    check_s: float = 0.0
+    restore_s: float = 0.0
+    verify_s: float = 0.0
+    finish_s: float = 0.0
+    total_s: float = 0.0
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    manifest: dict[str, Any]
+    bytes: int
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def tables(self) -> int:
+        return len(self.manifest["tables"])
+
+    @property
+    def rows(self) -> int:
+        return sum(t["rows"] for t in self.manifest["tables"].values())
+
+
+@dataclass
+class RestoreResult:
+    manifest: dict[str, Any]
+    migrated: list[str]
+    epoch: str
+    dropped_changes: int
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def tables(self) -> int:
+        return len(self.manifest["tables"])
+
+    @property
+    def rows(self) -> int:
+        return sum(t["rows"] for t in self.manifest["tables"].values())
+
+
+def crewcall_version() -> str:
+    try:
+        return importlib.metadata.version("crewcall")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+# ---------------------------------------------------------------------------- running tools
+
+
+def _run_tool(args: list[str], *, env: dict[str, str]) -> Iterator[str]:
+    """Run a PostgreSQL tool, yielding its stderr lines (its --verbose progress); raise
+    BackupError with its error lines when it fails."""
+    tail: list[str] = []
+    errors: list[str] = []
+    with subprocess.Popen(  # noqa: S603 - our own tool path and arguments, no shell
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    ) as process:
+        assert process.stderr is not None  # noqa: S101 - requested above
+        finished = False
+        try:
+            for raw in process.stderr:
+                line = raw.rstrip("\n")
+                tail = [*tail[-9:], line]
+                if "error:" in line or line.lstrip().startswith(("DETAIL:", "HINT:", "FATAL:")):
+                    errors.append(line)
+                yield line
+            finished = True
+        finally:
+            if not finished and process.poll() is None:
+                # Interrupted (Ctrl-C, or the caller gave up): do not leave the tool running.
+                process.terminate()
+    code = process.returncode
+    if code != 0:
+        said = "\n".join(errors[-10:] or tail)
+        raise BackupError(f"{Path(args[0]).name} failed (exit {code}):\n{said}")
+
+
+# ---------------------------------------------------------------------------------- backup
+
+
+def create_backup(path: Path, *, progress: Progress, pg_bin: Path | None = None) -> BackupResult:
+    """Write a backup of the default database to `path` (a tar: manifest.json, database.dump)."""
+    started = time.monotonic()
+    timings = Timings()
+    path = Path(path)
+    if path.is_dir():
+        raise BackupError(f"{path} is a folder: name the backup file to write.")
+    if not path.parent.is_dir():
+        raise BackupError(f"{path.parent} does not exist: create the folder first.")
+    target = Target.for_alias("default")
+    dump = path.with_name(f".{path.name}.dump.partial")
+    try:
+        with target.connect() as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            major = server_major(conn)
+            tool = find_tool("pg_dump", at_least=major, target=target, pg_bin=pg_bin)
+            # The first statement fixes the transaction's snapshot: export it for pg_dump.
+            row = conn.execute(
+                "SELECT pg_export_snapshot(), now(), current_setting('server_version'),"
+                " current_setting('server_version_num')::int, current_database()"
+            ).fetchone()
+            assert row is not None  # noqa: S101 - one row, always
+            snapshot, taken_at, server_version, server_version_num, dbname = row
+            applied = applied_migrations(conn)
+            if not applied:
+                raise BackupError(
+                    f"The {target.describe()} holds no Crewcall schema (no migrations applied): "
+                    "nothing to back up."
+                )
+
+            t0 = time.monotonic()
+            progress.start("checksums", 0)
+            sums = measure(conn, on_table=lambda done, total, name: _table_step(progress, done, total, name))
+            rows = sum(s.rows for s in sums.values())
+            progress.finish(f"{len(sums)} tables, {rows:,} rows")
+            timings.measure_s = time.monotonic() - t0
+
+            t0 = time.monotonic()
+            _dump(tool, target, snapshot, dump, tables=len(sums), progress=progress)
+            timings.dump_s = time.monotonic() - t0
+            conn.rollback()  # the snapshot may go now
+
+        t0 = time.monotonic()
+        size = dump.stat().st_size
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "crewcall_version": crewcall_version(),
+            "created_at": taken_at.astimezone(UTC).isoformat(),
+            "database": dbname,
+            "server": {"version": server_version, "version_num": server_version_num},
+            "dump_tool": tool.version,
+            "schema": last_names(applied),
+            "migrations": applied,
+            "checksum": {"algorithm": CHECKSUM_ALGORITHM, "settings": FORMAT_SETTINGS},
+            "totals": {"tables": len(sums), "rows": rows},
+            "tables": {name: s.as_json() for name, s in sums.items()},
+            "dump": {
+                "file": archive.DUMP,
+                "format": "custom",
+                "bytes": size,
+                "sha256": archive.sha256_of(dump),
+            },
+        }
+        archive.write(path, manifest, dump)
+        timings.write_s = time.monotonic() - t0
+    finally:
+        dump.unlink(missing_ok=True)
+    timings.total_s = time.monotonic() - started
+    return BackupResult(path=path, manifest=manifest, bytes=path.stat().st_size, timings=timings)
+
+
+def _table_step(progress: Progress, done: int, total: int, name: str) -> None:
+    if progress.enabled and done == 0:
+        progress.start("checksums", total)
+    progress.update(done, name)
+
+
+def _dump(tool: Tool, target: Target, snapshot: str, out: Path, *, tables: int, progress: Progress) -> None:
+    args = [
+        str(tool.path),
+        "--format=custom",
+        "--verbose",
+        "--no-password",
+        f"--snapshot={snapshot}",
+        f"--lock-wait-timeout={LOCK_WAIT}",
+        f"--file={out}",
+        f"--dbname={target.conninfo()}",
+    ]
+    progress.start("dump", tables)
+    done = 0
+    for line in _run_tool(args, env=target.tool_env()):
+        match = _DUMPING.match(line)
+        if match:
+            size = out.stat().st_size if out.exists() else 0
+            progress.update(done, f"{match[1]} ({megabytes(size)})")
+            done += 1
+    progress.finish(f"{megabytes(out.stat().st_size)} written")
+
+
+# --------------------------------------------------------------------------------- restore
+
+
+def schema_difference(applied: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    """(pending, unknown): this code's migrations missing from the backup, and the
+    backup's migrations this code does not have."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    code = set(loader.disk_migrations)
+    backup = {(app, name) for app, names in applied.items() for name in names}
+    for key, migration in loader.disk_migrations.items():
+        # A squashed migration counts as applied when everything it replaces is.
+        if migration.replaces and all(tuple(r) in backup for r in migration.replaces):
+            backup.add(key)
+    pending = sorted(f"{app}.{name}" for app, name in code - backup)
+    unknown = sorted(f"{app}.{name}" for app, name in backup - code)
+    return pending, unknown
+
+
+def _listing(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def check_schema(manifest: dict[str, Any], *, migrate: bool) -> list[str]:
+    """Refuse a backup whose schema this code cannot take; return the pending migrations."""
+    pending, unknown = schema_difference(manifest["migrations"])
+    made_by = manifest.get("crewcall_version", "unknown")
+    if unknown:
+        raise BackupError(
+            f"This backup was made by a newer Crewcall (or another branch, version {made_by}): it holds "
+            f"{len(unknown)} migration(s) this version does not know ({_listing(unknown)}). "
+            f"Restore it with Crewcall {made_by} or newer."
+        )
+    if pending and not migrate:
+        raise BackupError(
+            f"This backup's schema is older than this Crewcall's: {len(pending)} migration(s) are not in it "
+            f"({_listing(pending)}). Restore with --migrate to restore it as it was and then migrate it, "
+            f"or restore it with the Crewcall version that made it ({made_by})."
+        )
+    return pending
+
+
+_OBJECTS = """
+SELECT n.nspname || '.' || c.relname, c.relkind
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+UNION ALL
+SELECT n.nspname || '.' || p.proname || '()', 'function'
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+ORDER BY 1
+"""
+
+
+def how_to_empty(target: Target) -> str:
+    if target.embedded_bin is not None:
+        return (
+            "To restore into the embedded server: stop Crewcall, move its PostgreSQL folder away "
+            f"(mv {settings.DATA_DIR / 'pg'} {settings.DATA_DIR / 'pg.before-restore'}; keep "
+            "secret_key beside it) and run the restore again: it starts a fresh server with an empty "
+            "database. Or restore into a new database: CREWCALL_DATABASE_NAME=crewcall_restored "
+            "crewcall restore FILE. See docs/backup.md."
+        )
+    return (
+        f"To restore into this server: stop Crewcall, then `dropdb {target.dbname}` and `createdb "
+        f"{target.dbname}` (as the owner, e.g. with -O <user of DATABASE_URL>) and run the restore "
+        "again; or point DATABASE_URL at a new, empty database. See docs/backup.md."
+    )
+
+
+def check_empty(conn: psycopg.Connection[Any], target: Target) -> None:
+    """Refuse a database that holds anything: restore never overwrites."""
+    objects = conn.execute(_OBJECTS).fetchall()
+    if not objects:
+        return
+    tables = [name for name, kind in objects if kind == "r"]
+    filled = []
+    for name in tables:
+        schema, table = name.split(".", 1)
+        query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(schema, table))
+        hit = conn.execute(query).fetchone()
+        if hit and hit[0]:
+            filled.append(name)
+    migrated = 0
+    if "public.django_migrations" in tables:
+        got = conn.execute("SELECT count(*) FROM public.django_migrations").fetchone()
+        migrated = int(got[0]) if got else 0
+    what = [f"{len(objects)} objects ({len(tables)} tables)"]
+    if migrated:
+        what.append(f"{migrated} migrations applied")
+    if filled:
+        what.append(f"{len(filled)} tables with rows ({_listing(filled, 5)})")
+    raise BackupError(
+        f"The {target.describe()} is not empty: {'; '.join(what)}. Restore only goes into an empty "
+        f"database, so that it can never overwrite data. {how_to_empty(target)}"
+    )
+
+
+def restore_backup(
+    path: Path, *, progress: Progress, migrate: bool = False, pg_bin: Path | None = None
+) -> RestoreResult:
+    """Restore `path` into the default database, which must be empty; verify it."""
+    started = time.monotonic()
+    timings = Timings()
+    path = Path(path)
+    manifest = archive.read_manifest(path)
+    pending = check_schema(manifest, migrate=migrate)
+
+    target = Target.for_alias("default")
+    with target.connect(autocommit=True) as conn:
+        major = server_major(conn)
+        check_empty(conn, target)
+    made_on = manifest["server"]["version_num"] // 10000
+    if major < made_on:
+        raise BackupError(
+            f"This backup comes from PostgreSQL {made_on}; the {target.describe()} runs PostgreSQL {major}. "
+            f"Restore it into PostgreSQL {made_on} or newer."
+        )
+    tool_match = _VERSION.search(str(manifest.get("dump_tool", "")))
+    dump_major = int(tool_match[1]) if tool_match else made_on
+    tool = find_tool("pg_restore", at_least=max(major, dump_major), target=target, pg_bin=pg_bin)
+
+    with tempfile.TemporaryDirectory(prefix="crewcall-restore-") as folder:
+        t0 = time.monotonic()
+        progress.start("check", manifest["dump"]["bytes"], in_bytes=True)
+        dump = archive.extract_dump(path, manifest, Path(folder), on_bytes=progress.update)
+        progress.finish("SHA-256 matches")
+        timings.check_s = time.monotonic() - t0
+
+        t0 = time.monotonic()
+        _restore(tool, target, dump, progress=progress)
+        timings.restore_s = time.monotonic() - t0
+
+    t0 = time.monotonic()
+    with target.connect() as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        progress.start("verify", 0)
+        sums = measure(conn, on_table=lambda done, total, name: _verify_step(progress, done, total, name))
+        conn.rollback()
+    mismatches = compare(manifest["tables"], sums)
+    progress.finish(f"{len(mismatches)} mismatches" if mismatches else "every table matches")
+    timings.verify_s = time.monotonic() - t0
+
+    t0 = time.monotonic()
+    migrated: list[str] = []
+    if pending and not mismatches:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+        migrated = pending
+    epoch, dropped = renew_feed()
+    timings.finish_s = time.monotonic() - t0
+    timings.total_s = time.monotonic() - started
+    if mismatches:
+        raise VerificationFailed(mismatches)
+    return RestoreResult(
+        manifest=manifest, migrated=migrated, epoch=epoch, dropped_changes=dropped, timings=timings
+    )
+
+
+def _verify_step(progress: Progress, done: int, total: int, name: str) -> None:
+    if progress.enabled and done == 0:
+        progress.start("verify", total)
+    progress.update(done, name)
+
+
+def _restore(tool: Tool, target: Target, dump: Path, *, progress: Progress) -> None:
+    listing = subprocess.run(  # noqa: S603 - our own tool path and arguments
+        [str(tool.path), "--list", str(dump)], capture_output=True, text=True, check=False
+    )
+    if listing.returncode != 0:
+        raise BackupError(f"pg_restore cannot read the dump: {listing.stderr.strip()}")
+    items = sum(1 for line in listing.stdout.splitlines() if line.strip() and not line.startswith(";"))
+    args = [
+        str(tool.path),
+        "--verbose",
+        "--single-transaction",  # all or nothing: a failed restore leaves the database empty
+        "--exit-on-error",
+        "--no-owner",  # objects belong to the user restoring, whoever owned them before
+        "--no-privileges",
+        "--no-password",
+        f"--dbname={target.conninfo()}",
+        str(dump),
+    ]
+    progress.start("restore", items)
+    done = 0
+    for line in _run_tool(args, env=target.tool_env()):
+        match = _RESTORING.match(line)
+        if match:
+            done += 1
+            progress.update(done, match[2][:60])
+    progress.finish(f"{items} items")
+
+
+def renew_feed() -> tuple[str, int]:
+    """A new epoch for the change feed and no restored change ahead of this cluster
+    (changes_after_restore). Returns (epoch, dropped)."""
+    from crewcall.changes.services import changes_after_restore
+
+    result = changes_after_restore()
+    connection.close()
+    return result

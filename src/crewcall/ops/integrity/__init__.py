@@ -1,0 +1,1 @@
+"""`crewcall integrity`: the invariants no constraint can hold (docs/integrity.md)."""

@@ -1,0 +1,145 @@
+"""Checks of messages, the jobs that move them, and idempotency keys."""
+
+from __future__ import annotations
+
+from crewcall.ops import services as repairs
+from crewcall.ops.integrity.registry import Check, register
+
+# A job that will still run: waiting or running.
+_LIVE_JOB = "j.status IN ('todo', 'doing')"
+
+register(
+    Check(
+        id="message.queued_without_job",
+        severity="warning",
+        description="A queued outbound message has been due for longer than the stuck limit and "
+        "no send job is waiting for it: it will never go out.",
+        sql=f"""
+        SELECT 'outbound_message', m.id, 'queued with no send job', 'a waiting send job', 'none'
+        FROM messaging_outboundmessage m
+        WHERE m.status = 'queued'
+          AND COALESCE(m.next_attempt_at, m.created_at) < now() - make_interval(mins => %(stuck_minutes)s)
+          AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
+                          WHERE j.task_name = 'messaging.send_message' AND {_LIVE_JOB}
+                            AND j.args ->> 'message_id' = m.id::text)
+        """,  # noqa: S608 - a constant fragment
+        repair=repairs.message_requeue,
+    )
+)
+
+register(
+    Check(
+        id="message.stuck_sending",
+        severity="warning",
+        description="An outbound message has been claimed for sending longer than the stuck limit "
+        "and no send job is waiting to reconcile it.",
+        sql=f"""
+        SELECT 'outbound_message', m.id, 'stuck in sending', 'sent or failed',
+               'sending since ' || to_char(m.claimed_at, 'YYYY-MM-DD HH24:MI:SS TZ')
+        FROM messaging_outboundmessage m
+        WHERE m.status = 'sending'
+          AND COALESCE(m.claimed_at, m.updated_at) < now() - make_interval(mins => %(stuck_minutes)s)
+          AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
+                          WHERE j.task_name = 'messaging.send_message' AND {_LIVE_JOB}
+                            AND j.args ->> 'message_id' = m.id::text)
+        """,  # noqa: S608 - a constant fragment
+        repair=repairs.message_requeue,
+    )
+)
+
+register(
+    Check(
+        id="inbound.never_applied",
+        severity="warning",
+        description="An inbound reply has waited longer than the stuck limit to be applied and no "
+        "apply job is waiting.",
+        sql=f"""
+        SELECT 'inbound_message', m.id, 'reply never applied', 'applied', m.outcome
+        FROM messaging_inboundmessage m
+        WHERE m.outcome = 'pending'
+          AND m.received_at < now() - make_interval(mins => %(stuck_minutes)s)
+          AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
+                          WHERE j.task_name = 'messaging.apply_inbound' AND {_LIVE_JOB})
+        """,  # noqa: S608 - a constant fragment
+        repair=repairs.inbound_apply_job,
+    )
+)
+
+register(
+    Check(
+        id="message.links_match",
+        severity="error",
+        description="A message linked to an invitation belongs to that invitation's employee "
+        "(and, for outbound, its event).",
+        sql="""
+        SELECT 'outbound_message', m.id, 'linked invitation ' || i.id || ' is someone else''s',
+               'employee ' || i.employee_id || ', event ' || i.event_id,
+               'employee ' || m.employee_id || ', event ' || COALESCE(m.event_id::text, 'none')
+        FROM messaging_outboundmessage m JOIN staffing_invitation i ON i.id = m.invitation_id
+        WHERE i.employee_id <> m.employee_id OR m.event_id IS DISTINCT FROM i.event_id
+        UNION ALL
+        SELECT 'inbound_message', m.id, 'linked invitation ' || i.id || ' is someone else''s',
+               'employee ' || i.employee_id, 'employee ' || COALESCE(m.employee_id::text, 'none')
+        FROM messaging_inboundmessage m JOIN staffing_invitation i ON i.id = m.invitation_id
+        WHERE m.employee_id IS DISTINCT FROM i.employee_id
+        """,
+        left_because="Which link is right cannot be told from the data; a dispatcher reads the message.",
+    )
+)
+
+register(
+    Check(
+        id="message.json_shapes",
+        severity="warning",
+        description="Outbound template_variables must be a JSON object of text values; an inbound "
+        "message's raw webhook must be a JSON object.",
+        sql="""
+        SELECT 'outbound_message', m.id, 'template_variables is not an object', 'object',
+               jsonb_typeof(m.template_variables)
+        FROM messaging_outboundmessage m WHERE jsonb_typeof(m.template_variables) <> 'object'
+        UNION ALL
+        SELECT 'outbound_message', m.id, 'template variable ' || v.key || ' is not text', 'string',
+               jsonb_typeof(v.value)
+        FROM messaging_outboundmessage m, jsonb_each(m.template_variables) v
+        WHERE jsonb_typeof(m.template_variables) = 'object' AND jsonb_typeof(v.value) <> 'string'
+        UNION ALL
+        SELECT 'inbound_message', m.id, 'raw is not an object', 'object', jsonb_typeof(m.raw)
+        FROM messaging_inboundmessage m WHERE jsonb_typeof(m.raw) <> 'object'
+        """,
+        left_because="A sent message's record is kept as it was; the variables are only a record of "
+        "the text, which is stored whole.",
+    )
+)
+
+register(
+    Check(
+        id="jobs.point_at_nothing",
+        severity="warning",
+        description="A waiting job names a message that does not exist.",
+        sql="""
+        SELECT 'job', j.id, j.task_name || ' for missing message ' || (j.args ->> 'message_id'),
+               'an existing message', 'none'
+        FROM procrastinate_jobs j
+        WHERE j.status = 'todo'
+          AND j.task_name IN ('messaging.send_message', 'messaging.simulate_delivery')
+          AND NOT EXISTS (SELECT 1 FROM messaging_outboundmessage m
+                          WHERE m.id::text = j.args ->> 'message_id')
+        """,
+        repair=repairs.job_cancel,
+    )
+)
+
+register(
+    Check(
+        id="idempotency.keys_point_at_nothing",
+        severity="warning",
+        description="An idempotency key belongs to a user that no longer exists.",
+        sql="""
+        SELECT 'idempotency_key', k.id, 'caller ' || k.scope || ' does not exist', 'an existing user', 'none'
+        FROM core_idempotencykey k
+        WHERE k.scope ~ '^user:[0-9]+$'
+          AND NOT EXISTS (SELECT 1 FROM accounts_user u WHERE u.id = substr(k.scope, 6)::bigint)
+        """,
+        repair=repairs.idempotency_key_forget,
+    )
+)
