@@ -10,25 +10,48 @@ TEST_ENV := CREWCALL_DATA_DIR=$(CURDIR)/.data/test
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint check-migrations install lock screenshots
+# The German catalogue: the .po is committed, the compiled .mo is not (.gitignore); it is
+# rebuilt from the .po when that changed, before anything that shows pages. Debian's
+# gettext provides msgfmt (and xgettext, which `make messages` and the catalogue test use).
+MSGFMT := /usr/bin/msgfmt
+PO := src/crewcall/locale/de/LC_MESSAGES/django.po
+MO := $(PO:.po=.mo)
+# What makemessages does not read: the virtualenv, data, builds, tests and benchmarks
+# (web/tests/test_i18n.py reads the same list from here).
+MESSAGES_IGNORE := .venv .data build dist tests bench tools docs node_modules
 
-run: $(STAMP)
+.PHONY: run test lint check-migrations install lock screenshots messages
+
+run: $(STAMP) $(MO)
 	$(BIN)/crewcall serve $(if $(DEMO),--demo) $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 # Two runs: the change-feed tests wait for every transaction in the cluster that started
 # before their reads (the horizon), so they run alone, after the rest has run in parallel.
 # Exit code 5 is "no test selected" (PYTEST_ARGS picked tests of only one kind).
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(MO)
 	$(TEST_ENV) $(BIN)/pytest -n 2 -m "not feed" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(TEST_ENV) $(BIN)/pytest -m feed $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Pictures of the main pages with the demo agency, from a scratch database (docs/screenshots/).
-screenshots: $(STAMP) $(CHROMIUM)
+screenshots: $(STAMP) $(CHROMIUM) $(MO)
 	$(BIN)/python tools/screenshots.py
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+$(MSGFMT):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gettext
+
+$(MO): $(PO) | $(MSGFMT)
+	$(MSGFMT) --check-format -o $@ $<
+
+# After marking new strings: update the .po from the code, then translate every new or
+# changed entry (no empty msgstr, no "fuzzy" left: web/tests/test_i18n.py checks).
+messages: $(STAMP) | $(MSGFMT)
+	$(TEST_ENV) $(BIN)/crewcall makemessages -l de --no-obsolete --add-location file \
+		$(addprefix -i ,$(MESSAGES_IGNORE))
 
 lint: $(STAMP)
 	$(BIN)/ruff check src

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pghistory
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from crewcall.core.models import Versioned
 
@@ -14,11 +15,11 @@ class User(AbstractUser, Versioned):
     """A person who signs in: admin, dispatcher or viewer."""
 
     class Role(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        DISPATCHER = "dispatcher", "Dispatcher"
-        VIEWER = "viewer", "Viewer"
+        ADMIN = "admin", _("Admin")
+        DISPATCHER = "dispatcher", _("Dispatcher")
+        VIEWER = "viewer", _("Viewer")
         # An employee's own account: their personal page, nothing of the agency's data.
-        EMPLOYEE = "employee", "Employee"
+        EMPLOYEE = "employee", _("Employee")
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
 

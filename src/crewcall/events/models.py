@@ -12,16 +12,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from crewcall.core.models import Versioned
 
 
 class EventStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    RECRUITING = "recruiting", "Recruiting"
-    STAFFED = "staffed", "Staffed"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
+    DRAFT = "draft", _("Draft")
+    RECRUITING = "recruiting", _("Recruiting")
+    STAFFED = "staffed", _("Staffed")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # The lifecycle (DESIGN.md §3), the single Python copy of what the trigger
@@ -36,10 +37,10 @@ EVENT_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class Priority(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
 
 @pghistory.track(model_name="EventHistory")

@@ -11,30 +11,31 @@ from __future__ import annotations
 import pghistory
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from crewcall.core.models import Versioned
 
 
 class MessageKind(models.TextChoices):
-    INVITATION = "invitation", "Invitation"
-    CONFIRMATION = "confirmation", "Confirmation"
-    ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement"
-    WAITLIST = "waitlist", "Waitlist"
-    REMINDER = "reminder", "Reminder"
-    CANCELLATION = "cancellation", "Cancellation"
-    NUDGE = "nudge", "Nudge"
-    CLARIFY = "clarify", "Which event?"
-    HELP = "help", "Help"
+    INVITATION = "invitation", _("Invitation")
+    CONFIRMATION = "confirmation", _("Confirmation")
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement")
+    WAITLIST = "waitlist", _("Waitlist")
+    REMINDER = "reminder", _("Reminder")
+    CANCELLATION = "cancellation", _("Cancellation")
+    NUDGE = "nudge", _("Nudge")
+    CLARIFY = "clarify", _("Which event?")
+    HELP = "help", _("Help")
 
 
 class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    DELIVERED = "delivered", "Delivered"
-    READ = "read", "Read"
-    FAILED = "failed", "Failed"
-    UNDELIVERED = "undelivered", "Undelivered"
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    FAILED = "failed", _("Failed")
+    UNDELIVERED = "undelivered", _("Undelivered")
 
 
 # The single Python copy of trigger `messaging_outbound_status_guard`. queued ⇄ sending is
@@ -132,13 +133,13 @@ class OutboundMessage(Versioned):
 
 
 class InboundOutcome(models.TextChoices):
-    PENDING = "pending", "Not yet applied"
-    APPLIED = "applied", "Applied"
-    AMBIGUOUS = "ambiguous", "Asked which event"
-    UNPARSEABLE = "unparseable", "Not understood"
-    UNKNOWN_SENDER = "unknown_sender", "Unknown sender"
-    NO_OPEN_INVITATION = "no_open_invitation", "Nothing open to answer"
-    FAILED = "failed", "Could not be applied"
+    PENDING = "pending", _("Not yet applied")
+    APPLIED = "applied", _("Applied")
+    AMBIGUOUS = "ambiguous", _("Asked which event")
+    UNPARSEABLE = "unparseable", _("Not understood")
+    UNKNOWN_SENDER = "unknown_sender", _("Unknown sender")
+    NO_OPEN_INVITATION = "no_open_invitation", _("Nothing open to answer")
+    FAILED = "failed", _("Could not be applied")
 
 
 @pghistory.track(model_name="InboundMessageHistory")

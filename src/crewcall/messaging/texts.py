@@ -1,11 +1,28 @@
 """What Crewcall says on WhatsApp, in German and English (the employee's preferred
 language). Plain text; invitations, reminders and confirmations also go out as Twilio
-Content templates with the same variables when those are configured."""
+Content templates with the same variables when those are configured, so these texts are
+kept here, per language, mirroring those templates (not in the gettext catalogue).
+
+`preferred_language` decides which language Crewcall speaks to an employee, everywhere:
+these messages, their personal page and their calendar feed (the latter two through
+Django's translation catalogue, under `translation.override(preferred_language(...))`)."""
 
 from __future__ import annotations
 
 from datetime import date, time
 from typing import Any
+
+# The languages Crewcall speaks to employees, and the one when theirs is unset or unknown.
+EMPLOYEE_LANGUAGES = ("de", "en")
+DEFAULT_EMPLOYEE_LANGUAGE = "de"
+
+
+def preferred_language(employee: Any) -> str:
+    """The language for everything an employee reads from Crewcall: their preferred one,
+    German (the agency's language) when it is unset or one Crewcall does not speak."""
+    language = getattr(employee, "preferred_language", None)
+    return language if language in EMPLOYEE_LANGUAGES else DEFAULT_EMPLOYEE_LANGUAGE
+
 
 TEXTS: dict[str, dict[str, str]] = {
     "invitation": {
@@ -98,13 +115,13 @@ def event_variables(event: Any, language: str) -> dict[str, str]:
 
 def render(key: str, *, language: str, **variables: str) -> str:
     texts = TEXTS[key]
-    template = texts.get(language) or texts["de"]
+    template = texts.get(language) or texts[DEFAULT_EMPLOYEE_LANGUAGE]
     return template.format(**variables)
 
 
 def render_for(key: str, *, employee: Any, event: Any = None, **extra: str) -> tuple[str, dict[str, str]]:
     """(text, variables) for an employee, in their language, about an event."""
-    language = employee.preferred_language or "de"
+    language = preferred_language(employee)
     variables = {"name": employee.name.split(" ")[0], **extra}
     if event is not None:
         variables.update(event_variables(event, language))

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from crewcall.core.models import Versioned
 
@@ -39,10 +40,10 @@ PERSONAL_HISTORY_META = {
 
 
 class EmploymentType(models.TextChoices):
-    FULL_TIME = "full_time", "Full time"
-    PART_TIME = "part_time", "Part time"
-    MINI_JOB = "mini_job", "Mini job"
-    FREELANCE = "freelance", "Freelance"
+    FULL_TIME = "full_time", _("Full time")
+    PART_TIME = "part_time", _("Part time")
+    MINI_JOB = "mini_job", _("Mini job")
+    FREELANCE = "freelance", _("Freelance")
 
 
 class Language(models.TextChoices):
@@ -190,9 +191,9 @@ class EmployeeStats(models.Model):
 
 
 class AbsenceKind(models.TextChoices):
-    VACATION = "vacation", "Vacation"
-    SICK = "sick", "Sick"
-    BLOCKED = "blocked", "Blocked"
+    VACATION = "vacation", _("Vacation")
+    SICK = "sick", _("Sick")
+    BLOCKED = "blocked", _("Blocked")
 
 
 @pghistory.track(model_name="AbsenceHistory", append_only=False, meta=PERSONAL_HISTORY_META)

@@ -12,18 +12,19 @@ import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from crewcall.core.models import Versioned
 
 
 class InvitationStatus(models.TextChoices):
-    ASKED = "asked", "Asked"
-    ACCEPTED = "accepted", "Accepted"
-    WAITLISTED = "waitlisted", "Waitlisted"
-    DECLINED = "declined", "Declined"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
-    COMPLETED = "completed", "Completed"
+    ASKED = "asked", _("Asked")
+    ACCEPTED = "accepted", _("Accepted")
+    WAITLISTED = "waitlisted", _("Waitlisted")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", _("Completed")
 
 
 # DESIGN.md §3; the single Python copy of what trigger `staffing_invitation_guard` enforces.
@@ -54,9 +55,9 @@ class WorkedHours(models.Func):
 
 
 class ResponseMethod(models.TextChoices):
-    WHATSAPP = "whatsapp", "WhatsApp"
-    WEB = "web", "Web"
-    MANUAL = "manual", "Manual"
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    WEB = "web", _("Web")
+    MANUAL = "manual", _("Manual")
 
 
 @pghistory.track(model_name="InvitationHistory")

@@ -41,3 +41,5 @@ def _guard(needed: str, *, reads_open: bool) -> Callable[[View], View]:
 reader = _guard("dispatcher", reads_open=True)
 # Pages that exist only to change something (forms, confirmations).
 editor = _guard("dispatcher", reads_open=False)
+# Pages for admins only, reading included (users and tokens, operations).
+admin_only = _guard("admin", reads_open=False)

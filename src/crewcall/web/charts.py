@@ -80,7 +80,8 @@ def fill_rate_chart(rows: Sequence[FillRow]) -> SafeString:
     height = max(1, len(rows)) * ROW + 8
     body: list[str] = []
     if not rows:
-        body.append(f'<text x="0" y="20" fill="{MUTED}">{escape(_("No upcoming events."))}</text>')
+        empty = _("No upcoming events.")  # marked outside the f-string: xgettext skips those
+        body.append(f'<text x="0" y="20" fill="{MUTED}">{escape(empty)}</text>')
     for i, row in enumerate(rows):
         y = 4 + i * ROW
         share = min(row.accepted / row.needed, 1.0) if row.needed else 1.0
@@ -134,7 +135,8 @@ def hours_chart(values: Sequence[float | Decimal], gini: float, *, days: int) ->
     plot_h, base, left = 180, 200, 40
     body: list[str] = []
     if not bins:
-        body.append(f'<text x="0" y="20" fill="{MUTED}">{escape(_("No active employees."))}</text>')
+        empty = _("No active employees.")
+        body.append(f'<text x="0" y="20" fill="{MUTED}">{escape(empty)}</text>')
     most = max((b.count for b in bins), default=1) or 1
     width = (WIDTH - left) / max(len(bins), 1)
     for i, b in enumerate(bins):
@@ -149,6 +151,7 @@ def hours_chart(values: Sequence[float | Decimal], gini: float, *, days: int) ->
             f"{escape(b.label)}</text></g>"
         )
     body.append(f'<line x1="{left}" y1="{base}" x2="{WIDTH}" y2="{base}" stroke="{MUTED}"/>')
-    body.append(f'<text x="0" y="{base + 34}" fill="{MUTED}">{escape(_("hours"))}</text>')
-    body.append(f'<text x="0" y="14" fill="{MUTED}">{escape(_("people"))}</text>')
+    x_axis, y_axis = _("hours"), _("people")
+    body.append(f'<text x="0" y="{base + 34}" fill="{MUTED}">{escape(x_axis)}</text>')
+    body.append(f'<text x="0" y="14" fill="{MUTED}">{escape(y_axis)}</text>')
     return _svg(height=base + 42, title=title, label=f"{title}. {figures}", body=body, css="chart-hours")

@@ -29,6 +29,8 @@ def _nav(request: HttpRequest) -> dict[str, Any]:
         # The first part of the path ("" for the dashboard, "employees", "events" …).
         "section": request.path_info.strip("/").split("/", 1)[0],
         "signed_in": signed_in,
-        "simulator": staff,
-        "admin": staff and user.has_role("admin"),  # type: ignore[union-attr]
+        "simulator": signed_in and user.has_role("viewer"),  # type: ignore[union-attr]
+        "admin": signed_in and user.has_role("admin"),  # type: ignore[union-attr]
+        # Django's admin site wants is_staff as well.
+        "admin_site": staff and user.has_role("admin"),  # type: ignore[union-attr]
     }

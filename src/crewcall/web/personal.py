@@ -8,7 +8,8 @@ which links once existed).
 `/r/<token>/calendar.ics` lists the employee's shifts: every event they accepted (or
 worked) from 90 days back on, with the work area they are placed in; a shift that was
 called off after they accepted stays in the feed as STATUS:CANCELLED, so subscribed
-calendars show it as cancelled instead of silently dropping it.
+calendars show it as cancelled instead of silently dropping it. The feed's own words are
+in the employee's language (messaging.texts.preferred_language), from the catalogue.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from django.core import signing
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import override, pgettext
 from django.views.decorators.http import require_safe
 
+from crewcall.messaging.texts import preferred_language
 from crewcall.people.models import Employee
 from crewcall.staffing.models import Invitation
 
@@ -34,13 +37,6 @@ SALT = "crewcall.employee-link"
 RECENT_DAYS = 90
 MAX_TOKEN_LENGTH = 200
 BOOKED = ("accepted", "completed")
-
-LABELS = {
-    "de": {"calendar": "Crewcall: meine Einsätze", "area": "Bereich", "role": "Rolle",
-           "open_end": "Ende offen", "cancelled": "Abgesagt"},
-    "en": {"calendar": "Crewcall: my shifts", "area": "Work area", "role": "Role",
-           "open_end": "Open end", "cancelled": "Cancelled"},
-}  # fmt: skip
 
 
 def employee_link_token(employee_id: int) -> str:
@@ -90,6 +86,17 @@ def _placement(invitation: Invitation) -> Any:
         return None
 
 
+def _labels() -> dict[str, str]:
+    """The feed's words in the active language (the employee's: see employee_calendar_ics)."""
+    return {
+        "calendar": pgettext("calendar feed", "Crewcall: my shifts"),
+        "area": pgettext("calendar feed", "Work area"),
+        "role": pgettext("calendar feed", "Role"),
+        "open_end": pgettext("calendar feed", "Open end"),
+        "cancelled": pgettext("calendar feed", "Cancelled"),
+    }
+
+
 def _vevent(
     invitation: Invitation, day: dt.date, zone: ZoneInfo, labels: dict[str, str], host: str
 ) -> icalendar.Event:
@@ -129,7 +136,8 @@ def _vevent(
 def employee_calendar_ics(employee: Employee, *, today: dt.date | None = None) -> bytes:
     zone = ZoneInfo(settings.TIME_ZONE)
     today = today or timezone.localdate()
-    labels = LABELS.get(employee.preferred_language, LABELS["en"])
+    with override(preferred_language(employee)):
+        labels = _labels()
     host = _host()
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Crewcall//Employee shifts//EN")

@@ -1,7 +1,9 @@
 """The employee's personal page behind their signed link (`/r/<token>/`, no password).
 
 It lists the employee's open invitations, each with Yes / No buttons, their upcoming
-confirmed shifts and the link to subscribe to their iCal feed, in their preferred language.
+confirmed shifts and the link to subscribe to their iCal feed, in their preferred language
+(messaging.texts.preferred_language), whatever their browser asks for: the page is rendered
+under `translation.override` of that language with the app's catalogue (locale/).
 
 An answer given here takes the same path as a WhatsApp reply (`answer_invitation`: the
 event row is locked first, a "yes" after the last place is taken goes to the waiting
@@ -25,13 +27,11 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import Promise
-from django.utils.translation import override, pgettext_lazy
+from django.utils.translation import override, pgettext
 from django.views.decorators.http import require_POST, require_safe
 
 from crewcall.core.errors import Busy, NotFound
-from crewcall.messaging.texts import render_for
-from crewcall.people.models import Employee
+from crewcall.messaging.texts import preferred_language, render_for
 from crewcall.staffing.answers import ANSWERABLE, OPEN_EVENT, REPLY_FOR, Outcome
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_answer_on_page
@@ -42,60 +42,6 @@ from crewcall.web.personal import employee_for_token
 MAX_ROWS = 100
 
 
-# The page's words: English marked for the catalogue (with their own context, so Django's
-# catalogue, which has "Yes" as "Ja", does not decide them); the German is used until the
-# app's catalogue translates a word (then the catalogue wins).
-WORDS: dict[str, tuple[Promise, str]] = {
-    "title": (pgettext_lazy("personal page", "My shifts"), "Meine Einsätze"),
-    "hello": (pgettext_lazy("personal page", "Hi %(name)s"), "Hallo %(name)s"),
-    "private": (
-        pgettext_lazy("personal page", "This page is yours alone: please do not share its link."),
-        "Diese Seite gehört nur dir: Bitte teile den Link nicht.",
-    ),
-    "open_heading": (pgettext_lazy("personal page", "Open requests"), "Offene Anfragen"),
-    "open_empty": (
-        pgettext_lazy("personal page", "No open requests right now."),
-        "Gerade keine offenen Anfragen.",
-    ),
-    "waitlisted": (
-        pgettext_lazy("personal page", "You are on the waiting list."),
-        "Du stehst auf der Warteliste.",
-    ),
-    "question": (pgettext_lazy("personal page", "Are you in?"), "Bist du dabei?"),
-    "yes": (pgettext_lazy("personal page", "Yes"), "Zusagen"),
-    "no": (pgettext_lazy("personal page", "No"), "Absagen"),
-    "shifts_heading": (pgettext_lazy("personal page", "My upcoming shifts"), "Meine nächsten Einsätze"),
-    "shifts_empty": (
-        pgettext_lazy("personal page", "No confirmed shifts yet."),
-        "Noch keine bestätigten Einsätze.",
-    ),
-    "area": (pgettext_lazy("personal page", "Work area"), "Bereich"),
-    "role": (pgettext_lazy("personal page", "Role"), "Rolle"),
-    "open_end": (pgettext_lazy("personal page", "open end"), "Ende offen"),
-    "calendar_heading": (pgettext_lazy("personal page", "Calendar"), "Kalender"),
-    "calendar_help": (
-        pgettext_lazy(
-            "personal page",
-            "Subscribe once and your shifts appear in your phone's calendar, kept up to date by themselves.",
-        ),
-        "Einmal abonnieren, und deine Einsätze stehen im Kalender deines Handys "
-        "und bleiben von selbst aktuell.",
-    ),
-    "calendar_subscribe": (
-        pgettext_lazy("personal page", "Subscribe in my calendar"),
-        "Im Kalender abonnieren",
-    ),
-    "calendar_link": (
-        pgettext_lazy("personal page", "Calendar address (to copy)"),
-        "Kalender-Adresse (zum Kopieren)",
-    ),
-    "busy": (
-        pgettext_lazy("personal page", "That did not go through just now. Please try again."),
-        "Das hat gerade nicht geklappt. Bitte versuche es noch einmal.",
-    ),
-    "date_format": (pgettext_lazy("personal page", "D, j M Y"), "D, d.m.Y"),
-}
-LANGUAGES = ("de", "en")
 # How each outcome is shown (the message's level).
 LEVEL = {
     "accepted": messages.SUCCESS,
@@ -106,22 +52,6 @@ LEVEL = {
     "already": messages.INFO,
     "closed": messages.WARNING,
 }
-
-
-def language_of(employee: Employee) -> str:
-    return employee.preferred_language if employee.preferred_language in LANGUAGES else "de"
-
-
-def words_for(language: str) -> dict[str, str]:
-    """The page's words in `language`."""
-    with override(None):  # no catalogue: the English as written
-        english = {key: str(marked) for key, (marked, _german) in WORDS.items()}
-    words = {}
-    with override(language):
-        for key, (marked, german) in WORDS.items():
-            translated = str(marked)
-            words[key] = german if language == "de" and translated == english[key] else translated
-    return words
 
 
 def reply_text(invitation: Invitation, outcome: Outcome) -> str:
@@ -172,15 +102,12 @@ def _private(response: HttpResponse, language: str) -> HttpResponse:
 @require_safe
 def personal_page(request: HttpRequest, token: str) -> HttpResponse:
     employee = employee_for_token(token)
-    language = language_of(employee)
+    language = preferred_language(employee)
     with override(language):
         open_invitations, shifts = page_rows(employee.pk, timezone.localdate())
-        words = words_for(language)
         context: dict[str, Any] = {
             "employee": employee,
-            "greeting": words["hello"] % {"name": employee.name.split(" ")[0]},
-            "language": language,
-            "words": words,
+            "first_name": employee.name.split(" ")[0],
             "token": token,
             "open_invitations": open_invitations,
             "shifts": shifts,
@@ -197,11 +124,13 @@ class AnswerForm(forms.Form):
 @require_POST
 def personal_answer_view(request: HttpRequest, token: str, invitation_id: int) -> HttpResponse:
     employee = employee_for_token(token)
-    language = language_of(employee)
+    language = preferred_language(employee)
     form = AnswerForm(request.POST)
-    if not form.is_valid():
-        return _private(HttpResponse("Unknown answer.", status=400, content_type="text/plain"), language)
     with override(language):
+        if not form.is_valid():
+            text = pgettext("personal page", "Unknown answer.")
+            refused = HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+            return _private(refused, language)
         try:
             invitation, outcome = invitation_answer_on_page(
                 employee_id=employee.pk, invitation_id=invitation_id, answer=form.cleaned_data["answer"]
@@ -209,7 +138,8 @@ def personal_answer_view(request: HttpRequest, token: str, invitation_id: int) -
         except NotFound:
             raise Http404("No such invitation.") from None
         except Busy:
-            messages.error(request, words_for(language)["busy"])
+            busy = pgettext("personal page", "That did not go through just now. Please try again.")
+            messages.error(request, busy)
         else:
             messages.add_message(request, LEVEL[outcome], reply_text(invitation, outcome))
     response = HttpResponseRedirect(reverse("employee-page", args=[token]), status=303)

@@ -14,7 +14,10 @@
  *
  * On `reset` (the page's cursor is too old, or the database was restored) every live
  * fragment is refreshed. The element #live-status shows "live", "reconnecting…" or
- * "reloaded"; the browser reconnects by itself, resuming from the last event id.
+ * "reloaded"; the browser reconnects by itself, resuming from the last event id. Its words
+ * come translated from the server, in data attributes of #live-status:
+ *   data-text-live, data-text-live-again, data-text-reconnecting, data-text-reloaded
+ * (the English below only stands in when an attribute is missing).
  */
 (function () {
   "use strict";
@@ -30,11 +33,22 @@
   var pending = new Set();
   var timer = null;
 
-  function show(state, text) {
+  var FALLBACK = {
+    "live": "live",
+    "live-again": "live again",
+    "reconnecting": "reconnecting…",
+    "reloaded": "reloaded"
+  };
+
+  function words(key) {
+    return (status && status.getAttribute("data-text-" + key)) || FALLBACK[key];
+  }
+
+  function show(state, key) {
     if (!status) {
       return;
     }
-    status.textContent = text;
+    status.textContent = words(key);
     status.setAttribute("data-state", state);
     body.setAttribute("data-live-state", state);
   }
@@ -77,11 +91,11 @@
   var hadError = false;
 
   source.addEventListener("open", function () {
-    show("live", hadError ? "live again" : "live");
+    show("live", hadError ? "live-again" : "live");
   });
   source.addEventListener("error", function () {
     hadError = true;
-    show("reconnecting", "reconnecting…");
+    show("reconnecting", "reconnecting");
   });
   source.addEventListener("change", function (message) {
     var change;
