@@ -59,9 +59,7 @@ def test_the_webhook_keeps_the_message_and_queues_one_apply_job(client, agency) 
 
 
 @pytest.mark.django_db
-def test_a_message_that_cannot_be_applied_is_set_aside_and_the_next_one_goes_on(
-    agency, monkeypatch
-) -> None:
+def test_a_message_that_cannot_be_applied_is_set_aside_and_the_next_one_goes_on(agency, monkeypatch) -> None:
     invitation = invitation_create(
         actor=agency.actor, event_id=agency.event().pk, employee_id=agency.employee().pk
     )

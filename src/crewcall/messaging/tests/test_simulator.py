@@ -44,11 +44,14 @@ def test_answering_on_the_simulator_goes_through_the_webhook(
     assert b"You are booked" in timeline.content or b"eingeplant" in timeline.content
 
 
-def test_the_simulator_is_for_staff_only(client, agency) -> None:
+def test_the_simulator_needs_a_signed_in_agency_user(client, agency, oscar) -> None:
     employee = agency.employee()
     response = client.get(reverse("simulator-conversation", args=[employee.pk]))
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert response.status_code == 302 and "/login/" in response["Location"]
     assert client.post(reverse("simulator-reply", args=[employee.pk]), {"body": "ja"}).status_code == 302
+    client.force_login(oscar)
+    assert client.get(reverse("simulator")).status_code == 403
+    assert client.post(reverse("simulator-reply", args=[employee.pk]), {"body": "ja"}).status_code == 403
     assert not InboundMessage.objects.exists()
 
 
