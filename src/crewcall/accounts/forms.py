@@ -22,7 +22,7 @@ class UserCreateForm(forms.Form):
 class UserEditForm(forms.Form):
     """Role, state and email; `version` is what the page showed (checked by the service)."""
 
-    COMPARED = ("role", "is_active", "email")
+    CHANGED = ("role", "is_active", "email")  # what `changes()` hands the service
 
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
     is_active = forms.BooleanField(label=_("Active (may sign in and use tokens)"), required=False)
@@ -34,15 +34,7 @@ class UserEditForm(forms.Form):
         return {"role": user.role, "is_active": user.is_active, "email": user.email, "version": user.version}
 
     def changes(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self.COMPARED}
-
-    @staticmethod
-    def display(name: str, value: Any) -> str:
-        if name == "role":
-            return str(dict(ROLE_CHOICES).get(value, value))
-        if name == "is_active":
-            return str(_("yes") if value else _("no"))
-        return str(value or "—")
+        return {name: self.cleaned_data[name] for name in self.CHANGED}
 
 
 class TokenCreateForm(forms.Form):

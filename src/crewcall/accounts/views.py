@@ -4,16 +4,13 @@ Every write goes through accounts.services; its errors show beside the fields.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -25,26 +22,13 @@ from crewcall.core.api.pagination import Sort, keyset_page
 from crewcall.core.api.problems import ApiProblem
 from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
 from crewcall.people.forms import show_service_errors
+from crewcall.web import conflicts
+from crewcall.web.access import admin_only
 from crewcall.web.htmx import render_page
 
 PAGE_SIZE = 50
 TOKENS_SHOWN = 100
 BY_USERNAME = Sort(field="username", descending=False)
-View = Callable[..., HttpResponse]
-
-
-def admin_only(view: View) -> View:
-    """Signed out: to the sign-in page; signed in without the admin role: 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.has_role("admin"):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _actor(request: HttpRequest) -> User:
@@ -115,7 +99,10 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     user = _user_or_404(user_id)
-    form = UserEditForm(request.POST, initial=UserEditForm.initial_from(user))
+    # A post of the conflict view (keep mine, merged) becomes the form's data here.
+    form = UserEditForm(
+        conflicts.resolve(request.POST, UserEditForm), initial=UserEditForm.initial_from(user)
+    )
     if form.is_valid():
         try:
             services.user_update(
@@ -139,25 +126,14 @@ def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 def _conflict(request: HttpRequest, user_id: int, yours: UserEditForm) -> HttpResponse:
     """Someone saved this account after the admin read it: both side by side, nothing written."""
     current = _user_or_404(user_id)
-    theirs = UserEditForm.initial_from(current)
-    rows = []
-    for name in UserEditForm.COMPARED:
-        shown_theirs = UserEditForm.display(name, theirs[name])
-        shown_mine = UserEditForm.display(name, yours.cleaned_data[name])
-        rows.append({"name": name, "label": yours.fields[name].label, "theirs": shown_theirs,
-                     "yours": shown_mine, "differs": shown_theirs != shown_mine})  # fmt: skip
-    data = request.POST.copy()
-    data["version"] = str(current.version)  # "keep mine" now answers the version seen
-    return render_page(
-        request,
-        "accounts/user_conflict.html",
-        {
-            "account": current,
-            "rows": rows,
-            "keep_form": UserEditForm(data),
-            "read_version": yours.cleaned_data["version"],
-        },
+    found = conflicts.conflict(
+        yours=yours,
+        theirs=UserEditForm.initial_from(current),
+        version=current.version,
+        action=reverse("accounts:edit", args=[current.pk]),
+        theirs_url=reverse("accounts:detail", args=[current.pk]),
     )
+    return render_page(request, "accounts/user_conflict.html", {"account": current, "conflict": found})
 
 
 @admin_only

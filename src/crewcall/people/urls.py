@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from crewcall.people.views import actions, pages
+from crewcall.people.views import actions, importing, pages
 
 app_name = "people"
 urlpatterns: list[URLPattern] = [
     path("", pages.employee_list, name="list"),
     path("new", pages.employee_create, name="create"),
+    path("import", importing.employee_import, name="import"),
+    path("import/template.csv", importing.employee_import_template, name="import-template"),
     path("<int:employee_id>/", pages.employee_detail, name="detail"),
     path("<int:employee_id>/edit", pages.employee_edit, name="edit"),
     path("<int:employee_id>/archive", actions.employee_archive, name="archive"),

@@ -12,6 +12,7 @@ from django.test import Client
 from crewcall.accounts import services
 from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.tokens import secret_hash
+from crewcall.people.tests.test_pages_conflict import conflict_post
 
 pytestmark = [pytest.mark.django_db]
 
@@ -78,25 +79,58 @@ def test_an_admin_cannot_demote_themselves(admin: Client, alice: User) -> None:
     assert alice.role == "admin"
 
 
-def test_a_stale_save_shows_both_versions_and_writes_nothing(admin: Client, bob: User) -> None:
+def _stale_save(admin: Client, bob: User) -> Any:
+    """The admin makes Bob a viewer with a new email; meanwhile someone set another email
+    and deactivated him."""
     read = bob.version
-    services.user_update(
-        actor=None, user_id=bob.pk, expected_version=read, changes={"email": "b@example.org"}
-    )
-    response = admin.post(f"/users/{bob.pk}/edit", {"role": "viewer", "is_active": "on", "email": "",
-                                                     "version": read})  # fmt: skip
+    services.user_update(actor=None, user_id=bob.pk, expected_version=read,
+                         changes={"email": "b@example.org", "is_active": False})  # fmt: skip
+    response = admin.post(f"/users/{bob.pk}/edit", {"role": "viewer", "is_active": "on",
+                                                     "email": "bob@example.org", "version": read})  # fmt: skip
     assert response.status_code == 200
+    bob.refresh_from_db()
+    return response
+
+
+def test_a_stale_save_shows_both_versions_and_writes_nothing(admin: Client, bob: User) -> None:
+    response = _stale_save(admin, bob)
     body = response.content.decode()
     assert 'id="conflict"' in body and "b@example.org" in body and "Viewer" in body
+    rows = {row.name: row for row in response.context["conflict"].rows}
+    assert (rows["role"].theirs, rows["role"].yours) == ("Dispatcher", "Viewer")
+    assert (rows["is_active"].theirs, rows["is_active"].yours) == ("no", "yes")
+    assert (bob.role, bob.email, bob.is_active) == ("dispatcher", "b@example.org", False)
+    assert f'name="version" value="{bob.version}"' in body
+    assert f'class="take-theirs" href="/users/{bob.pk}/"' in body  # take theirs: nothing to write
+
+
+def test_keep_mine_overwrites_theirs_on_an_account(admin: Client, bob: User) -> None:
+    response = _stale_save(admin, bob)
+    assert admin.post(f"/users/{bob.pk}/edit", conflict_post(response, "mine")).status_code == 302
     bob.refresh_from_db()
-    assert bob.role == "dispatcher" and bob.email == "b@example.org"
-    keep = response.context["keep_form"]
-    assert keep.data["version"] == str(bob.version)
-    # Keep mine: the same values, now against the version the admin has seen.
-    response = admin.post(f"/users/{bob.pk}/edit", dict(keep.data.items()))
-    assert response.status_code == 302
+    assert (bob.role, bob.email, bob.is_active) == ("viewer", "bob@example.org", True)
+
+
+def test_an_account_merge_takes_each_field_from_the_side_chosen(admin: Client, bob: User) -> None:
+    response = _stale_save(admin, bob)
+    data = conflict_post(response, "merge", role="mine", is_active="theirs", email="theirs")
+    assert admin.post(f"/users/{bob.pk}/edit", data).status_code == 302
     bob.refresh_from_db()
-    assert bob.role == "viewer" and bob.email == ""
+    assert (bob.role, bob.email, bob.is_active) == ("viewer", "b@example.org", False)
+
+
+def test_an_account_merge_meeting_another_change_shows_the_conflict_again(admin: Client, bob: User) -> None:
+    response = _stale_save(admin, bob)
+    data = conflict_post(response, "merge", is_active="theirs")
+    services.user_update(actor=None, user_id=bob.pk, expected_version=bob.version,
+                         changes={"email": "third@example.org"})  # fmt: skip
+    again = admin.post(f"/users/{bob.pk}/edit", data)
+    assert again.status_code == 200
+    rows = {row.name: row for row in again.context["conflict"].rows}
+    assert (rows["email"].theirs, rows["email"].yours) == ("third@example.org", "bob@example.org")
+    assert not rows["is_active"].differs
+    bob.refresh_from_db()
+    assert (bob.role, bob.email) == ("dispatcher", "third@example.org")
 
 
 def test_a_token_secret_is_shown_once_and_revoked(admin: Client, bob: User) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from crewcall.events.models import Event, WorkArea
 from crewcall.events.services import event_create, event_update
+from crewcall.people.tests.test_pages_conflict import conflict_post
 
 pytestmark = pytest.mark.django_db
 
@@ -206,29 +208,84 @@ def test_an_edit_saves_with_the_version_read(client, bob, agency) -> None:
     assert event.title == "New title"
 
 
-def test_a_stale_save_shows_both_versions_and_keep_mine_saves_after(client, bob, agency) -> None:
+def _stale_edit(client, bob, agency) -> tuple[Any, Event]:
+    """Bob changes title and rate from the version he read; meanwhile someone changed the
+    location and the rate. The conflict view shows both and writes nothing."""
     event = agency.event("Original", location="Hall A")
-    stale = edit_post(event, title="Mine")
+    stale = edit_post(event, title="Mine", hourly_rate="17.00")
     event_update(
         actor=agency.actor,
         event_id=event.pk,
         expected_version=event.version,
-        changes={"location": "Theirs Hall"},
+        changes={"location": "Theirs Hall", "hourly_rate": Decimal("18.00")},
     )
     client.force_login(bob)
     response = client.post(f"/events/{event.pk}/edit", stale)
+    assert response.status_code == 200
+    event.refresh_from_db()
+    return response, event
+
+
+def test_a_stale_save_shows_both_versions_and_writes_nothing(client, bob, agency) -> None:
+    response, event = _stale_edit(client, bob, agency)
     page = response.content.decode()
-    assert response.status_code == 200 and "Someone else saved a change meanwhile" in page
-    rows = {row["label"]: row for row in response.context["conflict"]}
-    assert (rows["Title"]["mine"], rows["Title"]["theirs"]) == ("Mine", "Original")
-    assert (rows["Location"]["mine"], rows["Location"]["theirs"]) == ("Hall A", "Theirs Hall")
+    assert "Someone else saved a change meanwhile" in page and 'id="edit-form"' not in page
+    rows = {row.name: row for row in response.context["conflict"].rows}
+    assert (rows["title"].yours, rows["title"].theirs) == ("Mine", "Original")
+    assert (rows["location"].yours, rows["location"].theirs) == ("Hall A", "Theirs Hall")
+    assert (rows["hourly_rate"].yours, rows["hourly_rate"].theirs) == ("17.00", "18.00")
+    assert [row.name for row in response.context["conflict"].differing] == [
+        "title",
+        "location",
+        "hourly_rate",
+    ]
+    assert (event.title, event.location, event.hourly_rate) == ("Original", "Theirs Hall", Decimal("18.00"))
+    assert f'name="version" value="{event.version}"' in page  # the version the view shows
+
+
+def test_keep_mine_overwrites_theirs(client, bob, agency) -> None:
+    response, event = _stale_edit(client, bob, agency)
+    saved = client.post(f"/events/{event.pk}/edit", conflict_post(response, "mine"))
+    assert saved.status_code == 302 and saved["Location"] == f"/events/{event.pk}/"
     event.refresh_from_db()
-    assert event.title == "Original"  # nothing overwritten
-    assert f'name="version" value="{event.version}"' in page  # "keep mine" carries the current version
-    assert "Take theirs" in page
-    assert client.post(f"/events/{event.pk}/edit", {**stale, "version": event.version}).status_code == 302
+    assert (event.title, event.location, event.hourly_rate) == ("Mine", "Hall A", Decimal("17.00"))
+
+
+def test_take_theirs_leads_to_the_event_as_stored(client, bob, agency) -> None:
+    response, event = _stale_edit(client, bob, agency)
+    assert f'class="take-theirs" href="/events/{event.pk}/"' in response.content.decode()
+    assert "Theirs Hall" in client.get(f"/events/{event.pk}/").content.decode()
+    stored = Event.objects.get(pk=event.pk)
+    assert (stored.version, stored.title) == (event.version, "Original")
+
+
+def test_a_merge_takes_each_field_from_the_side_chosen(client, bob, agency) -> None:
+    response, event = _stale_edit(client, bob, agency)
+    data = conflict_post(response, "merge", title="mine", location="theirs", hourly_rate="theirs")
+    assert client.post(f"/events/{event.pk}/edit", data).status_code == 302
     event.refresh_from_db()
-    assert (event.title, event.location) == ("Mine", "Hall A")
+    assert (event.title, event.location, event.hourly_rate) == ("Mine", "Theirs Hall", Decimal("18.00"))
+    assert (event.start_time, event.employees_needed) == (time(18), 2)  # the fields that did not differ
+
+
+def test_a_merge_meeting_another_change_shows_the_conflict_again(client, bob, agency) -> None:
+    response, event = _stale_edit(client, bob, agency)
+    data = conflict_post(response, "merge", title="mine", location="theirs", hourly_rate="mine")
+    event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version,
+                 changes={"title": "Third"})  # fmt: skip
+    again = client.post(f"/events/{event.pk}/edit", data)
+    assert again.status_code == 200
+    rows = {row.name: row for row in again.context["conflict"].rows}
+    assert (rows["title"].yours, rows["title"].theirs) == ("Mine", "Third")
+    assert not rows["location"].differs and rows["hourly_rate"].yours == "17.00"
+    event.refresh_from_db()
+    assert (event.title, event.hourly_rate) == ("Third", Decimal("18.00"))  # nothing written
+    assert (
+        client.post(f"/events/{event.pk}/edit", conflict_post(again, "merge", title="theirs")).status_code
+        == 302
+    )
+    event.refresh_from_db()
+    assert (event.title, event.location, event.hourly_rate) == ("Third", "Theirs Hall", Decimal("17.00"))
 
 
 def test_an_edit_with_end_before_start_shows_the_error(client, bob, agency) -> None:

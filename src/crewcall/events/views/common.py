@@ -1,5 +1,6 @@
 """What the event pages share: the versioned edit form with its side-by-side conflict
-view (who may read and write is crewcall.web.access, as for every page)."""
+view (crewcall.web.conflicts; who may read and write is crewcall.web.access, as for
+every page)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,11 @@ from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
 from crewcall.events.forms import TemplateForm, show_errors
 from crewcall.events.models import Event
-
-
-def shown(value: Any) -> str:
-    """A value as the conflict view shows it."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M")
-    return str(value)
+from crewcall.web import conflicts
 
 
 def initial_of(obj: Event, form_class: type[forms.Form]) -> dict[str, Any]:
@@ -45,20 +33,22 @@ def versioned_edit(
     form_class: type[TemplateForm],
     save: Callable[[int | None, dict[str, Any]], Any],
     template: str,
+    action: str,
+    theirs_url: str,
     done: str,
     context: dict[str, Any],
 ) -> HttpResponse:
-    """GET: the form with the version read. POST: the service with that version; on a
-    stale version, the form again with the current values beside the user's, carrying
-    the current version, so that saving again keeps theirs only if they choose it."""
+    """GET: the form with the version read. POST (the form, or the conflict view's keep
+    mine / merged): the service with that version; on a stale version, the conflict view
+    (both versions side by side) instead of the form, nothing written."""
     obj = load()
     if obj is None:
         raise Http404
-    conflict: list[dict[str, Any]] | None = None
+    conflict: conflicts.Conflict | None = None
     if request.method != "POST":
         form = form_class(initial=initial_of(obj, form_class))
     else:
-        form = form_class(request.POST)
+        form = form_class(conflicts.resolve(request.POST, form_class))
         if form.is_valid():
             try:
                 save(form.cleaned_data["version"], form.values())
@@ -66,11 +56,13 @@ def versioned_edit(
                 current = load()
                 if current is None:
                     raise Http404 from None
-                conflict = conflict_rows(form, current)
-                data = request.POST.copy()
-                data["version"] = str(current.version)
-                form = form_class(data)
-                form.is_valid()
+                conflict = conflicts.conflict(
+                    yours=form,
+                    theirs=initial_of(current, form_class),
+                    version=current.version,
+                    action=action,
+                    theirs_url=theirs_url,
+                )
                 obj = current
             except ValidationFailed as error:
                 show_errors(form, error)
@@ -81,14 +73,3 @@ def versioned_edit(
             else:
                 return HttpResponseRedirect(done)
     return render(request, template, {**context, "form": form, "object": obj, "conflict": conflict})
-
-
-def conflict_rows(form: TemplateForm, current: Event) -> list[dict[str, Any]]:
-    rows = []
-    for name, field in form.fields.items():
-        if name == "version":
-            continue
-        mine = shown(form.cleaned_data.get(name))
-        theirs = shown(getattr(current, name, None))
-        rows.append({"label": field.label, "mine": mine, "theirs": theirs, "differs": mine != theirs})
-    return rows

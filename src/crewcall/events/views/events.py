@@ -143,6 +143,8 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
             changes=values,
         ),
         template="events/event_edit.html",
+        action=reverse("events:edit", args=[pk]),
+        theirs_url=reverse("events:detail", args=[pk]),
         done=reverse("events:detail", args=[pk]),
         context={},
     )

@@ -61,6 +61,8 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
             changes=values,
         ),
         template="events/template_form.html",
+        action=reverse("events:template_edit", args=[pk]),
+        theirs_url=reverse("events:template_edit", args=[pk]),
         done=reverse("events:templates"),
         context={"work_areas": list(selectors.work_area_filter(event_id=pk))},
     )

@@ -80,7 +80,8 @@ def test_the_employee_pages_fit_a_phone_without_sideways_scrolling(
     )
     with signed_in(browser, live_server.url, bob, phone=True) as watched:
         page = watched.page
-        for path in ["/employees/", "/employees/new", f"/employees/{emil.pk}/", f"/employees/{emil.pk}/edit"]:
+        for path in ["/employees/", "/employees/new", "/employees/import", f"/employees/{emil.pk}/",
+                     f"/employees/{emil.pk}/edit"]:  # fmt: skip
             page.goto(f"{live_server.url}{path}")
             expect(page.locator("h1")).to_be_visible()
             width = page.evaluate("document.documentElement.scrollWidth")

@@ -1,4 +1,4 @@
-"""The employee pages, server side: list, create, edit (with its conflict view), detail,
+"""The employee pages, server side: list, create, edit (its conflict view: test_pages_conflict.py), detail,
 archive / restore / anonymise, absences, and who may do what."""
 
 from __future__ import annotations
@@ -171,34 +171,6 @@ def test_edit_without_a_version_is_refused(as_bob, agency) -> None:
     assert response.context["form"].non_field_errors()
     anna.refresh_from_db()
     assert anna.name == "Anna Alt"
-
-
-def test_a_stale_save_shows_both_versions_and_keep_mine_saves(as_bob, agency) -> None:
-    anna = agency.employee("Anna Alt", notes="old")
-    read = anna.version
-    services.employee_update(  # a colleague, meanwhile
-        actor=agency.actor, employee_id=anna.pk, expected_version=read, changes={"notes": "theirs"}
-    )
-    mine = form_data(agency, name="Anna Mine", phone_number=anna.phone_number, notes="mine", version=read)
-    response = as_bob.post(f"/employees/{anna.pk}/edit", mine)
-    assert response.status_code == 200
-    assert response.templates[0].name == "people/conflict.html"
-    rows = {row["name"]: row for row in response.context["rows"]}
-    assert (rows["notes"]["theirs"], rows["notes"]["yours"]) == ("theirs", "mine")
-    assert (rows["name"]["theirs"], rows["name"]["yours"]) == ("Anna Alt", "Anna Mine")
-    assert rows["notes"]["differs"] and not rows["phone_number"]["differs"]
-    anna.refresh_from_db()
-    assert (anna.name, anna.notes) == ("Anna Alt", "theirs")  # nothing written
-
-    keep = response.context["keep_form"]
-    assert keep["version"].value() == str(anna.version)
-    html = response.content.decode()
-    assert f'name="version" value="{anna.version}"' in html and 'value="mine"' in html
-    resubmit = {name: keep[name].value() for name in keep.fields}
-    resubmit = {k: v for k, v in resubmit.items() if v not in (None, [], False)}
-    assert as_bob.post(f"/employees/{anna.pk}/edit", resubmit).status_code == 302
-    anna.refresh_from_db()
-    assert (anna.name, anna.notes) == ("Anna Mine", "mine")
 
 
 def test_archive_restore_and_anonymise(as_bob, agency) -> None:

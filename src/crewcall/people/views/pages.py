@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crewcall.core.api.pagination import Sort, keyset_page
@@ -15,6 +16,7 @@ from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
 from crewcall.people import selectors, services
 from crewcall.people.forms import AbsenceForm, EmployeeFilterForm, EmployeeForm, show_service_errors
 from crewcall.people.models import Employee
+from crewcall.web import conflicts
 from crewcall.web.access import can_edit, editor, reader
 from crewcall.web.live import render_live
 
@@ -111,7 +113,8 @@ def employee_edit(request: HttpRequest, employee_id: int) -> HttpResponse:
         return render(
             request, "people/form.html", {"form": EmployeeForm(initial=initial), "employee": employee}
         )
-    form = EmployeeForm(request.POST, initial=initial)
+    # A post of the conflict view (keep mine, merged) becomes the form's data here.
+    form = EmployeeForm(conflicts.resolve(request.POST, EmployeeForm), initial=initial)
     if form.is_valid():
         try:
             services.employee_update(
@@ -136,28 +139,11 @@ def employee_edit(request: HttpRequest, employee_id: int) -> HttpResponse:
 def _conflict(request: HttpRequest, employee_id: int, yours: EmployeeForm) -> HttpResponse:
     """Someone saved this employee after the user read it: show both, write nothing."""
     current = employee_or_404(employee_id)
-    theirs = EmployeeForm.initial_from(current)
-    theirs_values: dict[str, Any] = {
-        **theirs,
-        "primary_role": current.primary_role,
-        "skills": list(current.skills.all()),
-    }
-    rows = []
-    for name in EmployeeForm.COMPARED:
-        mine = yours.cleaned_data[name]
-        if name == "skills":
-            mine = sorted(mine, key=lambda skill: skill.name)
-        shown_theirs = EmployeeForm.display(name, theirs_values[name])
-        shown_mine = EmployeeForm.display(name, mine)
-        label = yours.fields[name].label
-        rows.append({"name": name, "label": label, "theirs": shown_theirs, "yours": shown_mine,
-                     "differs": shown_theirs != shown_mine})  # fmt: skip
-    # "Keep mine" sends the user's values again, now against the version they have seen.
-    data = request.POST.copy()
-    data["version"] = str(current.version)
-    keep = EmployeeForm(data, initial=theirs)
-    return render(
-        request,
-        "people/conflict.html",
-        {"employee": current, "rows": rows, "keep_form": keep, "read_version": yours.cleaned_data["version"]},
+    found = conflicts.conflict(
+        yours=yours,
+        theirs=EmployeeForm.initial_from(current),
+        version=current.version,
+        action=reverse("people:edit", args=[current.pk]),
+        theirs_url=reverse("people:detail", args=[current.pk]),
     )
+    return render(request, "people/conflict.html", {"employee": current, "conflict": found})
