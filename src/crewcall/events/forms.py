@@ -6,15 +6,17 @@ back onto the form as field errors (`show_errors`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crewcall.core.errors import ValidationFailed
-from crewcall.events.models import EventStatus
+from crewcall.events.models import EventStatus, Priority
 from crewcall.events.selectors import templates_in_use
-from crewcall.events.services import MAX_WEEKLY_COPIES
+from crewcall.events.services import MAX_ROLE_COUNT, MAX_WEEKLY_COPIES
+from crewcall.people.models import Skill
 
 # Bounds that keep a number inside what the database column can hold.
 HEADCOUNT_MAX = 10_000
@@ -129,3 +131,92 @@ class EventFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", _("Must be on or after the start of the range."))
         return data
+
+
+# ── the work-area editor (events/views/work_areas.py) ───────────────────────
+
+# One role requirement as typed: "bartender: 2", "bartender=2", "bartender 2", "2 x bartender"
+# (or with the multiplication sign), "2 bartender"; several separated by commas, semicolons
+# or lines.
+_COUNT_FIRST = re.compile(r"^(\d+)\s*(?:[x\N{MULTIPLICATION SIGN}*]\s*)?([A-Za-z][\w-]*)$")
+_ROLE_FIRST = re.compile(r"^([A-Za-z][\w-]*)\s*[:=]?\s*(\d+)$")
+CAPACITY_MAX = 100_000
+
+
+def parse_role_requirements(text: str) -> dict[str, int]:
+    """The role → count object of what the dispatcher typed. Only the shape is judged
+    here; which roles exist and how counts fit the capacity is the service's rule."""
+    requirements: dict[str, int] = {}
+    for item in re.split(r"[,;\n]+", text or ""):
+        item = item.strip()
+        if not item:
+            continue
+        match = _COUNT_FIRST.match(item)
+        if match:
+            count, role = match.group(1), match.group(2)
+        elif match := _ROLE_FIRST.match(item):
+            role, count = match.group(1), match.group(2)
+        else:
+            raise forms.ValidationError(
+                _("Write each role with its count, like “bartender: 2”; “%(item)s” is not like that."),
+                params={"item": item[:40]},
+            )
+        if role in requirements:
+            raise forms.ValidationError(_("“%(role)s” is listed twice."), params={"role": role})
+        if len(count) > len(str(MAX_ROLE_COUNT)):
+            raise forms.ValidationError(_("The count for “%(role)s” is too large."), params={"role": role})
+        requirements[role] = int(count)
+    return requirements
+
+
+def format_role_requirements(requirements: dict[str, Any]) -> str:
+    return ", ".join(f"{count} \N{MULTIPLICATION SIGN} {role}" for role, count in requirements.items())
+
+
+class WorkAreaForm(VersionedForm):
+    """A work area's editable fields (the version is the one read)."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    max_capacity = forms.IntegerField(
+        label=_("Capacity"), max_value=CAPACITY_MAX, help_text=_("How many people can work here at most.")
+    )
+    role_requirements = forms.CharField(
+        label=_("Roles needed"),
+        required=False,
+        max_length=2000,
+        help_text=_("For example “bartender: 2, waiter: 1”. Other roles fill the places left over."),
+    )
+    required_skills = forms.ModelMultipleChoiceField(
+        label=_("Required skills"),
+        queryset=Skill.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.MEDIUM)
+    is_active = forms.BooleanField(
+        label=_("Active (people can be placed here)"), required=False, initial=True
+    )
+
+    def __init__(self, *args: Any, role_keys: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["required_skills"].queryset = Skill.objects.order_by("name", "id")  # type: ignore[attr-defined]
+        if role_keys:
+            self.fields["role_requirements"].help_text = _(
+                "For example “bartender: 2, waiter: 1”. Other roles fill the places left over. "
+                "Roles: %(roles)s."
+            ) % {"roles": ", ".join(role_keys)}
+        for name in ("name", "max_capacity", "role_requirements", "priority"):
+            self.fields[name].widget.attrs["aria-describedby"] = f"wa-err-{name}"
+        self.fields["role_requirements"].widget.attrs["autocomplete"] = "off"
+        self.fields["max_capacity"].widget.attrs["inputmode"] = "numeric"
+
+    def clean_role_requirements(self) -> dict[str, int]:
+        return parse_role_requirements(self.cleaned_data.get("role_requirements") or "")
+
+    def changes(self) -> dict[str, Any]:
+        """The clean values the services take as fields (skills and version apart)."""
+        return {
+            name: self.cleaned_data[name]
+            for name in ("name", "max_capacity", "role_requirements", "priority", "is_active")
+            if name in self.cleaned_data
+        }

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Count
 from django.utils import timezone
 
 from crewcall.accounts.models import User
-from crewcall.core.errors import ValidationFailed
+from crewcall.core.errors import RuleViolation, ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
 from crewcall.events.models import (
@@ -58,13 +60,133 @@ MAX_WEEKLY_COPIES = 52
 
 
 def _check_role_requirements(value: Any) -> None:
+    for problem in _requirement_shape(value):
+        raise ValidationFailed.single(problem.field, problem.message)
+
+
+# ── work-area rules: one Python copy, used by the services and the editor's validation ──
+
+MAX_ROLE_COUNT = 100_000  # the trigger's bound for one role's count
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken work-area rule. `constraint` names the database rule that holds the
+    same (trigger events_workarea_guard or a constraint); empty for a shape check."""
+
+    field: str
+    message: str
+    constraint: str = ""
+
+    def error(self) -> ValidationFailed:
+        if self.constraint:
+            return RuleViolation(field=self.field, message=self.message, constraint=self.constraint)
+        return ValidationFailed.single(self.field, self.message)
+
+
+def _requirement_shape(value: Any) -> list[Problem]:
     if not isinstance(value, dict):
-        raise ValidationFailed.single("role_requirements", "Must be an object of role → count.")
-    for key, count in value.items():
-        if type(count) is not int or count < 1:
-            raise ValidationFailed.single(
-                "role_requirements", f"The count for role {key!r} must be a positive whole number."
+        return [Problem("role_requirements", "Must be an object of role → count.")]
+    return [
+        Problem("role_requirements", f"The count for role {key!r} must be a positive whole number.")
+        for key, count in value.items()
+        if type(count) is not int or not 1 <= count <= MAX_ROLE_COUNT
+    ]
+
+
+def work_area_problems(
+    *,
+    event_id: int,
+    name: str,
+    max_capacity: int | None,
+    role_requirements: Any,
+    work_area_id: int | None = None,
+) -> list[Problem]:
+    """Every rule the values of a work area break, without writing anything (reads: the
+    roles named, the other areas' names and, for an existing area, its placements).
+
+    The single Python copy of the rules of trigger `events_workarea_guard` and the work
+    area's constraints (a test checks both agree): work_area_create and work_area_update
+    refuse with the first problem, inside their transaction and after the row lock; the
+    work-area editor shows them all while the dispatcher types (with `max_capacity`
+    None while the capacity is not typed yet: the checks that need it wait)."""
+    problems: list[Problem] = []
+    stripped = name.strip() if isinstance(name, str) else ""
+    if not stripped:
+        problems.append(Problem("name", "This field is required.", "events_workarea__name__not_blank"))
+    elif len(stripped) > 100:
+        problems.append(Problem("name", "At most 100 characters."))
+    else:
+        others = WorkArea.objects.filter(event_id=event_id, name__iexact=stripped)
+        if work_area_id is not None:
+            others = others.exclude(pk=work_area_id)
+        if others.exists():
+            problems.append(
+                Problem(
+                    "name",
+                    "This event already has a work area with this name.",
+                    "events_workarea__name__unique_in_event",
+                )
             )
+    capacity = max_capacity if type(max_capacity) is int and max_capacity >= 1 else None
+    if max_capacity is not None and capacity is None:
+        problems.append(
+            Problem("max_capacity", "This must be at least 1.", "events_workarea__max_capacity__positive")
+        )
+    shape = _requirement_shape(role_requirements)
+    problems += shape
+    requirements: dict[str, int] = role_requirements if not shape else {}
+    if requirements:
+        known = set(Role.objects.filter(key__in=list(requirements)).values_list("key", flat=True))
+        problems += [
+            Problem(
+                "role_requirements",
+                f'"{key}" is not a role in the catalogue.',
+                "events_workarea__role_requirements__known_role",
+            )
+            for key in requirements
+            if key not in known
+        ]
+        total = sum(requirements.values())
+        if capacity is not None and total > capacity:
+            problems.append(
+                Problem(
+                    "role_requirements",
+                    f"Role requirements add up to {total}, more than the capacity of {capacity}.",
+                    "events_workarea__role_requirements__within_capacity",
+                )
+            )
+    if work_area_id is not None:
+        placed = dict(
+            Assignment.objects.filter(work_area_id=work_area_id)
+            .order_by()
+            .values_list("role__key")
+            .annotate(n=Count("id"))
+        )
+        taken = sum(placed.values())
+        if capacity is not None and taken > capacity:
+            problems.append(
+                Problem(
+                    "max_capacity",
+                    f"{taken} people are already placed here; the capacity cannot go below that.",
+                    "events_workarea__max_capacity__above_assigned",
+                )
+            )
+        problems += [
+            Problem(
+                "role_requirements",
+                f"{n} {key} are already placed here; the requirement cannot go below that.",
+                "events_workarea__role_requirements__above_assigned",
+            )
+            for key, n in sorted(placed.items())
+            if key in requirements and requirements[key] < n
+        ]
+    return problems
+
+
+def _refuse_problems(problems: list[Problem]) -> None:
+    if problems:
+        raise problems[0].error()
 
 
 @service
@@ -310,9 +432,15 @@ def work_area_create(
     unknown = sorted(set(fields) - WORK_AREA_EDITABLE)
     if unknown:
         raise ValidationFailed({name: ["Unknown field."] for name in unknown})
+    name = require_text("name", name, max_length=100)
+    _refuse_problems(
+        work_area_problems(
+            event_id=event.pk, name=name, max_capacity=max_capacity, role_requirements=requirements
+        )
+    )
     area = WorkArea(
         event=event,
-        name=require_text("name", name, max_length=100),
+        name=name,
         max_capacity=max_capacity,
         role_requirements=requirements,
         **fields,
@@ -337,6 +465,17 @@ def work_area_update(
     area = lock_current(WorkArea, pk=work_area_id, expected_version=expected_version)
     if "role_requirements" in changes:
         _check_role_requirements(changes["role_requirements"])
+    if changes.keys() & {"name", "max_capacity", "role_requirements"}:
+        # Under the row lock: no placement can slip in between this check and the write.
+        _refuse_problems(
+            work_area_problems(
+                event_id=area.event_id,
+                work_area_id=area.pk,
+                name=changes.get("name", area.name),
+                max_capacity=changes.get("max_capacity", area.max_capacity),
+                role_requirements=changes.get("role_requirements", area.role_requirements),
+            )
+        )
     changed = apply_changes(area, changes, allowed=WORK_AREA_EDITABLE)
     if required_skills is not None and _set_required_skills(area, required_skills) and not changed:
         # The skills are part of the work area: changing them moves its version too.

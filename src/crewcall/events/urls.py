@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from crewcall.events.views import events, templates
+from crewcall.events.views import events, templates, work_areas
 
 app_name = "events"
 urlpatterns: list[URLPattern] = [
@@ -16,6 +16,13 @@ urlpatterns: list[URLPattern] = [
     path("<int:pk>/status", events.event_transition, name="transition"),
     path("<int:pk>/cancel", events.event_cancel, name="cancel"),
     path("<int:pk>/delete", events.event_delete, name="delete"),
+    path("<int:pk>/work-areas/new", work_areas.work_area_new, name="work_area_new"),
+    path("<int:pk>/work-areas/validate", work_areas.work_area_validate, name="work_area_validate_new"),
+    path("<int:pk>/work-areas/<int:area_id>/edit", work_areas.work_area_edit, name="work_area_edit"),
+    path(
+        "<int:pk>/work-areas/<int:area_id>/validate", work_areas.work_area_validate, name="work_area_validate"
+    ),
+    path("<int:pk>/work-areas/<int:area_id>/delete", work_areas.work_area_delete, name="work_area_delete"),
     path("templates/", templates.template_list, name="templates"),
     path("templates/new", templates.template_new, name="template_new"),
     path("templates/<int:pk>/edit", templates.template_edit, name="template_edit"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, QuerySet
@@ -102,6 +104,7 @@ class Board:
     areas: list[Any]
     groups: list[tuple[str, list[Invitation]]]
     roles: list[Any]
+    placements: list[Any] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -135,4 +138,95 @@ def event_board(*, event_id: int) -> Board | None:
         grouped.setdefault(invitation.status, []).append(invitation)
     groups = [(s, grouped[s]) for s in BOARD_GROUPS if s != "completed" or grouped[s]]
     roles = list(Role.objects.order_by("name", "id"))
-    return Board(event=event, areas=areas, groups=groups, roles=roles)
+    return Board(event=event, areas=areas, groups=groups, roles=roles, placements=placements)
+
+
+# ── hours after the event (staffing/views/hours.py) ─────────────────────────
+
+
+def hours_open(event: Event, *, today: dt.date) -> bool:
+    """Whether the board takes hours: the event is completed, or under way or past
+    (recruiting or staffed on or after its date). Drafts and cancelled events do not."""
+    if event.status == EventStatus.COMPLETED:
+        return True
+    return (
+        event.status in (EventStatus.RECRUITING, EventStatus.STAFFED)
+        and event.event_date is not None
+        and event.event_date <= today
+    )
+
+
+@dataclass
+class HoursRow:
+    """One person's hours at the event: their placement (None when hours were entered
+    without one), their entry (None before the first save) and their total hours worked
+    over every event (people_employee_stats)."""
+
+    employee: Any
+    placement: Any
+    log: WorkLog | None
+    total_hours: Decimal
+    form: Any = None  # the view's form for this row
+
+    @property
+    def amount(self) -> Decimal | None:
+        from crewcall.staffing.payroll import amount_of
+
+        if self.log is None:
+            return None
+        return amount_of(self.log.hours, self.log.event.hourly_rate)
+
+
+@dataclass
+class EventHours:
+    """The hours of one event: a row per placed person (by name), the total and its cost."""
+
+    rows: list[HoursRow] = field(default_factory=list)
+    total_hours: Decimal = Decimal("0")
+    total_cost: Decimal = Decimal("0")
+    logged: int = 0
+    approved: int = 0
+
+    def row_of(self, employee_id: int) -> HoursRow | None:
+        return next((row for row in self.rows if row.employee.pk == employee_id), None)
+
+
+def event_hours(*, event: Event, placements: list[Any] | None = None) -> EventHours:
+    """Everyone's hours at `event` in a fixed number of queries (three: placements unless
+    given, the entries, the employees' totals), however many people."""
+    from crewcall.events.selectors import assignment_filter
+    from crewcall.people.models import EmployeeStats
+    from crewcall.staffing.payroll import amount_of
+
+    if placements is None:
+        placements = list(assignment_filter(event_id=event.pk))
+    logs = {log.employee_id: log for log in work_logs_for_event(event_id=event.pk)}
+    for entry in logs.values():
+        entry.event = event  # the caller's row: no query each
+    people: dict[int, tuple[Any, Any]] = {p.employee_id: (p.employee, p) for p in placements}
+    for employee_id, entry in logs.items():
+        people.setdefault(employee_id, (entry.employee, None))
+    totals = dict(
+        EmployeeStats.objects.filter(employee_id__in=list(people)).values_list(
+            "employee_id", "total_hours_worked"
+        )
+    )
+    result = EventHours()
+    ordered = sorted(people.items(), key=lambda item: (item[1][0].name.lower(), item[0]))
+    for employee_id, (employee, placement) in ordered:
+        log = logs.get(employee_id)
+        result.rows.append(
+            HoursRow(
+                employee=employee,
+                placement=placement,
+                log=log,
+                total_hours=totals.get(employee_id) or Decimal("0"),
+            )
+        )
+        if log is not None:
+            result.logged += 1
+            result.total_hours += log.hours
+            result.total_cost += amount_of(log.hours, event.hourly_rate)
+            if log.approved_at is not None:
+                result.approved += 1
+    return result

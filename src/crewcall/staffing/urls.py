@@ -14,4 +14,8 @@ urlpatterns: list[URLPattern] = [
     path("invitations/<int:invitation_id>/status", views.invitation_status, name="invitation_status"),
     path("place", views.place, name="place"),
     path("placements/<int:assignment_id>/remove", views.unplace, name="unplace"),
+    path("placements/<int:assignment_id>/move", views.move, name="move"),
+    path("hours/<int:employee_id>", views.hours_save, name="hours_save"),
+    path("hours/<int:employee_id>/approve", views.hours_approve, name="hours_approve"),
+    path("messages/<int:employee_id>", views.timeline, name="timeline"),
 ]

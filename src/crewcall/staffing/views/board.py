@@ -1,6 +1,6 @@
 """The event's staffing board: who was asked and what they answered, where the people
 who accepted are placed, and the dispatcher's actions (ask, nudge, change a status by
-hand, place, remove). Every write goes through the staffing and events services; their
+hand, place, move, remove). Every write goes through the staffing and events services; their
 refusals come back to the board as messages, nothing written."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -24,6 +25,8 @@ from crewcall.staffing import asking, selectors, services
 from crewcall.staffing.forms import (
     AskConfirmForm,
     AskForm,
+    HoursForm,
+    MoveForm,
     PlaceForm,
     StatusChangeForm,
     VersionForm,
@@ -38,11 +41,13 @@ FRAGMENTS = {
     "head": "staffing/_board_head.html",
     "areas": "staffing/_board_areas.html",
     "invitations": "staffing/_board_invitations.html",
+    "hours": "staffing/_board_hours.html",
 }
 LIVE_TABLES = {
     "head": "events_event staffing_invitation events_assignment events_workarea",
     "areas": "events_workarea events_assignment",
     "invitations": "staffing_invitation events_assignment events_workarea",
+    "hours": "staffing_worklog events_assignment events_event",
 }
 
 
@@ -82,10 +87,21 @@ def board(request: HttpRequest, event_id: int) -> HttpResponse:
         for _status, invitations in found.groups:
             for invitation in invitations:
                 invitation.next_statuses = next_statuses(invitation.status)  # type: ignore[attr-defined]
+        editing = can_edit(request)
+        hours = None
+        if selectors.hours_open(found.event, today=timezone.localdate()):
+            hours = selectors.event_hours(event=found.event, placements=found.placements)
+            for row in hours.rows:
+                row.form = hours_form(row, found.event) if editing else None
+        if editing:
+            for area in found.areas:
+                for placement in area.placed:
+                    placement.move_to = [a for a in found.areas if a.is_active and a.pk != area.pk]
         return {
             "board": found,
             "event": found.event,
-            "can_edit": can_edit(request),
+            "hours": hours,
+            "can_edit": editing,
             "ask_form": AskForm(),
             "live": LIVE_TABLES,
             "board_url": _board_url(event_id),
@@ -94,6 +110,26 @@ def board(request: HttpRequest, event_id: int) -> HttpResponse:
     return render_live(
         request, "staffing/board.html", read, fragment=FRAGMENTS.get(request.GET.get("part", ""))
     )
+
+
+def hours_form(row: selectors.HoursRow, event: Event, data: Any = None) -> HoursForm:
+    """The hours form of one row: the entry's values, or the event's times to start from."""
+    auto_id = f"hours-{row.employee.pk}-%s"
+    if data is not None:
+        return HoursForm(data, auto_id=auto_id)
+    log = row.log
+    initial: dict[str, Any]
+    if log is None:
+        initial = {"start": event.start_time, "end": event.end_time, "break_minutes": 0}
+    else:
+        initial = {
+            "version": log.version,
+            "start": timezone.localtime(log.started_at).time(),
+            "end": timezone.localtime(log.ended_at).time(),
+            "break_minutes": log.break_minutes,
+            "note": log.note,
+        }
+    return HoursForm(initial=initial, auto_id=auto_id)
 
 
 @editor
@@ -287,4 +323,37 @@ def unplace(request: HttpRequest, event_id: int, assignment_id: int) -> HttpResp
     )
     if done:
         messages.success(request, _("%(name)s is no longer placed.") % {"name": name})
+    return _back(event_id)
+
+
+@editor
+@require_POST
+def move(request: HttpRequest, event_id: int, assignment_id: int) -> HttpResponse:
+    """Move a placed person to another work area (the role stays); capacity and role
+    requirements are the service's (and the database's) to enforce."""
+    placement = (
+        Assignment.objects.select_related("employee").filter(pk=assignment_id, event_id=event_id).first()
+    )
+    if placement is None:
+        raise Http404
+    form = MoveForm(request.POST, areas=WorkArea.objects.filter(event_id=event_id).only("id", "name"))
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(event_id)
+    name = placement.employee.name
+    area_id = form.cleaned_data["work_area"]
+    done = _write(
+        request,
+        event_id,
+        lambda: events.assignment_move(
+            actor=request.user,  # type: ignore[arg-type]
+            assignment_id=assignment_id,
+            expected_version=form.cleaned_data["version"],
+            work_area_id=area_id,
+        ),
+        whose=_("The placement of %(name)s") % {"name": name},
+    )
+    if done:
+        area = dict(form.fields["work_area"].choices).get(area_id, "")  # type: ignore[attr-defined]
+        messages.success(request, _("%(name)s moved to %(area)s.") % {"name": name, "area": area})
     return _back(event_id)

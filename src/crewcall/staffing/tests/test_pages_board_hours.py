@@ -1,0 +1,233 @@
+"""Hours after the event on the staffing board (Django's test client): a row per placed
+person, save (create, then update with the version), night shifts, approve, the event's
+totals and the employee's own total; bad input beside its field, stale versions, viewers
+and events that take no hours yet; bounded queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from crewcall.conftest import Agency
+from crewcall.events.models import Event
+from crewcall.events.services import assignment_create, event_transition
+from crewcall.staffing.models import WorkLog
+from crewcall.staffing.services import work_log_create, work_log_update
+
+pytestmark = [pytest.mark.django_db]
+HX = {"HX-Request": "true"}
+
+
+def board_url(event: Any, rest: str = "") -> str:
+    return f"/events/{event.pk}/board/{rest}"
+
+
+def yesterday() -> dt.date:
+    return timezone.localdate() - dt.timedelta(days=1)
+
+
+def completed_event(
+    agency: Agency, names: tuple[str, ...], *, complete: bool = True
+) -> tuple[Event, list[Any]]:
+    """An event of yesterday with `names` placed in its bar, then completed."""
+    event = agency.event(
+        "Gala", event_date=yesterday(), employees_needed=len(names), employees_to_ask=len(names),
+        hourly_rate=Decimal("20.00"),
+    )  # fmt: skip
+    area = agency.area(event, "Bar", capacity=max(len(names), 1))
+    crew = []
+    for name in names:
+        person = agency.employee(name)
+        inv = agency.accepted(event, person)
+        assignment_create(
+            actor=agency.actor, invitation_id=inv.pk, work_area_id=area.pk, role_id=agency.bartender.pk
+        )
+        crew.append(person)
+    if complete:
+        event.refresh_from_db()
+        event = event_transition(
+            actor=agency.actor, event_id=event.pk, expected_version=event.version, to_status="completed"
+        )
+    return event, crew
+
+
+def hours(start: str = "18:00", end: str = "23:00", pause: str = "30", **kw: Any) -> dict[str, Any]:
+    return {"start": start, "end": end, "break_minutes": pause, "note": "", **kw}
+
+
+def row_html(body: str, employee: Any) -> str:
+    start = body.index(f'data-hours-employee="{employee.pk}"')
+    end = body.find('class="hours-row"', start)
+    return body[start : end if end != -1 else len(body)]
+
+
+def test_a_completed_event_shows_a_row_per_placed_person_with_the_events_times(client, bob, agency) -> None:
+    event, (ada, _ben) = completed_event(agency, ("Ada", "Ben"))
+    client.force_login(bob)
+    page = client.get(board_url(event)).content.decode()
+    assert (
+        'id="board-hours"' in page and 'data-live="staffing_worklog events_assignment events_event"' in page
+    )
+    assert page.count('class="hours-row"') == 2
+    ada_row = row_html(page, ada)
+    for label in ("Start", "End", "Break (minutes)", "Note"):
+        assert f">{label}</label>" in ada_row
+    assert (
+        f'id="hours-{ada.pk}-start"' in ada_row and 'value="18:00"' in ada_row and 'value="23:00"' in ada_row
+    )
+    assert "Save hours" in ada_row and "Approve" not in ada_row
+    assert 'data-fact="total-hours">0<' in page
+
+
+def test_saving_records_the_hours_and_the_employee_total_follows(client, bob, agency) -> None:
+    event, (ada, _ben) = completed_event(agency, ("Ada", "Ben"))
+    client.force_login(bob)
+    response = client.post(board_url(event, f"hours/{ada.pk}"), hours(), headers=HX)
+    body = response.content.decode()
+    assert response.status_code == 200 and body.lstrip().startswith('<div class="hours-row"')
+    log = WorkLog.objects.get(event=event, employee=ada)
+    assert log.hours == Decimal("4.50") and log.break_minutes == 30
+    assert timezone.localtime(log.started_at).date() == yesterday()
+    assert 'data-fact="hours">4.50<' in body and 'data-fact="employee-total">4.50<' in body
+    assert 'id="hours-totals" class="facts hours-totals" hx-swap-oob="true"' in body
+    assert 'data-fact="total-hours">4.50<' in body and 'data-fact="total-cost">90.00<' in body
+    assert f'name="version" value="{log.version}"' in body and ">Approve<" in body
+    detail = client.get(f"/employees/{ada.pk}/").content.decode()
+    assert "<dt>Hours worked</dt><dd>4.50</dd>" in detail
+    # Saving again updates the entry (with its version); the total follows.
+    again = client.post(
+        board_url(event, f"hours/{ada.pk}"), hours(end="22:00", pause="0", version=log.version), headers=HX
+    )
+    assert 'data-fact="hours">4.00<' in again.content.decode()
+    assert WorkLog.objects.get(pk=log.pk).hours == Decimal("4.00")
+    assert "<dt>Hours worked</dt><dd>4.00</dd>" in client.get(f"/employees/{ada.pk}/").content.decode()
+
+
+def test_an_end_before_the_start_is_the_next_morning(client, bob, agency) -> None:
+    event, (ada,) = completed_event(agency, ("Ada",))
+    client.force_login(bob)
+    client.post(board_url(event, f"hours/{ada.pk}"), hours(start="22:00", end="02:30", pause="0"), headers=HX)
+    log = WorkLog.objects.get(event=event, employee=ada)
+    assert log.hours == Decimal("4.50")
+    assert timezone.localtime(log.ended_at).date() == timezone.localdate()
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "text"),
+    [
+        (hours(start="", end="23:00"), "start", "This field is required."),
+        (hours(start="25:00"), "start", "Enter a valid time."),
+        (hours(pause="-5"), "break_minutes", "The break cannot be negative."),
+        (
+            hours(start="18:00", end="19:00", pause="60"),
+            "break_minutes",
+            "The break must be shorter than the shift.",
+        ),
+        (hours(pause="many"), "break_minutes", "Enter a whole number."),
+    ],
+)
+def test_bad_input_comes_back_beside_its_field(
+    client, bob, agency, values: dict[str, Any], field: str, text: str
+) -> None:
+    event, (ada,) = completed_event(agency, ("Ada",))
+    client.force_login(bob)
+    body = client.post(board_url(event, f"hours/{ada.pk}"), values, headers=HX).content.decode()
+    part = body[body.index(f'data-field="{field}"') :]
+    part = part[: part.index("</div>")]
+    assert "field-invalid" in body and text in part
+    assert not WorkLog.objects.exists()
+
+
+def test_a_stale_save_keeps_what_was_typed_and_shows_what_is_saved(client, bob, agency) -> None:
+    event, (ada,) = completed_event(agency, ("Ada",))
+    start = timezone.make_aware(dt.datetime.combine(yesterday(), dt.time(18)))
+    log = work_log_create(actor=bob, event_id=event.pk, employee_id=ada.pk, started_at=start,
+                          ended_at=start + dt.timedelta(hours=5))  # fmt: skip
+    read = log.version
+    work_log_update(actor=bob, work_log_id=log.pk, expected_version=read, started_at=start,
+                    ended_at=start + dt.timedelta(hours=6), break_minutes=0)  # fmt: skip
+    client.force_login(bob)
+    body = client.post(
+        board_url(event, f"hours/{ada.pk}"), hours(end="20:00", pause="0", version=read), headers=HX
+    ).content.decode()
+    assert "Someone else saved these hours meanwhile" in body and "18:00\N{EN DASH}00:00" in body
+    log.refresh_from_db()
+    assert log.hours == Decimal("6.00")
+    assert f'name="version" value="{log.version}"' in body and 'value="20:00"' in body
+    # Typed as a first entry while someone saved one: the same conflict, nothing written.
+    first = client.post(board_url(event, f"hours/{ada.pk}"), hours(end="21:00"), headers=HX).content.decode()
+    assert "Someone else saved these hours meanwhile" in first and 'value="21:00"' in first
+    assert WorkLog.objects.get(pk=log.pk).hours == Decimal("6.00")
+
+
+def test_approve_with_the_version_and_refuse_a_stale_one(client, bob, agency) -> None:
+    event, (ada,) = completed_event(agency, ("Ada",))
+    client.force_login(bob)
+    client.post(board_url(event, f"hours/{ada.pk}"), hours(), headers=HX)
+    log = WorkLog.objects.get(employee=ada)
+    stale = client.post(board_url(event, f"hours/{ada.pk}/approve"), {"version": log.version + 1}, headers=HX)
+    assert "changed meanwhile" in stale.content.decode()
+    assert WorkLog.objects.get(pk=log.pk).approved_at is None
+    done = client.post(board_url(event, f"hours/{ada.pk}/approve"), {"version": log.version}, headers=HX)
+    body = done.content.decode()
+    assert 'data-fact="approved">Approved<' in body and "by bob" in body and ">Approve<" not in body
+    assert 'data-fact="hours-approved">1 / 1<' in body
+    log.refresh_from_db()
+    assert log.approved_by == bob
+    # Without htmx: back to the board with a message.
+    plain = client.post(board_url(event, f"hours/{ada.pk}"), hours(version=log.version), follow=True)
+    assert "Hours of Ada saved." in plain.content.decode()
+    assert WorkLog.objects.get(pk=log.pk).approved_at is None  # changed hours need a fresh approval
+
+
+def test_viewers_see_the_hours_but_get_403_on_writes(client, bob, carol, agency) -> None:
+    event, (ada,) = completed_event(agency, ("Ada",))
+    client.force_login(bob)
+    client.post(board_url(event, f"hours/{ada.pk}"), hours(), headers=HX)
+    client.force_login(carol)
+    page = client.get(board_url(event)).content.decode()
+    assert 'data-fact="hours">4.50<' in page and "Save hours" not in page and ">Approve<" not in page
+    assert client.post(board_url(event, f"hours/{ada.pk}"), hours(pause="0")).status_code == 403
+    log = WorkLog.objects.get()
+    assert (
+        client.post(board_url(event, f"hours/{ada.pk}/approve"), {"version": log.version}).status_code == 403
+    )
+    assert log.hours == Decimal("4.50") and WorkLog.objects.get().approved_at is None
+
+
+def test_no_hours_before_the_event_nor_for_someone_not_placed(client, bob, agency) -> None:
+    upcoming = agency.event("Later")
+    stranger = agency.employee("Zoe")
+    client.force_login(bob)
+    assert "Save hours" not in client.get(board_url(upcoming)).content.decode()
+    assert client.post(board_url(upcoming, f"hours/{stranger.pk}"), hours()).status_code == 404
+    event, _crew = completed_event(agency, ("Ada",))
+    assert client.post(board_url(event, f"hours/{stranger.pk}"), hours()).status_code == 404
+    # An event under way (staffed, its day has come) takes hours already.
+    running, (ben,) = completed_event(agency, ("Ben",), complete=False)
+    assert row_html(client.get(board_url(running)).content.decode(), ben)
+
+
+def test_the_hours_fragment_reads_in_the_same_number_of_queries_for_2_and_25_people(
+    client, bob, agency
+) -> None:
+    def count_for(n: int) -> int:
+        event, crew = completed_event(agency, tuple(f"P{n}-{i}" for i in range(n)))
+        start = timezone.make_aware(dt.datetime.combine(yesterday(), dt.time(18)))
+        for person in crew[::2]:
+            work_log_create(actor=bob, event_id=event.pk, employee_id=person.pk, started_at=start,
+                            ended_at=start + dt.timedelta(hours=4))  # fmt: skip
+        client.force_login(bob)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(board_url(event, "?part=hours"), headers=HX)
+        body = response.content.decode()
+        assert body.lstrip().startswith('<div id="board-hours"') and body.count('class="hours-row"') == n
+        return len(queries)
+
+    assert count_for(2) == count_for(25)
