@@ -144,7 +144,7 @@ def serving(data_dir: Path, port: int, name: str) -> Iterator[Serve]:
         serve.kill_group()
 
 
-def test_serve_survives_a_kill_and_leaves_nothing_behind_on_sigterm(data_dir: Path) -> None:
+def test_serve_survives_a_kill_passes_the_canary_and_leaves_nothing_behind_on_sigterm(data_dir: Path) -> None:
     port = free_port()
 
     with serving(data_dir, port, "first") as first:
@@ -163,6 +163,14 @@ def test_serve_survives_a_kill_and_leaves_nothing_behind_on_sigterm(data_dir: Pa
         second.wait_healthy(START_S)
         assert pid_of_server(data_dir) == postgres
         assert "username:" not in second.output(), "the first admin is created only once"
+
+        # The canary audit passes against serve: web, worker and change stream together.
+        audit = subprocess.run(
+            [sys.executable, "-m", "crewcall", "audit", "--url", f"http://127.0.0.1:{port}"],
+            env=child_env(data_dir), capture_output=True, text=True, timeout=START_S, check=False,
+        )  # fmt: skip
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        assert audit.stdout.rstrip().endswith("passed"), audit.stdout
 
         second.process.send_signal(signal.SIGTERM)
         try:

@@ -1,0 +1,202 @@
+"""/readyz with real parts going away and coming back: a `crewcall worker` process that
+stops and starts again, and the database behind a TCP proxy that is cut and restored
+(the web side runs in a subprocess whose DATABASE_URL points at the proxy)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from crewcall.changes.tests.sse import web_env
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
+
+BOUND_S = 90.0  # a bound on waiting, not a timing assertion
+
+
+def eventually(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + BOUND_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {BOUND_S:.0f} s: {what}")
+        time.sleep(0.2)
+
+
+def readyz() -> dict[str, Any]:
+    answer = Client().get("/readyz")
+    body: dict[str, Any] = answer.json()
+    body["status_code"] = answer.status_code
+    return body
+
+
+@contextlib.contextmanager
+def worker(log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crewcall", "worker"], env=web_env(), stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@pytest.fixture
+def no_workers() -> Iterator[None]:
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM procrastinate_workers")
+    yield
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM procrastinate_workers")
+
+
+def test_unready_when_the_worker_stops_and_ready_when_it_is_back(tmp_path: Path, no_workers: None) -> None:
+    with worker(tmp_path / "worker1.log") as first:
+        eventually(lambda: readyz()["status_code"] == 200, "ready with a worker running")
+        first.terminate()
+        first.wait(timeout=30)
+        body = readyz()
+        assert body["status_code"] == 503 and body["unready"] == ["worker"], body
+    with worker(tmp_path / "worker2.log"):
+        eventually(lambda: readyz()["status_code"] == 200, "ready again once a worker runs")
+
+
+class Proxy:
+    """Forwards TCP connections on 127.0.0.1 to the test database (TCP or Unix socket);
+    `cut` closes the port and every open connection, `restore` opens the same port again."""
+
+    def __init__(self, target: tuple[str, int] | str) -> None:
+        self.target = target
+        self.port = 0
+        self._server: socket.socket | None = None
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def _upstream(self) -> socket.socket:
+        if isinstance(self.target, str):
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        else:
+            upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        upstream.connect(self.target)
+        return upstream
+
+    def restore(self) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(16)
+        self.port = server.getsockname()[1]
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = self._upstream()
+            with self._lock:
+                self._open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        if self._server is not None:
+            # shutdown wakes the thread blocked in accept (close alone would not: the
+            # socket would keep accepting under that call).
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
+            self._server.close()
+            self._server = None
+        with self._lock:
+            for end in self._open:
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            self._open.clear()
+
+
+def _database_target() -> tuple[str, int] | str:
+    settings = connection.settings_dict
+    host, port = settings["HOST"] or "/tmp", int(settings["PORT"] or 5432)  # noqa: S108 - libpq's default
+    return f"{host}/.s.PGSQL.{port}" if host.startswith("/") else (host, port)
+
+
+READYZ_ON_REQUEST = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+for _ in sys.stdin:
+    answer = Client().get("/readyz")
+    print(json.dumps({"status_code": answer.status_code, **answer.json()}), flush=True)
+"""
+
+
+def test_unready_when_the_database_goes_away_and_ready_when_it_returns(no_workers: None) -> None:
+    with connection.cursor() as cur:  # a fresh heartbeat: only the database decides here
+        cur.execute("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() + interval '1 hour')")
+    proxy = Proxy(_database_target())
+    proxy.restore()
+    user = connection.settings_dict["USER"] or "postgres"
+    env = {
+        **web_env(),
+        "DATABASE_URL": f"postgresql://{user}@127.0.0.1:{proxy.port}/{connection.settings_dict['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "crewcall.settings",
+        "CREWCALL_READY_DB_TIMEOUT_S": "2",
+    }
+    password = connection.settings_dict.get("PASSWORD")
+    if password:
+        env["PGPASSWORD"] = str(password)
+    web = subprocess.Popen(
+        [sys.executable, "-c", READYZ_ON_REQUEST],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert web.stdin is not None and web.stdout is not None
+
+    def ask() -> dict[str, Any]:
+        web.stdin.write("\n")  # type: ignore[union-attr]
+        web.stdin.flush()  # type: ignore[union-attr]
+        return json.loads(web.stdout.readline())  # type: ignore[union-attr]
+
+    try:
+        first = ask()
+        assert first["status_code"] == 200, first
+        proxy.cut()
+        gone = ask()
+        assert gone["status_code"] == 503 and gone["unready"][0] == "database", gone
+        proxy.restore()
+        back = ask()
+        assert back["status_code"] == 200, back
+    finally:
+        proxy.cut()
+        web.stdin.close()
+        web.wait(timeout=30)
+        web.stdout.close()
