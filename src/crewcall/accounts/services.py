@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.tokens import display_prefix, new_secret, secret_hash
@@ -52,7 +53,11 @@ class NewToken:
 
 def _role_checked(role: str) -> str:
     if role not in User.Role.values:
-        raise ValidationFailed.single("role", f"{role!r} is not a role ({', '.join(User.Role.values)}).")
+        raise ValidationFailed.single(
+            "role",
+            _("%(value)s is not a role (%(roles)s).")
+            % {"value": repr(role), "roles": ", ".join(User.Role.values)},
+        )
     return role
 
 
@@ -70,7 +75,7 @@ def user_create(
     """A new account; without a password it cannot sign in until one is set (tokens still work)."""
     username = _username_checked(username)
     if User.objects.filter(username__iexact=username).exists():
-        raise ValidationFailed.single("username", "This username is taken.")
+        raise ValidationFailed.single("username", _("This username is taken."))
     user = User(
         username=username,
         email=_email_checked(email),
@@ -95,7 +100,7 @@ def _username_checked(username: str) -> str:
         User.username_validator(username)
     except DjangoValidationError:
         raise ValidationFailed.single(
-            "username", "Letters, digits and @ . + - _ only, without spaces."
+            "username", _("Letters, digits and @ . + - _ only, without spaces.")
         ) from None
     return username
 
@@ -105,18 +110,18 @@ def _email_checked(email: str) -> str:
     if not email:
         return ""
     if len(email) > 254 or "\x00" in email:
-        raise ValidationFailed.single("email", "This is not an email address.")
+        raise ValidationFailed.single("email", _("This is not an email address."))
     try:
         validate_email(email)
     except DjangoValidationError:
-        raise ValidationFailed.single("email", "This is not an email address.") from None
+        raise ValidationFailed.single("email", _("This is not an email address.")) from None
     return email
 
 
 def _name_checked(field: str, value: str) -> str:
     value = value.strip()
     if len(value) > 150 or "\x00" in value:
-        raise ValidationFailed.single(field, "At most 150 characters, without NUL.")
+        raise ValidationFailed.single(field, _("At most 150 characters, without NUL."))
     return value
 
 
@@ -138,7 +143,7 @@ def user_update(
     changes = dict(changes)
     unknown = sorted(set(changes) - USER_EDITABLE)
     if unknown:
-        raise ValidationFailed({name: ["This field cannot be changed here."] for name in unknown})
+        raise ValidationFailed({name: [_("This field cannot be changed here.")] for name in unknown})
     if "role" in changes:
         _role_checked(changes["role"])
         changes["is_staff"] = changes["role"] == "admin"
@@ -150,9 +155,9 @@ def user_update(
     if actor is not None and actor.pk == user_id:
         # Nobody locks themselves out: another admin must demote or deactivate an admin.
         if changes.get("is_active") is False:
-            raise ValidationFailed.single("is_active", "You cannot deactivate your own account.")
+            raise ValidationFailed.single("is_active", _("You cannot deactivate your own account."))
         if "role" in changes and changes["role"] != actor.role:
-            raise ValidationFailed.single("role", "You cannot change your own role.")
+            raise ValidationFailed.single("role", _("You cannot change your own role."))
     return update_versioned(User, pk=user_id, expected_version=expected_version, values=changes)
 
 
@@ -161,9 +166,9 @@ def token_create(*, actor: User | None, user_id: int, name: str) -> NewToken:
     """A new API token for a user; the secret exists only in the answer, never in storage."""
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise ValidationFailed.single("user_id", f"There is no user {user_id}.")
+        raise ValidationFailed.single("user_id", _("There is no user %(id)s.") % {"id": user_id})
     if not user.is_active:
-        raise ValidationFailed.single("user_id", "This account is deactivated.")
+        raise ValidationFailed.single("user_id", _("This account is deactivated."))
     secret = new_secret()
     token = ApiToken.objects.create(
         user=user,

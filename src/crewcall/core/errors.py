@@ -5,12 +5,17 @@ Each carries a stable `code`, an HTTP status and, where a field is at fault, the
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 class CrewcallError(Exception):
     code = "error"
     status = 400
 
     def __init__(self, message: str) -> None:
+        # Messages are worded in the request's language; a lazy one is made text here,
+        # so JSON answers and forms only ever see str.
+        message = str(message)
         super().__init__(message)
         self.message = message
 
@@ -22,6 +27,7 @@ class ValidationFailed(CrewcallError):
     status = 422
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
+        errors = {field: [str(message) for message in messages] for field, messages in errors.items()}
         self.errors = errors
         text = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
         super().__init__(text)
@@ -54,8 +60,11 @@ class VersionConflict(CrewcallError):
         self.expected = expected
         self.current = current
         super().__init__(
-            f"{entity} {pk} was changed by someone else: you read version {expected}, "
-            f"it is now at version {current}. Reload and apply your change again."
+            _(
+                "%(entity)s %(pk)s was changed by someone else: you read version %(expected)s, "
+                "it is now at version %(current)s. Reload and apply your change again."
+            )
+            % {"entity": entity, "pk": pk, "expected": expected, "current": current}
         )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.utils.translation import gettext as _
 
 from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
 
@@ -24,7 +25,7 @@ VERSION_CONDITION = "AND version = %s"
 
 def require_version(expected_version: int | None) -> int:
     if expected_version is None:
-        raise ValidationFailed.single("version", "The version you read is required to change this.")
+        raise ValidationFailed.single("version", _("The version you read is required to change this."))
     return expected_version
 
 
@@ -44,13 +45,17 @@ def get_or_not_found(model: type[M], *, pk: Any, lock: bool = False) -> M:
     try:
         return qs.get(pk=pk)
     except model.DoesNotExist:  # type: ignore[attr-defined]
-        raise NotFound(f"{model._meta.verbose_name} {pk} does not exist.") from None
+        raise NotFound(
+            _("%(entity)s %(pk)s does not exist.") % {"entity": model._meta.verbose_name, "pk": pk}
+        ) from None
 
 
 def _conflict_or_missing(model: type[models.Model], pk: Any, expected: int) -> VersionConflict | NotFound:
     current = model._default_manager.filter(pk=pk).values_list("version", flat=True).first()
     if current is None:
-        return NotFound(f"{model._meta.verbose_name} {pk} does not exist.")
+        return NotFound(
+            _("%(entity)s %(pk)s does not exist.") % {"entity": model._meta.verbose_name, "pk": pk}
+        )
     return VersionConflict(entity=str(model._meta.verbose_name), pk=pk, expected=expected, current=current)
 
 
@@ -66,7 +71,7 @@ def _conditional_update(
     meta = model._meta
     quote = connection.ops.quote_name
     fields: list[tuple[Any, Any]] = [(meta.get_field(name), value) for name, value in values.items()]
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f, _ in fields)
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f, _value in fields)
     params = [f.get_db_prep_save(_plain(value), connection) for f, value in fields]
     columns = ", ".join(quote(str(f.column)) for f in meta.concrete_fields)
     pk_column = str(meta.pk.column) if meta.pk is not None else "id"
@@ -124,7 +129,7 @@ def apply_changes(obj: M, changes: Mapping[str, Any], *, allowed: Iterable[str])
     allowed_set = set(allowed)
     unknown = sorted(set(changes) - allowed_set)
     if unknown:
-        raise ValidationFailed({name: ["This field cannot be changed here."] for name in unknown})
+        raise ValidationFailed({name: [_("This field cannot be changed here.")] for name in unknown})
     changed = [name for name, value in changes.items() if getattr(obj, name) != value]
     if not changed:
         return changed

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crewcall.accounts.models import User
 from crewcall.core.errors import RuleViolation, ValidationFailed
@@ -86,9 +87,12 @@ class Problem:
 
 def _requirement_shape(value: Any) -> list[Problem]:
     if not isinstance(value, dict):
-        return [Problem("role_requirements", "Must be an object of role → count.")]
+        return [Problem("role_requirements", _("Must be an object of role → count."))]
     return [
-        Problem("role_requirements", f"The count for role {key!r} must be a positive whole number.")
+        Problem(
+            "role_requirements",
+            _("The count for role %(role)s must be a positive whole number.") % {"role": repr(key)},
+        )
         for key, count in value.items()
         if type(count) is not int or not 1 <= count <= MAX_ROLE_COUNT
     ]
@@ -113,9 +117,9 @@ def work_area_problems(
     problems: list[Problem] = []
     stripped = name.strip() if isinstance(name, str) else ""
     if not stripped:
-        problems.append(Problem("name", "This field is required.", "events_workarea__name__not_blank"))
+        problems.append(Problem("name", _("This field is required."), "events_workarea__name__not_blank"))
     elif len(stripped) > 100:
-        problems.append(Problem("name", "At most 100 characters."))
+        problems.append(Problem("name", _("At most %(count)s characters.") % {"count": 100}))
     else:
         others = WorkArea.objects.filter(event_id=event_id, name__iexact=stripped)
         if work_area_id is not None:
@@ -124,14 +128,14 @@ def work_area_problems(
             problems.append(
                 Problem(
                     "name",
-                    "This event already has a work area with this name.",
+                    _("This event already has a work area with this name."),
                     "events_workarea__name__unique_in_event",
                 )
             )
     capacity = max_capacity if type(max_capacity) is int and max_capacity >= 1 else None
     if max_capacity is not None and capacity is None:
         problems.append(
-            Problem("max_capacity", "This must be at least 1.", "events_workarea__max_capacity__positive")
+            Problem("max_capacity", _("This must be at least 1."), "events_workarea__max_capacity__positive")
         )
     shape = _requirement_shape(role_requirements)
     problems += shape
@@ -141,7 +145,7 @@ def work_area_problems(
         problems += [
             Problem(
                 "role_requirements",
-                f'"{key}" is not a role in the catalogue.',
+                _('"%(role)s" is not a role in the catalogue.') % {"role": key},
                 "events_workarea__role_requirements__known_role",
             )
             for key in requirements
@@ -152,7 +156,8 @@ def work_area_problems(
             problems.append(
                 Problem(
                     "role_requirements",
-                    f"Role requirements add up to {total}, more than the capacity of {capacity}.",
+                    _("Role requirements add up to %(total)s, more than the capacity of %(capacity)s.")
+                    % {"total": total, "capacity": capacity},
                     "events_workarea__role_requirements__within_capacity",
                 )
             )
@@ -168,14 +173,16 @@ def work_area_problems(
             problems.append(
                 Problem(
                     "max_capacity",
-                    f"{taken} people are already placed here; the capacity cannot go below that.",
+                    _("%(count)s people are already placed here; the capacity cannot go below that.")
+                    % {"count": taken},
                     "events_workarea__max_capacity__above_assigned",
                 )
             )
         problems += [
             Problem(
                 "role_requirements",
-                f"{n} {key} are already placed here; the requirement cannot go below that.",
+                _("%(count)s %(role)s are already placed here; the requirement cannot go below that.")
+                % {"count": n, "role": key},
                 "events_workarea__role_requirements__above_assigned",
             )
             for key, n in sorted(placed.items())
@@ -224,7 +231,7 @@ def event_create(
         created_by=actor,
     )
     if not is_template and event_date is None:
-        raise ValidationFailed.single("event_date", "An event needs a date.")
+        raise ValidationFailed.single("event_date", _("An event needs a date."))
     event.save()
     event.refresh_version()
     return event
@@ -237,9 +244,9 @@ def event_create_from_template(
     """A draft event with the template's fields, work areas and their required skills."""
     template = get_or_not_found(Event, pk=template_id)
     if not template.is_template:
-        raise ValidationFailed.single("template", "This event is not a template.")
+        raise ValidationFailed.single("template", _("This event is not a template."))
     if template.archived_at is not None:
-        raise ValidationFailed.single("template", "This template is archived.")
+        raise ValidationFailed.single("template", _("This template is archived."))
     event = Event(**{name: getattr(template, name) for name in TEMPLATE_FIELDS})
     event.event_date = event_date
     event.template = template
@@ -277,17 +284,19 @@ def event_copy_weekly(*, actor: User | None, event_id: int, count: int) -> list[
     """The next `count` weekly copies of an event (+7, +14 … days, reply deadline moved
     alike), as drafts with its work areas, all or none."""
     if type(count) is not int or not 1 <= count <= MAX_WEEKLY_COPIES:
-        raise ValidationFailed.single("count", f"Between 1 and {MAX_WEEKLY_COPIES} copies.")
+        raise ValidationFailed.single(
+            "count", _("Between 1 and %(count)s copies.") % {"count": MAX_WEEKLY_COPIES}
+        )
     # Locked so a concurrent cancel or edit lands before or after the copies, not between.
     source = get_or_not_found(Event, pk=event_id, lock=True)
     if source.is_template:
         raise ValidationFailed.single(
-            "event", "A template is not copied weekly; make events from it instead."
+            "event", _("A template is not copied weekly; make events from it instead.")
         )
     if source.status == EventStatus.CANCELLED:
-        raise ValidationFailed.single("status", "A cancelled event is not copied.")
+        raise ValidationFailed.single("status", _("A cancelled event is not copied."))
     if source.event_date is None:  # the database gives every event that is not a template a date
-        raise ValidationFailed.single("event_date", "An event needs a date.")
+        raise ValidationFailed.single("event_date", _("An event needs a date."))
     try:
         weeks = [timedelta(weeks=n) for n in range(1, count + 1)]
         shifted = [
@@ -295,7 +304,9 @@ def event_copy_weekly(*, actor: User | None, event_id: int, count: int) -> list[
             for week in weeks
         ]
     except OverflowError:
-        raise ValidationFailed.single("count", "The copies would run past the end of the calendar.") from None
+        raise ValidationFailed.single(
+            "count", _("The copies would run past the end of the calendar.")
+        ) from None
     copies = Event.objects.bulk_create(
         [
             Event(
@@ -319,7 +330,9 @@ def event_update(
 ) -> Event:
     event = lock_current(Event, pk=event_id, expected_version=expected_version)
     if event.status in (EventStatus.COMPLETED, EventStatus.CANCELLED):
-        raise ValidationFailed.single("status", f"A {event.status} event can no longer be edited.")
+        raise ValidationFailed.single(
+            "status", _("A %(status)s event can no longer be edited.") % {"status": event.status}
+        )
     changes = dict(changes)
     if "title" in changes:
         changes["title"] = require_text("title", changes["title"], max_length=200)
@@ -334,11 +347,14 @@ def event_transition(
     """Move an event along its lifecycle (use event_cancel to cancel)."""
     event = lock_current(Event, pk=event_id, expected_version=expected_version)
     if to_status == EventStatus.CANCELLED:
-        raise ValidationFailed.single("status", "Use cancel to cancel an event.")
+        raise ValidationFailed.single("status", _("Use cancel to cancel an event."))
     if to_status not in EVENT_TRANSITIONS.get(event.status, frozenset()):
-        raise ValidationFailed.single("status", f"An event cannot go from {event.status} to {to_status}.")
+        raise ValidationFailed.single(
+            "status",
+            _("An event cannot go from %(from)s to %(to)s.") % {"from": event.status, "to": to_status},
+        )
     if event.is_template:
-        raise ValidationFailed.single("status", "A template has no lifecycle.")
+        raise ValidationFailed.single("status", _("A template has no lifecycle."))
     if to_status == EventStatus.COMPLETED:
         Invitation.objects.filter(event=event, status="accepted").update(status="completed")
         Invitation.objects.filter(event=event, status__in=["asked", "waitlisted"]).update(status="expired")
@@ -351,7 +367,9 @@ def event_cancel(*, actor: User | None, event_id: int, expected_version: int | N
     """Cancel: placements removed, every open invitation cancelled; other events untouched."""
     event = lock_current(Event, pk=event_id, expected_version=expected_version)
     if "cancelled" not in EVENT_TRANSITIONS[event.status]:
-        raise ValidationFailed.single("status", f"A {event.status} event cannot be cancelled.")
+        raise ValidationFailed.single(
+            "status", _("A %(status)s event cannot be cancelled.") % {"status": event.status}
+        )
     Assignment.objects.filter(event=event).delete()
     notified = list(
         Invitation.objects.filter(event=event, status__in=["asked", "waitlisted", "accepted"])
@@ -383,12 +401,12 @@ def event_delete_draft(*, actor: User | None, event_id: int, expected_version: i
     invitations or events made from it is cancelled or archived instead."""
     event = lock_current(Event, pk=event_id, expected_version=expected_version)
     if event.status != EventStatus.DRAFT:
-        raise ValidationFailed.single("status", "Only a draft can be deleted; cancel it instead.")
+        raise ValidationFailed.single("status", _("Only a draft can be deleted; cancel it instead."))
     if event.invitations.exists():
-        raise ValidationFailed.single("status", "This draft has invitations; cancel it instead.")
+        raise ValidationFailed.single("status", _("This draft has invitations; cancel it instead."))
     if event.events_from_template.exists():
         raise ValidationFailed.single(
-            "is_template", "Events were made from this template; archive it instead."
+            "is_template", _("Events were made from this template; archive it instead.")
         )
     WorkAreaSkill.objects.filter(work_area__event=event).delete()
     WorkArea.objects.filter(event=event).delete()
@@ -399,7 +417,9 @@ def event_delete_draft(*, actor: User | None, event_id: int, expected_version: i
 def template_archive(*, actor: User | None, event_id: int, expected_version: int | None) -> Event:
     event = lock_current(Event, pk=event_id, expected_version=expected_version)
     if not event.is_template:
-        raise ValidationFailed.single("is_template", "Only templates are archived; cancel an event instead.")
+        raise ValidationFailed.single(
+            "is_template", _("Only templates are archived; cancel an event instead.")
+        )
     apply_changes(event, {"archived_at": timezone.now()}, allowed={"archived_at"})
     return event
 
@@ -431,7 +451,7 @@ def work_area_create(
     _check_role_requirements(requirements)
     unknown = sorted(set(fields) - WORK_AREA_EDITABLE)
     if unknown:
-        raise ValidationFailed({name: ["Unknown field."] for name in unknown})
+        raise ValidationFailed({name: [_("Unknown field.")] for name in unknown})
     name = require_text("name", name, max_length=100)
     _refuse_problems(
         work_area_problems(
@@ -500,7 +520,7 @@ def _set_required_skills(area: WorkArea, skills: list[Skill]) -> bool:
 def work_area_delete(*, actor: User | None, work_area_id: int, expected_version: int | None) -> None:
     area = lock_current(WorkArea, pk=work_area_id, expected_version=expected_version)
     if area.assignments.exists():
-        raise ValidationFailed.single("work_area", "People are placed here; move them first.")
+        raise ValidationFailed.single("work_area", _("People are placed here; move them first."))
     WorkAreaSkill.objects.filter(work_area=area).delete()
     area.delete()
 
@@ -521,9 +541,11 @@ def assignment_create(
     invitation = _invitation_to_place(invitation_id=invitation_id, employee_id=employee_id, event_id=event_id)
     area = WorkArea.objects.filter(pk=work_area_id).first()
     if area is None:
-        raise ValidationFailed.single("work_area_id", f"There is no work area {work_area_id}.")
+        raise ValidationFailed.single(
+            "work_area_id", _("There is no work area %(id)s.") % {"id": work_area_id}
+        )
     if area.event_id != invitation.event_id:
-        raise ValidationFailed.single("work_area_id", "This work area belongs to another event.")
+        raise ValidationFailed.single("work_area_id", _("This work area belongs to another event."))
     role = _role(role_id)
     assignment = Assignment(
         event_id=invitation.event_id,
@@ -542,26 +564,28 @@ def _invitation_to_place(
     *, invitation_id: int | None, employee_id: int | None, event_id: int | None
 ) -> Invitation:
     if (invitation_id is None) == (employee_id is None):
-        raise ValidationFailed.single("invitation_id", "Name the invitation or the employee (exactly one).")
+        raise ValidationFailed.single(
+            "invitation_id", _("Name the invitation or the employee (exactly one).")
+        )
     if invitation_id is not None:
         invitation = Invitation.objects.filter(pk=invitation_id).first()
         if invitation is None or (event_id is not None and invitation.event_id != event_id):
             raise ValidationFailed.single(
-                "invitation_id", f"There is no invitation {invitation_id} for this event."
+                "invitation_id", _("There is no invitation %(id)s for this event.") % {"id": invitation_id}
             )
         return invitation
     if event_id is None or employee_id is None:
-        raise ValidationFailed.single("event_id", "Placing an employee needs the event.")
+        raise ValidationFailed.single("event_id", _("Placing an employee needs the event."))
     invitation = Invitation.objects.filter(event_id=event_id, employee_id=employee_id).first()
     if invitation is None:
-        raise ValidationFailed.single("employee_id", "This employee is not invited to this event.")
+        raise ValidationFailed.single("employee_id", _("This employee is not invited to this event."))
     return invitation
 
 
 def _role(role_id: int) -> Role:
     role = Role.objects.filter(pk=role_id).first()
     if role is None:
-        raise ValidationFailed.single("role", f"There is no role {role_id}.")
+        raise ValidationFailed.single("role", _("There is no role %(id)s.") % {"id": role_id})
     return role
 
 
@@ -580,7 +604,7 @@ def assignment_move(
     if work_area_id is not None:
         area = WorkArea.objects.filter(pk=work_area_id).first()
         if area is None or area.event_id != assignment.event_id:
-            raise ValidationFailed.single("work_area_id", "There is no such work area at this event.")
+            raise ValidationFailed.single("work_area_id", _("There is no such work area at this event."))
         changes["work_area_id"] = work_area_id
     if role_id is not None:
         changes["role_id"] = _role(role_id).pk

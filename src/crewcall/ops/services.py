@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crewcall.core.errors import NotFound, RuleViolation
 from crewcall.core.transactions import service
@@ -51,7 +52,7 @@ def assignment_remove(finding: Finding) -> str:
 
     version = Assignment.objects.filter(pk=_int_id(finding)).values_list("version", flat=True).first()
     if version is None:
-        raise NotFound(f"assignment {finding.object_id} is gone already")
+        raise NotFound(_("assignment %(id)s is gone already") % {"id": finding.object_id})
     assignment_delete(actor=None, assignment_id=_int_id(finding), expected_version=version)
     return "removed the placement"
 
@@ -71,7 +72,7 @@ def repair_invitation_message(*, actor: Any = None, invitation_id: int) -> str:
     if event.event_date is None or event.event_date < timezone.localdate():
         raise RuleViolation(
             field="event",
-            message="The event is over: expire the invitation rather than send it now.",
+            message=_("The event is over: expire the invitation rather than send it now."),
             constraint="repair",
         )
     queue_invitation_message(invitation, event)
@@ -136,13 +137,15 @@ def repair_row_resnapshot(*, actor: Any = None, table: str, row_id: int) -> str:
     versioned = {t for t, _h, v in tracked_tables() if v}
     if table not in versioned:
         raise RuleViolation(
-            field="table", message=f"{table} has no version to resnapshot.", constraint="repair"
+            field="table",
+            message=_("%(table)s has no version to resnapshot.") % {"table": table},
+            constraint="repair",
         )
     with connection.cursor() as cur:
         # The table name is one of the tracked tables, checked above.
         cur.execute(f"UPDATE {table} SET updated_at = updated_at WHERE id = %s", [row_id])  # noqa: S608
         if cur.rowcount != 1:
-            raise NotFound(f"{table} {row_id} does not exist")
+            raise NotFound(_("%(table)s %(id)s does not exist") % {"table": table, "id": row_id})
     return "recorded the row's current state (new version)"
 
 

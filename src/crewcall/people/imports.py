@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crewcall.accounts.models import User
 from crewcall.core.errors import ValidationFailed
@@ -62,8 +64,12 @@ class RowError:
         return f"{where}: {self.message}"
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+def _problems(n: int) -> str:
+    return ngettext("%(count)s problem", "%(count)s problems", n) % {"count": f"{n:,}"}
+
+
+def _lines(n: int) -> str:
+    return ngettext("%(count)s line", "%(count)s lines", n) % {"count": f"{n:,}"}
 
 
 class ImportRejected(ValidationFailed):
@@ -78,9 +84,14 @@ class ImportRejected(ValidationFailed):
             errors.setdefault(problem.label, []).append(problem.message)
         super().__init__(errors)
         lines = len({p.line for p in problems if p.line is not None})
-        where = f" on {_count(lines, 'line')}" if lines else ""
         # One short sentence: the problems themselves are listed field by field.
-        self.message = f"Nothing was imported: {_count(len(problems), 'problem')}{where}."
+        if lines:
+            self.message = _("Nothing was imported: %(problems)s on %(lines)s.") % {
+                "problems": _problems(len(problems)),
+                "lines": _lines(lines),
+            }
+        else:
+            self.message = _("Nothing was imported: %(problems)s.") % {"problems": _problems(len(problems))}
         self.args = (self.message,)
 
 
@@ -110,12 +121,16 @@ def _reject(message: str) -> ImportRejected:
 def decode_csv(data: bytes) -> str:
     """The bytes of an uploaded or read file as text, or ImportRejected naming `file`."""
     if len(data) > MAX_BYTES:
-        raise _reject(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it.")
+        raise _reject(
+            _("The file is larger than %(size)s MB; split it.") % {"size": MAX_BYTES // (1024 * 1024)}
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise _reject(f"This is not UTF-8 text (line {line}); save the file as CSV in UTF-8.") from None
+        raise _reject(
+            _("This is not UTF-8 text (line %(line)s); save the file as CSV in UTF-8.") % {"line": line}
+        ) from None
 
 
 def _shown(value: str) -> str:
@@ -134,12 +149,15 @@ def _header(cells: list[str]) -> tuple[list[str], list[RowError]]:
         if name not in COLUMNS:
             problems.append(
                 RowError(
-                    1, f"column {position}", f"Unknown column {_shown(name)}; known: {', '.join(COLUMNS)}."
+                    1,
+                    f"column {position}",
+                    _("Unknown column %(name)s; known: %(known)s.")
+                    % {"name": _shown(name), "known": ", ".join(COLUMNS)},
                 )
             )
         elif names.index(name) != position - 1:
-            problems.append(RowError(1, name, "This column appears twice."))
-    problems += [RowError(1, name, "This column is required.") for name in REQUIRED if name not in names]
+            problems.append(RowError(1, name, _("This column appears twice.")))
+    problems += [RowError(1, name, _("This column is required.")) for name in REQUIRED if name not in names]
     return names, problems
 
 
@@ -151,7 +169,7 @@ def _records(text: str) -> tuple[list[str], list[tuple[int, list[str]]], list[Ro
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
-            return [], [], [RowError(None, "file", "The first line must name the columns; it is empty.")]
+            return [], [], [RowError(None, "file", _("The first line must name the columns; it is empty."))]
         while True:
             start = reader.line_num + 1
             record = next(reader, None)
@@ -160,11 +178,25 @@ def _records(text: str) -> tuple[list[str], list[tuple[int, list[str]]], list[Ro
             if not any(cell.strip() for cell in record):
                 continue
             if len(records) == MAX_ROWS:
-                return header, records, [RowError(None, "file", f"At most {MAX_ROWS:,} employees per file.")]
+                return (
+                    header,
+                    records,
+                    [
+                        RowError(
+                            None,
+                            "file",
+                            _("At most %(count)s employees per file.") % {"count": f"{MAX_ROWS:,}"},
+                        )
+                    ],
+                )
             records.append((start, record))
     except csv.Error as exc:
         # The rest of the file cannot be read reliably after broken quoting.
-        return header or [], records, [RowError(reader.line_num, "row", f"This is not valid CSV: {exc}.")]
+        return (
+            header or [],
+            records,
+            [RowError(reader.line_num, "row", _("This is not valid CSV: %(error)s.") % {"error": exc})],
+        )
     return header, records, []
 
 
@@ -185,11 +217,11 @@ class _Checker:
         for column, raw in values.items():
             value = raw.strip()
             if "\x00" in value:
-                self.fault(line, column, "NUL characters are not allowed.")
+                self.fault(line, column, _("NUL characters are not allowed."))
             elif len(value) > MAX_LENGTH.get(column, len(value)):
-                self.fault(line, column, f"At most {MAX_LENGTH[column]} characters.")
+                self.fault(line, column, _("At most %(count)s characters.") % {"count": MAX_LENGTH[column]})
             elif not value and column in REQUIRED:
-                self.fault(line, column, "This field is required.")
+                self.fault(line, column, _("This field is required."))
             else:
                 getattr(self, f"_{column}")(row, value)
         return row
@@ -205,40 +237,50 @@ class _Checker:
             return
         first = self.phones.setdefault(phone, row.line)
         if first != row.line:
-            self.fault(row.line, "phone_number", f"The same phone number as line {first}.")
+            self.fault(
+                row.line, "phone_number", _("The same phone number as line %(line)s.") % {"line": first}
+            )
         row.phone_number = phone
 
     def _primary_role(self, row: _Row, value: str) -> None:
         role = self.roles.get(value.lower())
         if role is None:
-            self.fault(row.line, "primary_role", f"There is no role {_shown(value)}.")
+            self.fault(row.line, "primary_role", _("There is no role %(key)s.") % {"key": _shown(value)})
         elif not role.is_active:
-            self.fault(row.line, "primary_role", f"The role {_shown(value)} is archived.")
+            self.fault(row.line, "primary_role", _("The role %(key)s is archived.") % {"key": _shown(value)})
         else:
             row.role_id = role.pk
 
     def _employment_type(self, row: _Row, value: str) -> None:
         if value.lower() not in EmploymentType.values:
-            self.fault(row.line, "employment_type", f"One of: {', '.join(EmploymentType.values)}.")
+            self.fault(
+                row.line,
+                "employment_type",
+                _("One of: %(values)s.") % {"values": ", ".join(EmploymentType.values)},
+            )
         row.employment_type = value.lower()
 
     def _skills(self, row: _Row, value: str) -> None:
         keys = list(dict.fromkeys(k.strip().lower() for k in SKILL_SEPARATOR.split(value) if k.strip()))
         if len(keys) > MAX_SKILLS:
-            self.fault(row.line, "skills", f"At most {MAX_SKILLS} skills.")
+            self.fault(row.line, "skills", _("At most %(count)s skills.") % {"count": MAX_SKILLS})
             return
         unknown = [k for k in keys if k not in self.skills]
         archived = [k for k in keys if k in self.skills and not self.skills[k].is_active]
         if unknown:
-            self.fault(row.line, "skills", f"No such skill: {', '.join(_shown(k) for k in unknown)}.")
+            self.fault(
+                row.line,
+                "skills",
+                _("No such skill: %(keys)s.") % {"keys": ", ".join(_shown(k) for k in unknown)},
+            )
         if archived:
-            self.fault(row.line, "skills", f"Archived: {', '.join(archived)}.")
+            self.fault(row.line, "skills", _("Archived: %(keys)s.") % {"keys": ", ".join(archived)})
         row.skill_ids = [self.skills[k].pk for k in keys if k in self.skills]
 
     def _is_always_needed(self, row: _Row, value: str) -> None:
         flag = value.lower()
         if flag not in TRUE | FALSE:
-            self.fault(row.line, "is_always_needed", "Write true or false (or yes/no, 1/0).")
+            self.fault(row.line, "is_always_needed", _("Write true or false (or yes/no, 1/0)."))
         row.is_always_needed = flag in TRUE
 
     def _notes(self, row: _Row, value: str) -> None:
@@ -247,7 +289,11 @@ class _Checker:
     def _preferred_language(self, row: _Row, value: str) -> None:
         language = value.lower() or Language.GERMAN
         if language not in Language.values:
-            self.fault(row.line, "preferred_language", f"One of: {', '.join(Language.values)}.")
+            self.fault(
+                row.line,
+                "preferred_language",
+                _("One of: %(values)s.") % {"values": ", ".join(Language.values)},
+            )
         row.preferred_language = language
 
     def taken_phones(self) -> None:
@@ -255,7 +301,7 @@ class _Checker:
         taken = Employee.objects.filter(is_active=True, phone_number__in=list(self.phones))
         for phone in taken.values_list("phone_number", flat=True):
             line = self.phones[phone or ""]
-            self.fault(line, "phone_number", "An active employee already has this phone number.")
+            self.fault(line, "phone_number", _("An active employee already has this phone number."))
 
 
 def check(text: str) -> tuple[list[_Row], list[RowError]]:
@@ -268,7 +314,12 @@ def check(text: str) -> tuple[list[_Row], list[RowError]]:
     rows: list[_Row] = []
     for line, record in records:
         if len(record) != len(columns):
-            checker.fault(line, "row", f"{len(record)} values, but the header names {len(columns)} columns.")
+            checker.fault(
+                line,
+                "row",
+                _("%(values)s values, but the header names %(columns)s columns.")
+                % {"values": len(record), "columns": len(columns)},
+            )
             continue
         rows.append(checker.row(line, dict(zip(columns, record, strict=True))))
     checker.taken_phones()
@@ -310,7 +361,7 @@ def _insert(rows: list[_Row]) -> ImportResult:
         ids = {phone: pk for pk, phone in cursor.fetchall()}
         links = [(ids[row.phone_number], skill_id) for row in rows for skill_id in row.skill_ids]
         if links:
-            cursor.execute(INSERT_SKILLS, [[e for e, _ in links], [s for _, s in links]])
+            cursor.execute(INSERT_SKILLS, [[e for e, _skill in links], [s for _employee, s in links]])
     return ImportResult(created=len(ids), skills_linked=len(links))
 
 
@@ -320,12 +371,14 @@ def employees_import(*, actor: User | None, csv_text: str) -> ImportResult:
     try:
         size = len(csv_text) if len(csv_text) > MAX_BYTES else len(csv_text.encode("utf-8"))
     except UnicodeEncodeError:
-        raise _reject("The text holds characters that are not Unicode (lone surrogates).") from None
+        raise _reject(_("The text holds characters that are not Unicode (lone surrogates).")) from None
     if size > MAX_BYTES:
-        raise _reject(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it.")
+        raise _reject(
+            _("The file is larger than %(size)s MB; split it.") % {"size": MAX_BYTES // (1024 * 1024)}
+        )
     rows, problems = check(csv_text.removeprefix("\ufeff"))
     if problems:
         raise ImportRejected(problems)
     if not rows:
-        raise _reject("The file names the columns but holds no employees.")
+        raise _reject(_("The file names the columns but holds no employees."))
     return _insert(rows)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crewcall.accounts.models import User
 from crewcall.core.errors import RuleViolation, ValidationFailed
@@ -41,7 +42,12 @@ def _key_taken(model: type[Role] | type[Skill], kind: str, key: str) -> None:
     if model.objects.filter(key=key).exists():
         raise RuleViolation(
             field="key",
-            message=f"There is already a {kind} {key!r}.",
+            message=(
+                _("There is already a role %(key)s.")
+                if kind == "role"
+                else _("There is already a skill %(key)s.")
+            )
+            % {"key": repr(key)},
             constraint=f"people_{kind}__key__unique",
         )
 
@@ -91,7 +97,9 @@ def employee_create(
     preferred_language: str = "de",
 ) -> Employee:
     if employment_type not in EmploymentType.values:
-        raise ValidationFailed.single("employment_type", f"{employment_type!r} is not an employment type.")
+        raise ValidationFailed.single(
+            "employment_type", _("%(value)s is not an employment type.") % {"value": repr(employment_type)}
+        )
     employee = Employee(
         name=require_text("name", name, max_length=120),
         phone_number=normalise_phone(phone_number),
@@ -121,14 +129,15 @@ def employee_update(
     changes = dict(changes)
     unknown = sorted(set(changes) - EMPLOYEE_EDITABLE)
     if unknown:
-        raise ValidationFailed({name: ["This field cannot be changed here."] for name in unknown})
+        raise ValidationFailed({name: [_("This field cannot be changed here.")] for name in unknown})
     if "name" in changes:
         changes["name"] = require_text("name", changes["name"], max_length=120)
     if "phone_number" in changes:
         changes["phone_number"] = normalise_phone(changes["phone_number"])
     if "employment_type" in changes and changes["employment_type"] not in EmploymentType.values:
         raise ValidationFailed.single(
-            "employment_type", f"{changes['employment_type']!r} is not an employment type."
+            "employment_type",
+            _("%(value)s is not an employment type.") % {"value": repr(changes["employment_type"])},
         )
     values: dict[str, Any] = dict(changes)
     if skills is not None and not values:
@@ -140,10 +149,10 @@ def employee_update(
         expected_version=expected_version,
         values=values,
         where_sql="AND anonymised_at IS NULL",
-        refused=ValidationFailed.single("__all__", "An anonymised employee cannot be changed."),
+        refused=ValidationFailed.single("__all__", _("An anonymised employee cannot be changed.")),
     )
     if employee.anonymised_at is not None:
-        raise ValidationFailed.single("__all__", "An anonymised employee cannot be changed.")
+        raise ValidationFailed.single("__all__", _("An anonymised employee cannot be changed."))
     if skills is not None:
         _set_skills(employee, skills)
     return employee
@@ -161,7 +170,7 @@ def employee_archive(*, actor: User | None, employee_id: int, expected_version: 
 def employee_restore(*, actor: User | None, employee_id: int, expected_version: int | None) -> Employee:
     employee = lock_current(Employee, pk=employee_id, expected_version=expected_version)
     if employee.anonymised_at is not None:
-        raise ValidationFailed.single("__all__", "An anonymised employee cannot be restored.")
+        raise ValidationFailed.single("__all__", _("An anonymised employee cannot be restored."))
     apply_changes(employee, {"is_active": True}, allowed={"is_active"})
     return employee
 
@@ -210,7 +219,7 @@ def absence_create(
 ) -> Absence:
     employee = get_or_not_found(Employee, pk=employee_id)
     if ends_on < starts_on:
-        raise ValidationFailed.single("ends_on", "The absence cannot end before it starts.")
+        raise ValidationFailed.single("ends_on", _("The absence cannot end before it starts."))
     absence = Absence(employee=employee, kind=kind, starts_on=starts_on, ends_on=ends_on, note=note)
     absence.save()
     absence.refresh_version()
@@ -268,9 +277,9 @@ def role_delete(*, actor: User | None, role_id: int, expected_version: int | Non
     # Assignments hold the role too (PROTECT): checked here, or Django's collector would
     # raise ProtectedError, which is no database refusal and surfaced as a crash.
     if role.employees.exists():
-        raise _in_use("role", "Employees have this role; archive it instead.")
+        raise _in_use("role", _("Employees have this role; archive it instead."))
     if role.assignments.exists():
-        raise _in_use("role", "People were placed in this role; archive it instead.")
+        raise _in_use("role", _("People were placed in this role; archive it instead."))
     role.delete()
 
 
@@ -287,7 +296,7 @@ def skill_update(
 def skill_delete(*, actor: User | None, skill_id: int, expected_version: int | None) -> None:
     skill = lock_current(Skill, pk=skill_id, expected_version=expected_version)
     if skill.employee_links.exists() or skill.work_area_links.exists():
-        raise _in_use("skill", "This skill is in use; archive it instead.")
+        raise _in_use("skill", _("This skill is in use; archive it instead."))
     skill.delete()
 
 

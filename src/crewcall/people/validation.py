@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import phonenumbers
+from django.utils.translation import gettext as _
 
 from crewcall.core.errors import ValidationFailed
 
@@ -12,18 +13,22 @@ def normalise_phone(raw: str, *, region: str = "DE") -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise ValidationFailed.single("phone_number", f"{raw!r} is not a phone number.") from None
+        raise ValidationFailed.single(
+            "phone_number", _("%(value)s is not a phone number.") % {"value": repr(raw)}
+        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValidationFailed.single("phone_number", f"{raw!r} is not a valid phone number.")
+        raise ValidationFailed.single(
+            "phone_number", _("%(value)s is not a valid phone number.") % {"value": repr(raw)}
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def require_text(field: str, value: str, *, max_length: int) -> str:
     value = value.strip()
     if not value:
-        raise ValidationFailed.single(field, "This field is required.")
+        raise ValidationFailed.single(field, _("This field is required."))
     if len(value) > max_length:
-        raise ValidationFailed.single(field, f"At most {max_length} characters.")
+        raise ValidationFailed.single(field, _("At most %(count)s characters.") % {"count": max_length})
     if "\x00" in value:
-        raise ValidationFailed.single(field, "NUL characters are not allowed.")
+        raise ValidationFailed.single(field, _("NUL characters are not allowed."))
     return value

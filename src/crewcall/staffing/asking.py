@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crewcall.accounts.models import User
 from crewcall.core.errors import ValidationFailed
@@ -46,11 +47,13 @@ def queue_invitation_message(invitation: Invitation, event: Event) -> None:
 def ask_wave(*, event: Event, wave: int | None = None, count: int | None = None) -> AskResult:
     """Ask the next wave for a locked event; inside the caller's transaction."""
     if event.is_template:
-        raise ValidationFailed.single("event", "A template is not staffed; make an event from it.")
+        raise ValidationFailed.single("event", _("A template is not staffed; make an event from it."))
     if event.status == EventStatus.DRAFT:
         apply_changes(event, {"status": EventStatus.RECRUITING}, allowed={"status"})
     if event.status not in (EventStatus.RECRUITING, EventStatus.STAFFED):
-        raise ValidationFailed.single("status", f"A {event.status} event does not ask anyone.")
+        raise ValidationFailed.single(
+            "status", _("A %(status)s event does not ask anyone.") % {"status": event.status}
+        )
     last = (
         Invitation.objects.filter(event=event).order_by("-wave").values_list("wave", flat=True).first() or 0
     )
@@ -60,9 +63,9 @@ def ask_wave(*, event: Event, wave: int | None = None, count: int | None = None)
         existing = list(Invitation.objects.filter(event=event, wave=wave).select_related("employee"))
         return AskResult(event_id=event.pk, wave=wave, invitations=existing, created=False)
     if wave != last + 1:
-        raise ValidationFailed.single("wave", f"The next wave is {last + 1}.")
+        raise ValidationFailed.single("wave", _("The next wave is %(wave)s.") % {"wave": last + 1})
     if count is not None and count < 1:
-        raise ValidationFailed.single("count", "Ask at least one person.")
+        raise ValidationFailed.single("count", _("Ask at least one person."))
     picks = pick_candidates(event_id=event.pk, count=count, today=timezone.localdate())
     invitations = Invitation.objects.bulk_create(
         [Invitation(event=event, employee_id=p.employee_id, wave=wave, pick_reason=p.reason) for p in picks]
@@ -93,7 +96,7 @@ def event_nudge(*, actor: User | None, event_id: int) -> int:
     quiet = Invitation.objects.filter(event=event, status="asked").select_related("employee")
     sent = 0
     for invitation in quiet:
-        _, created = message_queue_about(
+        _queued, created = message_queue_about(
             invitation, event, text="nudge", kind="nudge", intent_key=f"nudge:{invitation.pk}:{today}"
         )
         sent += created

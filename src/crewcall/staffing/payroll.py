@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crewcall.core.errors import ValidationFailed
 from crewcall.staffing.models import WorkLog
@@ -81,9 +82,11 @@ def amount_of(hours: Decimal, rate: Decimal) -> Decimal:
 
 def check_period(date_from: dt.date, date_to: dt.date) -> None:
     if date_to < date_from:
-        raise ValidationFailed.single("to", "The period cannot end before it starts.")
+        raise ValidationFailed.single("to", _("The period cannot end before it starts."))
     if (date_to - date_from).days + 1 > MAX_PERIOD_DAYS:
-        raise ValidationFailed.single("to", f"A period covers at most {MAX_PERIOD_DAYS} days.")
+        raise ValidationFailed.single(
+            "to", _("A period covers at most %(count)s days.") % {"count": MAX_PERIOD_DAYS}
+        )
 
 
 _COLUMNS = (

@@ -12,6 +12,7 @@ from typing import Any
 
 import pghistory
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crewcall.accounts.models import User
 from crewcall.core.errors import NotFound, ValidationFailed
@@ -39,7 +40,7 @@ def invitation_create(
     event = get_or_not_found(Event, pk=event_id)
     employee = get_or_not_found(Employee, pk=employee_id)
     if not employee.is_active:
-        raise ValidationFailed.single("employee", "An archived employee cannot be invited.")
+        raise ValidationFailed.single("employee", _("An archived employee cannot be invited."))
     invitation = Invitation(event=event, employee=employee, wave=wave, pick_reason=pick_reason)
     invitation.save()
     invitation.refresh_from_db()
@@ -68,10 +69,13 @@ def invitation_set_status(
     invitation = lock_current(Invitation, pk=invitation_id, expected_version=expected_version)
     if status not in INVITATION_TRANSITIONS.get(invitation.status, frozenset()):
         raise ValidationFailed.single(
-            "status", f"An invitation cannot go from {invitation.status} to {status}."
+            "status",
+            _("An invitation cannot go from %(from)s to %(to)s.") % {"from": invitation.status, "to": status},
         )
     if method not in ResponseMethod.values:
-        raise ValidationFailed.single("response_method", f"{method!r} is not a response method.")
+        raise ValidationFailed.single(
+            "response_method", _("%(value)s is not a response method.") % {"value": repr(method)}
+        )
     if invitation.status == "accepted" and status == "cancelled":
         from crewcall.staffing.answers import withdraw_acceptance
 
@@ -87,27 +91,28 @@ def invitation_set_status(
 
 def _check_times(event: Event, started_at: datetime, ended_at: datetime, break_minutes: int) -> None:
     if timezone.is_naive(started_at) or timezone.is_naive(ended_at):
-        raise ValidationFailed.single("started_at", "Times need a time zone.")
+        raise ValidationFailed.single("started_at", _("Times need a time zone."))
     # Elapsed time in UTC, as the database computes `hours` (a night with a clock change
     # is an hour shorter or longer than the wall clocks say).
     elapsed = (ended_at.astimezone(UTC) - started_at.astimezone(UTC)).total_seconds()
     if elapsed <= 0:
-        raise ValidationFailed.single("ended_at", "The end must be after the start.")
+        raise ValidationFailed.single("ended_at", _("The end must be after the start."))
     if elapsed > 24 * 3600:
-        raise ValidationFailed.single("ended_at", "A shift lasts at most 24 hours.")
+        raise ValidationFailed.single("ended_at", _("A shift lasts at most 24 hours."))
     if break_minutes < 0:
-        raise ValidationFailed.single("break_minutes", "The break cannot be negative.")
+        raise ValidationFailed.single("break_minutes", _("The break cannot be negative."))
     if break_minutes * 60 >= elapsed:
-        raise ValidationFailed.single("break_minutes", "The break must be shorter than the shift.")
+        raise ValidationFailed.single("break_minutes", _("The break must be shorter than the shift."))
     if event.event_date is None:
-        raise ValidationFailed.single("event", "A template has no hours.")
+        raise ValidationFailed.single("event", _("A template has no hours."))
     start_day = timezone.localtime(started_at).date()
     if not (event.event_date - timedelta(days=1) <= start_day <= event.event_date + timedelta(days=1)):
         raise ValidationFailed.single(
-            "started_at", f"The shift must start around the event's date ({event.event_date})."
+            "started_at",
+            _("The shift must start around the event's date (%(date)s).") % {"date": event.event_date},
         )
     if started_at > timezone.now():
-        raise ValidationFailed.single("started_at", "Hours are recorded after they were worked.")
+        raise ValidationFailed.single("started_at", _("Hours are recorded after they were worked."))
 
 
 @service
@@ -123,7 +128,7 @@ def work_log_create(
 ) -> WorkLog:
     _check_times(get_or_not_found(Event, pk=event_id), started_at, ended_at, break_minutes)
     if not Employee.objects.filter(pk=employee_id).exists():
-        raise ValidationFailed.single("employee_id", f"There is no employee {employee_id}.")
+        raise ValidationFailed.single("employee_id", _("There is no employee %(id)s.") % {"id": employee_id})
     log = WorkLog(
         event_id=event_id,
         employee_id=employee_id,
@@ -176,7 +181,7 @@ def work_log_change(
     log = lock_current(WorkLog, pk=work_log_id, expected_version=expected_version)
     unknown = sorted(set(changes) - {*WORK_LOG_HOURS_FIELDS, "note"})
     if unknown:
-        raise ValidationFailed({name: ["This field cannot be changed here."] for name in unknown})
+        raise ValidationFailed({name: [_("This field cannot be changed here.")] for name in unknown})
     merged = {name: changes.get(name, getattr(log, name)) for name in (*WORK_LOG_HOURS_FIELDS, "note")}
     hours_changed = any(merged[name] != getattr(log, name) for name in WORK_LOG_HOURS_FIELDS)
     if hours_changed:
@@ -190,7 +195,7 @@ def work_log_change(
 @service
 def work_log_approve(*, actor: User | None, work_log_id: int, expected_version: int | None) -> WorkLog:
     if actor is None:
-        raise ValidationFailed.single("approved_by", "Approval needs a signed-in person.")
+        raise ValidationFailed.single("approved_by", _("Approval needs a signed-in person."))
     log = lock_current(WorkLog, pk=work_log_id, expected_version=expected_version)
     apply_changes(
         log, {"approved_by": actor, "approved_at": timezone.now()}, allowed={"approved_by", "approved_at"}
@@ -212,7 +217,7 @@ def invitation_answer_on_page(
         .first()
     )
     if event_id is None:
-        raise NotFound("No such invitation.")
+        raise NotFound(_("No such invitation."))
     if answer not in ("yes", "no"):
         raise ValueError(f"unknown answer {answer!r}")
     event = lock_event_for_answers(event_id)  # the answer lock, before the invitation

@@ -82,13 +82,13 @@ def problem_response(request: HttpRequest, problem: ApiProblem) -> HttpResponse:
         "type": PROBLEM_TYPE + problem.code,
         "title": TITLES.get(problem.status, "Error"),
         "status": problem.status,
-        "detail": problem.detail,
+        "detail": str(problem.detail),  # a lazy translation becomes text for the JSON
         "code": problem.code,
         "request_id": getattr(request, "request_id", ""),
     }
     if problem.errors:
         body["errors"] = [
-            {"field": field, "message": message}
+            {"field": field, "message": str(message)}
             for field, messages in problem.errors.items()
             for message in messages
         ]
