@@ -10,9 +10,10 @@ TEST_ENV := CREWCALL_DATA_DIR=$(CURDIR)/.data/test
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-# The German catalogue: the .po is committed, the compiled .mo is not (.gitignore); it is
-# rebuilt from the .po when that changed, before anything that shows pages. Debian's
-# gettext provides msgfmt (and xgettext, which `make messages` and the catalogue test use).
+# The German catalogue: the .po is committed, the compiled .mo is not (.gitignore); Babel
+# (in the virtualenv) rebuilds it from the .po when that changed, before anything that
+# shows pages. Collecting strings needs Debian's gettext (xgettext): `make messages` and
+# the catalogue test (so `make test`) install it; `make run` does not need it.
 MSGFMT := /usr/bin/msgfmt
 PO := src/crewcall/locale/de/LC_MESSAGES/django.po
 MO := $(PO:.po=.mo)
@@ -28,7 +29,7 @@ run: $(STAMP) $(MO)
 # Two runs: the change-feed tests wait for every transaction in the cluster that started
 # before their reads (the horizon), so they run alone, after the rest has run in parallel.
 # Exit code 5 is "no test selected" (PYTEST_ARGS picked tests of only one kind).
-test: $(STAMP) $(CHROMIUM) $(MO)
+test: $(STAMP) $(CHROMIUM) $(MSGFMT) $(MO)
 	$(TEST_ENV) $(BIN)/pytest -n 2 -m "not feed" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(TEST_ENV) $(BIN)/pytest -m feed $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
@@ -44,8 +45,8 @@ $(MSGFMT):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gettext
 
-$(MO): $(PO) | $(MSGFMT)
-	$(MSGFMT) --check-format -o $@ $<
+$(MO): $(PO) $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $(PO) -o $@
 
 # After marking new strings: update the .po from the code, then translate every new or
 # changed entry (no empty msgstr, no "fuzzy" left: web/tests/test_i18n.py checks).

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import shutil
 import socket
@@ -76,6 +77,7 @@ def load_data() -> list[Shot]:
 
     call_command("migrate", verbosity=0)
     call_command("demo")
+    call_command("integrity", stdout=io.StringIO())  # the operations page shows its score
     User.objects.create_user("dispatcher", password=PASSWORD, role="dispatcher", first_name="Dana",
                              last_name="Dispatcher", is_staff=True)  # fmt: skip
     User.objects.create_user("admin", password=PASSWORD, role="admin", first_name="Ada", last_name="Admin",
@@ -96,20 +98,29 @@ def load_data() -> list[Shot]:
     )
     if employee is None:
         raise SystemExit("the demo loaded no employee")
+    completed = (
+        Event.objects.filter(is_template=False, status="completed").order_by("-event_date", "pk").first()
+        or event
+    )
     return [
         Shot("login", "/login/", None),
         Shot("dashboard", "/", "dispatcher"),
         Shot("employees", "/employees/", "dispatcher"),
         Shot("employee", f"/employees/{employee.pk}/", "dispatcher"),
         Shot("employee-edit", f"/employees/{employee.pk}/edit", "dispatcher"),
+        Shot("employee-import", "/employees/import", "dispatcher"),
         Shot("events", "/events/", "dispatcher"),
         Shot("event-templates", "/events/templates/", "dispatcher"),
         Shot("event", f"/events/{event.pk}/", "dispatcher"),
         Shot("board", f"/events/{event.pk}/board/", "dispatcher"),
+        Shot("board-hours", f"/events/{completed.pk}/board/", "dispatcher"),
+        Shot("work-area-new", f"/events/{event.pk}/work-areas/new", "dispatcher"),
         Shot("messages", "/messages/", "dispatcher"),
         Shot("history", f"/history/event/{event.pk}/", "dispatcher"),
         Shot("users", "/users/", "admin"),
         Shot("simulator", "/simulator/", "dispatcher"),
+        Shot("simulator-conversation", f"/simulator/{employee.pk}/", "dispatcher"),
+        Shot("operations", "/operations/", "admin"),
         Shot("personal", f"/r/{employee_link_token(employee.pk)}/", None, optional=True),
     ]
 
