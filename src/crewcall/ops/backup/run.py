@@ -63,37 +63,33 @@ class Timings:
     total_s: float = 0.0
 
 
+class _ManifestFigures:
+    manifest: dict[str, Any]
+
+    @property
+    def tables(self) -> int:
+        return len(self.manifest["tables"])
+
+    @property
+    def rows(self) -> int:
+        return sum(t["rows"] for t in self.manifest["tables"].values())
+
+
 @dataclass
-class BackupResult:
+class BackupResult(_ManifestFigures):
     path: Path
     manifest: dict[str, Any]
     bytes: int
     timings: Timings = field(default_factory=Timings)
 
-    @property
-    def tables(self) -> int:
-        return len(self.manifest["tables"])
-
-    @property
-    def rows(self) -> int:
-        return sum(t["rows"] for t in self.manifest["tables"].values())
-
 
 @dataclass
-class RestoreResult:
+class RestoreResult(_ManifestFigures):
     manifest: dict[str, Any]
     migrated: list[str]
     epoch: str
     dropped_changes: int
     timings: Timings = field(default_factory=Timings)
-
-    @property
-    def tables(self) -> int:
-        return len(self.manifest["tables"])
-
-    @property
-    def rows(self) -> int:
-        return sum(t["rows"] for t in self.manifest["tables"].values())
 
 
 def crewcall_version() -> str:

@@ -7,6 +7,10 @@ from crewcall.ops.integrity.registry import Check, register
 
 # A job that will still run: waiting or running.
 _LIVE_JOB = "j.status IN ('todo', 'doing')"
+# No such job of the message `m`'s sending will run.
+_NO_SEND_JOB = f"""NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
+                  WHERE j.task_name = 'messaging.send_message' AND {_LIVE_JOB}
+                    AND j.args ->> 'message_id' = m.id::text)"""  # noqa: S608 - constants
 
 register(
     Check(
@@ -19,9 +23,7 @@ register(
         FROM messaging_outboundmessage m
         WHERE m.status = 'queued'
           AND COALESCE(m.next_attempt_at, m.created_at) < now() - make_interval(mins => %(stuck_minutes)s)
-          AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
-                          WHERE j.task_name = 'messaging.send_message' AND {_LIVE_JOB}
-                            AND j.args ->> 'message_id' = m.id::text)
+          AND {_NO_SEND_JOB}
         """,  # noqa: S608 - a constant fragment
         repair=repairs.message_requeue,
     )
@@ -39,9 +41,7 @@ register(
         FROM messaging_outboundmessage m
         WHERE m.status = 'sending'
           AND COALESCE(m.claimed_at, m.updated_at) < now() - make_interval(mins => %(stuck_minutes)s)
-          AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
-                          WHERE j.task_name = 'messaging.send_message' AND {_LIVE_JOB}
-                            AND j.args ->> 'message_id' = m.id::text)
+          AND {_NO_SEND_JOB}
         """,  # noqa: S608 - a constant fragment
         repair=repairs.message_requeue,
     )

@@ -4,32 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='IntegrityRun',
+            name="IntegrityRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField()),
-                ('repair', models.BooleanField(default=False)),
-                ('checks_run', models.PositiveIntegerField()),
-                ('checks_failed', models.PositiveIntegerField()),
-                ('errors', models.PositiveIntegerField(default=0)),
-                ('warnings', models.PositiveIntegerField(default=0)),
-                ('repaired', models.PositiveIntegerField(default=0)),
-                ('left', models.PositiveIntegerField(default=0)),
-                ('summary', models.JSONField(default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField()),
+                ("repair", models.BooleanField(default=False)),
+                ("checks_run", models.PositiveIntegerField()),
+                ("checks_failed", models.PositiveIntegerField()),
+                ("errors", models.PositiveIntegerField(default=0)),
+                ("warnings", models.PositiveIntegerField(default=0)),
+                ("repaired", models.PositiveIntegerField(default=0)),
+                ("left", models.PositiveIntegerField(default=0)),
+                ("summary", models.JSONField(default=dict)),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'indexes': [models.Index(fields=['-started_at'], name='ops_integrityrun_started')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('checks_failed__lte', models.F('checks_run'))), name='ops_integrityrun__checks_failed__within_run'), models.CheckConstraint(condition=models.Q(('finished_at__gte', models.F('started_at'))), name='ops_integrityrun__finished_at__after_start')],
+                "ordering": ["-started_at", "-id"],
+                "indexes": [models.Index(fields=["-started_at"], name="ops_integrityrun_started")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("checks_failed__lte", models.F("checks_run"))),
+                        name="ops_integrityrun__checks_failed__within_run",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("finished_at__gte", models.F("started_at"))),
+                        name="ops_integrityrun__finished_at__after_start",
+                    ),
+                ],
             },
         ),
     ]

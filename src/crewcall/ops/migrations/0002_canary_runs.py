@@ -4,28 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ops', '0001_initial'),
+        ("ops", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CanaryRun',
+            name="CanaryRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField()),
-                ('url', models.CharField(max_length=500)),
-                ('ok', models.BooleanField()),
-                ('failed_step', models.CharField(blank=True, default='', max_length=40)),
-                ('detail', models.TextField(blank=True, default='')),
-                ('report', models.JSONField(default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField()),
+                ("url", models.CharField(max_length=500)),
+                ("ok", models.BooleanField()),
+                ("failed_step", models.CharField(blank=True, default="", max_length=40)),
+                ("detail", models.TextField(blank=True, default="")),
+                ("report", models.JSONField(default=dict)),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'indexes': [models.Index(fields=['-started_at'], name='ops_canaryrun_started')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('finished_at__gte', models.F('started_at'))), name='ops_canaryrun__finished_at__after_start'), models.CheckConstraint(condition=models.Q(models.Q(('failed_step', ''), ('ok', True)), models.Q(('ok', False), models.Q(('failed_step', ''), _negated=True)), _connector='OR'), name='ops_canaryrun__failed_step__named_when_failed')],
+                "ordering": ["-started_at", "-id"],
+                "indexes": [models.Index(fields=["-started_at"], name="ops_canaryrun_started")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("finished_at__gte", models.F("started_at"))),
+                        name="ops_canaryrun__finished_at__after_start",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("failed_step", ""), ("ok", True)),
+                            models.Q(("ok", False), models.Q(("failed_step", ""), _negated=True)),
+                            _connector="OR",
+                        ),
+                        name="ops_canaryrun__failed_step__named_when_failed",
+                    ),
+                ],
             },
         ),
     ]

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,30 +20,14 @@ from django.core.management.base import CommandError
 
 from crewcall.accounts.models import ApiToken
 from crewcall.accounts.services import token_create
-from crewcall.changes.tests.sse import web_env, web_processes
+from crewcall.changes.tests.sse import web_processes
 from crewcall.events.models import Event, WorkArea
 from crewcall.ops.canary.run import SANDBOX_TITLE, run_audit
+from crewcall.ops.tests.processes import worker_process
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 
 WAIT_S = 8.0
-
-
-@contextlib.contextmanager
-def worker_process(log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crewcall", "worker"], env=web_env(), stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from django.db import connection
 from django.test import Client
 
 from crewcall.changes.tests.sse import web_env
+from crewcall.ops.tests.processes import worker_process
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 
@@ -41,20 +42,6 @@ def readyz() -> dict[str, Any]:
     return body
 
 
-@contextlib.contextmanager
-def worker(log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crewcall", "worker"], env=web_env(), stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
-
-
 @pytest.fixture
 def no_workers() -> Iterator[None]:
     with connection.cursor() as cur:
@@ -65,13 +52,13 @@ def no_workers() -> Iterator[None]:
 
 
 def test_unready_when_the_worker_stops_and_ready_when_it_is_back(tmp_path: Path, no_workers: None) -> None:
-    with worker(tmp_path / "worker1.log") as first:
+    with worker_process(tmp_path / "worker1.log") as first:
         eventually(lambda: readyz()["status_code"] == 200, "ready with a worker running")
         first.terminate()
         first.wait(timeout=30)
         body = readyz()
         assert body["status_code"] == 503 and body["unready"] == ["worker"], body
-    with worker(tmp_path / "worker2.log"):
+    with worker_process(tmp_path / "worker2.log"):
         eventually(lambda: readyz()["status_code"] == 200, "ready again once a worker runs")
 
 

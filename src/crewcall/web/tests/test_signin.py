@@ -89,18 +89,19 @@ def test_the_header_shows_each_role_its_links(client: Client, alice: User, bob: 
     carol = User.objects.create_user("carol", password="x", role="viewer")
     client.force_login(carol)
     links = nav(client)
-    for label in ("Dashboard", "Employees", "Events"):
+    for label in ("Dashboard", "Employees", "Events", "Simulator"):  # viewers read the simulator
         assert f">{label}</a>" in links
-    assert "Simulator" not in links and "Admin" not in links and "/admin/" not in links
+    assert "Users" not in links and "Operations" not in links and "/admin/" not in links
     assert 'href="/" aria-current="page"' in links
 
-    client.force_login(bob)  # a dispatcher, staff: the simulator, not the admin
+    client.force_login(bob)  # a dispatcher, staff: the simulator, not the admin's pages
     links = nav(client)
-    assert 'href="/simulator/"' in links and "/admin/" not in links
+    assert 'href="/simulator/"' in links and "/admin/" not in links and "/operations/" not in links
 
     client.force_login(alice)
     links = nav(client)
     assert 'href="/simulator/"' in links and 'href="/admin/">Admin</a>' in links
+    assert 'href="/users/"' in links and 'href="/operations/"' in links
 
 
 def test_the_sign_out_button_posts_to_logout(client: Client, bob: User) -> None:
