@@ -4,6 +4,7 @@ message with nothing written, who may do what, and bounded queries."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from crewcall.conftest import Agency
 from crewcall.events.models import Assignment
 from crewcall.events.services import assignment_create, event_cancel
+from crewcall.staffing.forms import next_statuses
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_create, invitation_set_status
 
@@ -78,7 +80,7 @@ def test_a_dispatcher_sees_the_actions(client, bob, gala) -> None:
     page = client.get(board_url(gala["event"])).content.decode()
     assert "Preview who would be asked" in page and "Remind everyone" in page
     assert page.count('name="work_area"') == 2  # the two accepted, not yet placed
-    assert f'id="status-{gala["asked"].pk}"' in page
+    assert f'invitations/{gala["asked"].pk}/status"' in page  # its status form, on demand
     detail = client.get(f"/events/{gala['event'].pk}/").content.decode()
     assert f'href="/events/{gala["event"].pk}/board/"' in detail
 
@@ -155,6 +157,26 @@ def test_nudge_reminds_those_who_have_not_answered(client, bob, gala) -> None:
 
 
 # ── status by hand ────────────────────────────────────────────────────────────
+
+
+def test_the_status_form_comes_on_demand_with_only_the_allowed_statuses(client, bob, carol, gala) -> None:
+    asked = gala["asked"]
+    url = board_url(gala["event"], f"invitations/{asked.pk}/status")
+    client.force_login(bob)
+    board = client.get(board_url(gala["event"])).content.decode()
+    assert f'hx-get="{url}"' in board and 'name="note"' not in board  # rows carry no form
+    fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert fragment.lstrip().startswith("<form") and f'action="{url}"' in fragment
+    options = re.findall(r'<option value="(\w+)"', fragment)
+    assert options == [value for value, _label in next_statuses("asked")] and "completed" not in options
+    assert f'name="version" value="{asked.version}"' in fragment
+    page = client.get(url)  # without JavaScript: a page with the form
+    assert page.status_code == 200 and "<form" in page.content.decode() and "<html" in page.content.decode()
+    client.force_login(carol)
+    assert client.get(url).status_code == 403  # a viewer changes nothing
+    other = board_url(gala["event"], "invitations/999999/status")
+    client.force_login(bob)
+    assert client.get(other).status_code == 404
 
 
 def test_a_status_change_by_hand_is_recorded_as_manual(client, bob, gala) -> None:

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from crewcall.staffing.models import Invitation
+from crewcall.staffing.services import invitation_create
 from crewcall.web.tests.browser import browser, signed_in  # noqa: F401 - the fixture
 
 pytestmark = [
@@ -60,4 +61,27 @@ def test_the_board_fits_a_phone(
         expect(page.locator("#group-accepted")).to_contain_text("Anna-Lena")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
+        watched.assert_clean()
+
+
+def test_a_status_changed_by_hand_through_the_form_loaded_on_demand(
+    browser: Browser,  # noqa: F811
+    bob,
+    agency,
+    live_server,
+) -> None:
+    event = agency.event("Jubiläum", employees_needed=1, employees_to_ask=2)
+    invitation = invitation_create(actor=bob, event_id=event.pk, employee_id=agency.employee("Edda").pk)
+    with signed_in(browser, live_server.url, bob) as watched:
+        page = watched.open(f"{live_server.url}/events/{event.pk}/board/")
+        row = page.locator(f'#group-asked li[data-invitation="{invitation.pk}"]')
+        expect(row.locator("select")).to_have_count(0)  # no form until asked for
+        row.get_by_text("Change status").click()
+        row.get_by_label("Set status").select_option("declined")
+        row.get_by_label("Note (why)").fill("phoned in")
+        row.get_by_role("button", name="Change").click()
+        expect(page.locator(".messages")).to_contain_text("Edda is now declined.")
+        expect(page.locator("#group-declined")).to_contain_text("Edda")
+        invitation.refresh_from_db()
+        assert (invitation.status, invitation.response_method) == ("declined", "manual")
         watched.assert_clean()

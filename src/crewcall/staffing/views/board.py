@@ -6,6 +6,7 @@ refusals come back to the board as messages, nothing written."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -13,9 +14,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
 from crewcall.events import services as events
@@ -34,6 +37,7 @@ from crewcall.staffing.forms import (
 )
 from crewcall.staffing.models import Invitation, InvitationStatus, ResponseMethod
 from crewcall.web.access import can_edit, editor, reader
+from crewcall.web.htmx import render_page
 from crewcall.web.live import render_live
 
 # The board's live parts: ?part=<name> answers an htmx refresh with that fragment alone.
@@ -49,6 +53,28 @@ LIVE_TABLES = {
     "invitations": "staffing_invitation events_assignment events_workarea",
     "hours": "staffing_worklog events_assignment events_event",
 }
+
+
+def _moment(at: datetime | None) -> str:
+    return timezone.localtime(at).strftime("%d.%m. %H:%M") if at else ""
+
+
+def _role_options(roles: Any, *, selected: int | None) -> str:
+    return format_html_join(
+        "", "<option value=\"{}\"{}>{}</option>",
+        ((r.pk, mark_safe(" selected") if r.pk == selected else "", r.name) for r in roles),
+    )  # fmt: skip
+
+
+ID = 987654321  # stands for a row's id in a reversed URL
+
+
+def url_around(name: str, **kwargs: int) -> dict[str, str]:
+    """The URL `name` as the text before (`head`) and after (`tail`) the argument given as
+    `ID`. A dict, not a tuple: the template engine finds keys at once, while an index
+    first fails as an attribute (and lists the object's attributes to say so)."""
+    head, _id, tail = reverse(name, kwargs=kwargs).partition(str(ID))
+    return {"head": head, "tail": tail}
 
 
 def _board_url(event_id: int) -> str:
@@ -78,15 +104,40 @@ def _form_errors(request: HttpRequest, form: Any) -> None:
             messages.error(request, text)
 
 
+def _prepare_rows(board: selectors.Board) -> None:
+    """Give each invitation row what it shows: its times as text, the statuses it may go to
+    and, for an accepted person not placed yet, the work-area and role options. Lists are
+    made once per status and per role, not per row, and times are formatted here: a board
+    of hundreds of rows spent most of its time on these in the template."""
+    statuses: dict[str, list[tuple[str, str]]] = {}
+    areas = format_html_join(
+        "", '<option value="{}">{} ({}/{})</option>',
+        ((a.pk, a.name, a.assigned, a.max_capacity) for a in board.areas if a.is_active),
+    )  # fmt: skip
+    roles: dict[int | None, str] = {}
+    for _status, invitations in board.groups:
+        for invitation in invitations:
+            status = invitation.status
+            if status not in statuses:
+                statuses[status] = [(value, str(label)) for value, label in next_statuses(status)]
+            invitation.next_statuses = statuses[status]  # type: ignore[attr-defined]
+            invitation.asked_text = _moment(invitation.asked_at)  # type: ignore[attr-defined]
+            invitation.answered_text = _moment(invitation.responded_at)  # type: ignore[attr-defined]
+            invitation.place_options = None  # type: ignore[attr-defined]
+            if status == InvitationStatus.ACCEPTED and not invitation.placement and areas:  # type: ignore[attr-defined]
+                role = invitation.employee.primary_role_id
+                if role not in roles:
+                    roles[role] = _role_options(board.roles, selected=role)
+                invitation.place_options = {"areas": areas, "roles": roles[role]}  # type: ignore[attr-defined]
+
+
 @reader
 def board(request: HttpRequest, event_id: int) -> HttpResponse:
     def read() -> dict[str, Any]:
         found = selectors.event_board(event_id=event_id)
         if found is None:
             raise Http404
-        for _status, invitations in found.groups:
-            for invitation in invitations:
-                invitation.next_statuses = next_statuses(invitation.status)  # type: ignore[attr-defined]
+        _prepare_rows(found)
         editing = can_edit(request)
         hours = None
         if selectors.hours_open(found.event, today=timezone.localdate()):
@@ -105,6 +156,13 @@ def board(request: HttpRequest, event_id: int) -> HttpResponse:
             "ask_form": AskForm(),
             "live": LIVE_TABLES,
             "board_url": _board_url(event_id),
+            "place_url": reverse("staffing:place", kwargs={"event_id": event_id}),
+            # Per-row links as (head, tail) around the row's id: reversing a URL for each of
+            # hundreds of rows cost more than the rest of the row.
+            "row_url": {
+                "timeline": url_around("staffing:timeline", event_id=event_id, employee_id=ID),
+                "status": url_around("staffing:invitation_status", event_id=event_id, invitation_id=ID),
+            },
         }
 
     return render_live(
@@ -223,13 +281,26 @@ def _write(request: HttpRequest, event_id: int, write: Callable[[], Any], *, who
 
 
 @editor
-@require_POST
+@require_http_methods(["GET", "POST"])
 def invitation_status(request: HttpRequest, event_id: int, invitation_id: int) -> HttpResponse:
+    """GET: the form (the board loads it into a row when its "Change status" opens, so a
+    board of hundreds of rows does not render hundreds of forms); POST: the change."""
     invitation = (
-        Invitation.objects.select_related("employee").filter(pk=invitation_id, event_id=event_id).first()
+        Invitation.objects.select_related("employee", "event")
+        .filter(pk=invitation_id, event_id=event_id, event__is_template=False)
+        .first()
     )
     if invitation is None:
         raise Http404
+    if request.method == "GET":
+        context = {
+            "inv": invitation,
+            "event": invitation.event,
+            "options": [(v, str(label)) for v, label in next_statuses(invitation.status)],
+        }
+        return render_page(
+            request, "staffing/status_form.html", context, fragment="staffing/_status_form.html"
+        )
     form = StatusChangeForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
