@@ -180,7 +180,7 @@ def sign_in(context: Any, base: str, who: str) -> None:
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", who)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main form button[type=submit]")  # the header has the language switch
     page.wait_for_url(f"{base}/", timeout=20_000)
     page.close()
 

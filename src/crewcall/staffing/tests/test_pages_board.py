@@ -263,3 +263,11 @@ def test_a_viewer_posts_nothing(client, carol, agency, gala) -> None:
     asked.refresh_from_db()
     assert asked.status == "asked" and not Assignment.objects.exists()
     assert Invitation.objects.filter(event=event).count() == 3
+
+
+def test_a_cancelled_events_board_offers_no_asking(client, bob, gala) -> None:
+    event = gala["event"]
+    event_cancel(actor=bob, event_id=event.pk, expected_version=event.version)
+    client.force_login(bob)
+    page = client.get(board_url(event)).content.decode()
+    assert "Preview who would be asked" not in page and "Remind everyone" not in page

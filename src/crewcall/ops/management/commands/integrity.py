@@ -4,10 +4,9 @@ constraint; exit 0 when clean, 1 with findings (after --repair: 1 if anything is
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crewcall.core.context import request_context
 from crewcall.ops.integrity.runner import integrity_run, render_table
@@ -34,4 +33,5 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(outcome.summary, indent=2, default=str))
         else:
             self.stdout.write(render_table(outcome.summary))
-        sys.exit(outcome.exit_code)
+        if outcome.exit_code:  # clean: return normally (so call_command callers go on)
+            raise CommandError("integrity: findings (see above)", returncode=outcome.exit_code)
