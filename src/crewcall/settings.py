@@ -177,8 +177,19 @@ def _connection_pool() -> dict[str, object] | None:
         raise ImproperlyConfigured(
             "CREWCALL_CONN_MAX_AGE and CREWCALL_DB_POOL_SIZE exclude each other: set one to 0."
         )
-    # A request waiting longer than the timeout for a free connection fails as "busy".
-    return {"min_size": 1, "max_size": size, "timeout": 10.0, "max_idle": 300.0}
+    # A request that waits longer than this for a connection (all in use, or the server
+    # unreachable) is answered 503 `unavailable` (core/unavailable.py): well within a
+    # client's patience. A connection attempt gives up after as long, so the next request
+    # starts a fresh one: a returning server is found within seconds, not after a backoff
+    # grown over a long outage (psycopg_pool's default keeps doubling it for 5 minutes).
+    timeout = env_float("CREWCALL_DB_POOL_TIMEOUT_S", 3.0, minimum=0.5, maximum=60.0)
+    return {
+        "min_size": 1,
+        "max_size": size,
+        "timeout": timeout,
+        "reconnect_timeout": timeout,
+        "max_idle": 300.0,
+    }
 
 
 def _database() -> dict[str, object]:
@@ -189,6 +200,9 @@ def _database() -> dict[str, object]:
         # pgtrigger.ignore set (to none) up front: unset, every history trigger call
         # catches an exception to find that out, which halved insert speed.
         "options": f"-c lock_timeout={env_int('CREWCALL_LOCK_TIMEOUT_MS', 5000)} -c pgtrigger.ignore={{}}",
+        # Opening a connection to a server that does not answer gives up after this many
+        # seconds (libpq: whole seconds, at least 2) instead of the system's TCP timeout.
+        "connect_timeout": env_int("CREWCALL_DB_CONNECT_TIMEOUT_S", 3, minimum=2),
     }
     pool = _connection_pool()
     if pool is not None:
@@ -284,10 +298,28 @@ MESSAGE_RETRY_CAP_S = env_float("CREWCALL_MESSAGE_RETRY_CAP_S", 600.0, minimum=0
 MESSAGE_BREAKER_FAIL_MAX = env_int("CREWCALL_MESSAGE_BREAKER_FAIL_MAX", 5, minimum=1)
 MESSAGE_BREAKER_RESET_S = env_float("CREWCALL_MESSAGE_BREAKER_RESET_S", 30.0, minimum=0.1)
 MESSAGE_STUCK_AFTER_S = env_float("CREWCALL_MESSAGE_STUCK_AFTER_S", 60.0, minimum=1.0)
+# `crewcall worker` (docs/operations.md "Worker layout"): a replies lane (queue inbound) and a
+# general lane (every queue), each with its own job slots (0 replies slots: one lane only).
+WORKER_REPLIES_CONCURRENCY = env_int("CREWCALL_WORKER_REPLIES_CONCURRENCY", 2, minimum=0)
+WORKER_CONCURRENCY = env_int("CREWCALL_WORKER_CONCURRENCY", 2, minimum=1)
+# A worker whose heartbeat is older than this is dead: its `doing` jobs are retried or failed.
+# Heartbeats go every third of it.
+WORKER_STALLED_S = env_float("CREWCALL_WORKER_STALLED_S", 30.0, minimum=3.0)
+# While the database is unreachable the worker waits and reconnects; after this long it
+# exits with status 1 (0: never gives up).
+WORKER_GIVE_UP_S = env_float("CREWCALL_WORKER_GIVE_UP_S", 0.0, minimum=0.0)
 # A follow-up wave goes out when an event still lacks acceptances this long after the last.
 WAVE_DELAY_MINUTES = env_int("CREWCALL_WAVE_DELAY_MINUTES", 120, minimum=1)
 # The change feed keeps this many days of changes; older cursors get `reset` (docs/changes.md).
 CHANGES_RETENTION_DAYS = env_int("CREWCALL_CHANGES_RETENTION_DAYS", 7, minimum=1)
+# Retention (docs/operations.md, "What grows"): housekeeping jobs prune in batches. Finished
+# jobs and their events; the provider's raw request of an inbound message (its columns stay);
+# sign-in logs (django-axes); integrity and canary run records (the newest of each stays).
+# Sessions go when they expire (Django's clearsessions rule), so they need no setting.
+JOBS_KEEP_DAYS = env_int("CREWCALL_JOBS_KEEP_DAYS", 14, minimum=1)
+INBOUND_RAW_KEEP_DAYS = env_int("CREWCALL_INBOUND_RAW_KEEP_DAYS", 30, minimum=1)
+SIGNIN_LOG_KEEP_DAYS = env_int("CREWCALL_SIGNIN_LOG_KEEP_DAYS", 90, minimum=1)
+RUN_RECORDS_KEEP_DAYS = env_int("CREWCALL_RUN_RECORDS_KEEP_DAYS", 90, minimum=1)
 # The change stream: how often a web process reads the feed when no NOTIFY hint came
 # (at most 2 s; NOTIFY is off by default, docs/changes.md), and how often an idle
 # stream says it is alive (at most 15 s).
@@ -302,6 +334,10 @@ METRICS_TOKEN = env_str("CREWCALL_METRICS_TOKEN")
 READY_DB_TIMEOUT_S = env_float("CREWCALL_READY_DB_TIMEOUT_S", 2.0, minimum=0.5, maximum=30.0)
 READY_WORKER_STALE_S = env_float("CREWCALL_READY_WORKER_STALE_S", 30.0, minimum=10.0)
 READY_CHANGES_STALE_S = env_float("CREWCALL_READY_CHANGES_STALE_S", 10.0, minimum=1.0)
+# Past this age of the oldest transaction holding the change feed back, /readyz's `changes`
+# part says "degraded" (it stays ok: the horizon is the database's, the same for every web
+# process, so failing readiness would take them all out of rotation at once).
+READY_HORIZON_AGE_S = env_float("CREWCALL_READY_HORIZON_AGE_S", 30.0, minimum=1.0)
 # The canary audit as a periodic job (0: off; 1 to 59: every N minutes) and how long it waits
 # for the stream and the worker.
 CANARY_EVERY_MINUTES = env_int("CREWCALL_CANARY_EVERY_MINUTES", 0, minimum=0)

@@ -85,7 +85,10 @@ class InboundMessageOut(Schema):
 
 
 class InboundMessageDetailOut(InboundMessageOut):
-    raw: Any = Field(description="The provider's request as received")
+    raw: Any = Field(
+        description="The provider's request as received; {} once older than the retention window "
+        "(CREWCALL_INBOUND_RAW_KEEP_DAYS, 30 days by default)"
+    )
 
 
 def _message(message_id: int) -> OutboundMessage:

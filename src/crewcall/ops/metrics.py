@@ -5,8 +5,9 @@ gauges to memory-mapped files in one folder (prometheus_client's multiprocess mo
 `/metrics` adds them up. The folder is `PROMETHEUS_MULTIPROC_DIR` when set, else
 `<data folder>/metrics`; this module sets the variable before prometheus_client is first
 imported (it picks its storage on import), so import metrics from here, never from
-prometheus_client directly. `crewcall serve` empties the folder when it starts, `crewcall
-web` removes the files of processes that no longer run (`clean_metrics_dir`).
+prometheus_client directly. `crewcall serve` empties the folder when it starts; the files of
+processes that no longer run are folded into archive files (`clean_metrics_dir`, at `crewcall
+web` start, at every scrape and by a periodic job; ops/metrics_files.py).
 
 Figures that live in the database (job backlog, messages by status) are read when
 `/metrics` is scraped (`DatabaseCollector`), so they are the same whichever process
@@ -16,7 +17,6 @@ answers. docs/operations.md lists every series and what it means.
 from __future__ import annotations
 
 import contextlib
-import glob
 import logging
 import os
 import re
@@ -53,7 +53,6 @@ from prometheus_client import (  # noqa: E402
     Gauge,
     Histogram,
     generate_latest,
-    multiprocess,
     values,
 )
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
@@ -151,9 +150,23 @@ CHANGE_SUBSCRIBERS = Gauge(
 )
 CHANGE_LAG = Histogram(
     "crewcall_change_stream_lag_seconds",
-    "Time from a change being recorded (its transaction's time) to a web process's change "
+    "Time from a change being recorded (when its statement started) to a web process's change "
     "hub reading it, which is when subscribers can be sent it.",
     buckets=LAG_BUCKETS,
+)
+
+# --- `crewcall serve` (core/supervisor.py; counted in serve's own process) --------------------
+
+CHILD_RESTARTS = Counter(
+    "crewcall_child_restarts",
+    "Child processes of `crewcall serve` started again after they died, by child (web, worker).",
+    ["child"],
+)
+DATABASE_RESTARTS = Counter(
+    "crewcall_database_restarts",
+    "Times `crewcall serve` started the embedded PostgreSQL again, by why it was down: died "
+    "(its postmaster was gone) or stopped (stopped from outside and not started again).",
+    ["reason"],
 )
 
 
@@ -187,6 +200,19 @@ def breaker_changed(name: str, old_state: str, new_state: str, *, at: float) -> 
         if opened is not None:
             BREAKER_RECOVERY.labels(breaker=name).inc(max(0.0, at - opened))
             BREAKER_RECOVERIES.labels(breaker=name).inc()
+
+
+# --- retention (core/retention.py: the periodic prunes) ----------------------------------------
+
+PRUNED_ROWS = Counter(
+    "crewcall_pruned_rows",
+    "Rows removed (or, for inbound_raw, payloads dropped) by the periodic retention jobs, by kind.",
+    ["kind"],
+)
+
+
+def rows_pruned(kind: str, count: int) -> None:
+    PRUNED_ROWS.labels(kind=kind).inc(count)
 
 
 # --- read from the database at scrape time ----------------------------------------------------
@@ -233,6 +259,7 @@ class DatabaseCollector(Collector):
 
     @staticmethod
     def _read(conn: Any) -> Iterator[GaugeMetricFamily]:
+        from crewcall.changes.selectors import HORIZON_AGE_SQL
         from crewcall.messaging.models import DeliveryStatus, InboundMessage, InboundOutcome, OutboundMessage
 
         jobs = GaugeMetricFamily(
@@ -254,6 +281,21 @@ class DatabaseCollector(Collector):
         for queue in sorted(set(seen) | set(ages)):
             oldest.add_metric([queue], max(0.0, ages.get(queue, 0.0)))
         yield oldest
+        from django.conf import settings
+
+        from crewcall.core.stalled_jobs import stalled_jobs_sql
+
+        (stalled,) = conn.execute(
+            f"SELECT count(*) FROM ({stalled_jobs_sql()}) AS s",  # noqa: S608 - constant SQL
+            {"stalled_s": settings.WORKER_STALLED_S},
+        ).fetchone()
+        yield GaugeMetricFamily(
+            "crewcall_jobs_stalled",
+            "Jobs `doing` whose worker is gone or silent past CREWCALL_WORKER_STALLED_S: the "
+            "stalled-job recovery retries or fails them within seconds (above 0 for minutes: "
+            "no worker runs it).",
+            value=stalled,
+        )
         workers, heartbeat_age = conn.execute(WORKERS_SQL).fetchone()
         yield GaugeMetricFamily("crewcall_workers", "Job workers registered in the database.", value=workers)
         yield GaugeMetricFamily(
@@ -279,6 +321,13 @@ class DatabaseCollector(Collector):
         for outcome in InboundOutcome.values:
             inbound.add_metric([outcome], counts.get(outcome, 0))
         yield inbound
+        (horizon_age,) = conn.execute(HORIZON_AGE_SQL).fetchone()
+        yield GaugeMetricFamily(
+            "crewcall_change_feed_horizon_age_seconds",
+            "How long the oldest transaction that holds the change feed back (one that may write to "
+            "Crewcall's database) has been open; 0 when none.",
+            value=float(horizon_age),
+        )
         yield from _kpi_families(conn)
 
 
@@ -324,44 +373,36 @@ def _kpi_families(conn: Any) -> Iterator[GaugeMetricFamily]:
 _FILE = re.compile(r"^(?P<kind>[a-z_]+)_(?P<pid>\d+)\.db$")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reset_metrics_dir() -> None:
-    """Empty the folder: `crewcall serve` does, before it starts its processes."""
+    """Empty the folder but for this process's files: `crewcall serve` does, before it starts
+    its processes. Its own files are open (memory-mapped) and hold its restart counters."""
     folder = metrics_dir()
-    shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.iterdir():
+        match = _FILE.match(path.name)
+        if match and int(match["pid"]) == os.getpid():
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def clean_metrics_dir() -> None:
-    """Remove the files of processes that no longer run (`crewcall web` does, on start): a
-    worker started separately keeps its figures. A live gauge of a dead process is dropped
-    at every scrape as well (its value would be stale)."""
-    for path in glob.glob(str(metrics_dir() / "*.db")):
-        match = _FILE.match(os.path.basename(path))
-        if match and not _alive(int(match["pid"])):
-            with contextlib.suppress(OSError):
-                os.remove(path)
+    """Fold the files of processes that no longer run into the archive (`crewcall web` does
+    on start; every scrape and the `ops.fold_metrics_files` job do too): what they counted
+    stays in the totals, their files go (ops/metrics_files.py)."""
+    from crewcall.ops.metrics_files import fold_dead_processes
 
-
-def _drop_dead_live_gauges() -> None:
-    for path in glob.glob(str(metrics_dir() / "gauge_live*_*.db")):
-        match = _FILE.match(os.path.basename(path))
-        if match and not _alive(int(match["pid"])):
-            multiprocess.mark_process_dead(int(match["pid"]), str(metrics_dir()))
+    fold_dead_processes()
 
 
 def registry(*, database: bool = True) -> CollectorRegistry:
+    from crewcall.ops.metrics_files import LockedMultiProcessCollector
+
     reg = CollectorRegistry()
-    multiprocess.MultiProcessCollector(reg, path=str(metrics_dir()))
+    LockedMultiProcessCollector(reg, path=str(metrics_dir()))
     if database:
         reg.register(DatabaseCollector())
     return reg
@@ -369,5 +410,5 @@ def registry(*, database: bool = True) -> CollectorRegistry:
 
 def exposition() -> tuple[bytes, str]:
     """The text a scrape gets, and its content type."""
-    _drop_dead_live_gauges()
+    clean_metrics_dir()
     return generate_latest(registry()), CONTENT_TYPE_LATEST

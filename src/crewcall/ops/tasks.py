@@ -5,11 +5,16 @@ from __future__ import annotations
 from django.conf import settings
 from procrastinate.contrib.django import app
 
+from crewcall.core import retention as core_retention
 from crewcall.core.context import request_context
+from crewcall.core.stalled_jobs import RETRY, on_stall
+from crewcall.ops import retention
+from crewcall.ops.metrics_files import fold_dead_processes
 
 CANARY_QUEUE = "canary"
 
 
+@on_stall(RETRY)
 @app.task(queue=CANARY_QUEUE, name="ops.canary_echo")
 def canary_echo(nonce: str) -> str:
     """Does nothing but succeed: the canary audit defers it through the API and waits for
@@ -17,6 +22,7 @@ def canary_echo(nonce: str) -> str:
     return nonce
 
 
+@on_stall(RETRY)
 @app.task(queue="housekeeping", name="ops.canary_audit", queueing_lock="ops.canary_audit")
 def canary_audit(timestamp: int | None = None) -> bool:
     """The canary audit against this installation's public URL, recorded for the KPI page."""
@@ -39,3 +45,25 @@ if settings.CANARY_EVERY_MINUTES:
     # Optional (CREWCALL_CANARY_EVERY_MINUTES): off unless asked for, since each run writes
     # and deletes a sandbox event.
     app.periodic(cron=f"*/{settings.CANARY_EVERY_MINUTES} * * * *", periodic_id="canary-audit")(canary_audit)
+
+
+@on_stall(RETRY)
+@app.periodic(cron="37 * * * *", periodic_id="prune-run-records")
+@app.task(queue="housekeeping", name="ops.prune_run_records", queueing_lock="ops.prune_run_records")
+def prune_run_records(timestamp: int) -> int:
+    """Delete integrity and canary runs older than RUN_RECORDS_KEEP_DAYS (the newest stays)."""
+    return core_retention.housekeeping(
+        "run_records",
+        lambda: retention.run_records_prune(
+            older_than=core_retention.days_ago(settings.RUN_RECORDS_KEEP_DAYS)
+        ),
+    )
+
+
+@on_stall(RETRY)
+@app.periodic(cron="*/5 * * * *", periodic_id="fold-metrics-files")
+@app.task(queue="housekeeping", name="ops.fold_metrics_files", queueing_lock="ops.fold_metrics_files")
+def fold_metrics_files(timestamp: int) -> int:
+    """Fold the metrics files of processes that ended into the archive, on the machine of
+    the worker that runs it (each web process also does at every scrape)."""
+    return fold_dead_processes().files
