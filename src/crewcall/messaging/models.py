@@ -122,6 +122,12 @@ class OutboundMessage(Versioned):
                 condition=~Q(status__in=["sent", "delivered", "read"]) | Q(provider_sid__isnull=False),
                 name="messaging_outboundmessage__provider_sid__when_sent",
             ),
+            # …and past `queued` the attempt that may have reached the provider is counted
+            # (refunds only come with a release to `queued`; docs/messaging.md, "Attempts").
+            models.CheckConstraint(
+                condition=Q(status="queued") | Q(attempts__gte=1),
+                name="messaging_outboundmessage__attempts__past_queued",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbound_status_next"),

@@ -269,14 +269,19 @@ def message_release(
     error_code: str = "",
     error_message: str = "",
 ) -> bool:
-    """Back to `queued`: the provider did not take it (or was never called)."""
+    """Back to `queued`: the provider did not take it (or was never called).
+
+    `refund_attempt` gives back the attempt this claim counted, and only that one: for a
+    call never started, or refused as not taken in an outage (docs/messaging.md,
+    "Attempts"). The holder of a claim always counted one, so the count stays >= 0.
+    """
     message = _locked(message_id)
     if message is None or not _holds(message, token):
         return False
     message.status = DeliveryStatus.QUEUED
     message.next_attempt_at = next_attempt_at
     if refund_attempt:
-        message.attempts = max(0, message.attempts - 1)
+        message.attempts -= 1
     if error_code:
         message.error_code, message.error_message = error_code[:40], error_message
     message.save(update_fields=["status", "next_attempt_at", "attempts", "error_code", "error_message"])
@@ -292,17 +297,17 @@ def message_hold(
     until: datetime,
     error_code: str,
     error_message: str,
-    refund_attempt: bool = False,
 ) -> bool:
     """Outcome unknown (timeout, 5xx, reconciliation impossible): stay in `sending` — a
-    delivery callback may still arrive — and reconcile once the claim is old enough."""
+    delivery callback may still arrive — and reconcile once the claim is old enough.
+
+    The attempt stays counted, outage or not: the provider may have the message, and
+    a take-over that finds it records it as sent under this very attempt."""
     message = _locked(message_id)
     if message is None or not _holds(message, token):
         return False
     message.error_code, message.error_message = error_code[:40], error_message
-    if refund_attempt:
-        message.attempts = max(0, message.attempts - 1)
-    message.save(update_fields=["error_code", "error_message", "attempts"])
+    message.save(update_fields=["error_code", "error_message"])
     defer_send(message_id, at=until)
     return True
 

@@ -23,7 +23,10 @@ from django.utils import timezone
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
+from crewcall.core import retention as core_retention
 from crewcall.core.context import request_context
+from crewcall.core.stalled_jobs import RETRY, on_stall
+from crewcall.messaging import retention
 from crewcall.messaging.inbound import defer_apply, inbound_apply_next
 from crewcall.messaging.models import DeliveryStatus, OutboundMessage
 from crewcall.messaging.outbox import (
@@ -156,6 +159,7 @@ def reconcile_grace() -> timedelta:
     return timedelta(seconds=grace)
 
 
+@on_stall(RETRY)
 @app.task(queue="messages", name="messaging.send_message")
 def send_message(message_id: int) -> str:
     """Send one OutboundMessage (exactly once per intent; see docs/messaging.md)."""
@@ -265,10 +269,11 @@ def _send(
         return "breaker_open"
     except ProviderError as exc:
         logger.warning("message %s: %s (attempt %s)", pk, exc, message.attempts)
-        # A failure that left the breaker open is the provider's outage, not this
-        # message's fault: the attempt is given back, so no outage, however long, can
-        # use up a message's attempts and make it fail.
-        outage = exc.retryable and breaker.current_state == pybreaker.STATE_OPEN
+        # A definitely-not-taken failure that left the breaker open is the provider's
+        # outage, not this message's fault: its attempt is given back on release, so such
+        # an outage, however long, never uses up a message's attempts. A maybe-taken one
+        # keeps its attempt (the provider may have the message).
+        outage = exc.retryable and not exc.maybe_sent and breaker.current_state == pybreaker.STATE_OPEN
         if not exc.retryable or (not exc.maybe_sent and not outage and message.attempts >= max_attempts):
             message_fail(message_id=pk, token=token, error_code=exc.code, error_message=exc.message)
             _send_retry_outcome(message, "failed", retryable=exc.retryable)
@@ -280,7 +285,6 @@ def _send(
                 message_id=pk,
                 token=token,
                 until=max(token + grace + backoff(1), reopens),
-                refund_attempt=outage,
                 error_code=exc.code,
                 error_message=exc.message,
             )
@@ -304,6 +308,7 @@ def _send(
     return "sent"
 
 
+@on_stall(RETRY)
 @app.task(
     queue="messages",
     name="messaging.simulate_delivery",
@@ -337,6 +342,7 @@ def requeue_stuck_messages(*, stale_after: timedelta | None = None) -> int:
     return sum(defer_send(pk) for pk in ids)
 
 
+@on_stall(RETRY)
 @app.periodic(cron="* * * * *", periodic_id="requeue_stuck")
 @app.task(queue="messages", name="messaging.requeue_stuck", queueing_lock="messaging.requeue_stuck")
 def requeue_stuck(timestamp: int) -> int:
@@ -356,6 +362,7 @@ def requeue_stuck(timestamp: int) -> int:
 APPLY_BATCH = 500
 
 
+@on_stall(RETRY)
 @app.periodic(cron="* * * * *", periodic_id="apply_inbound")
 @app.task(queue="inbound", name="messaging.apply_inbound", queueing_lock="messaging.apply_inbound")
 def apply_inbound(timestamp: int | None = None) -> int:
@@ -375,3 +382,14 @@ def apply_inbound(timestamp: int | None = None) -> int:
             if not connection.in_atomic_block:
                 connection.close()
     return applied
+
+
+@on_stall(RETRY)
+@app.periodic(cron="29 * * * *", periodic_id="prune-inbound-raw")
+@app.task(
+    queue="housekeeping", name="messaging.prune_inbound_raw", queueing_lock="messaging.prune_inbound_raw"
+)
+def prune_inbound_raw(timestamp: int) -> int:
+    """Drop the provider's raw request of inbound messages older than INBOUND_RAW_KEEP_DAYS."""
+    cutoff = core_retention.days_ago(settings.INBOUND_RAW_KEEP_DAYS)
+    return core_retention.housekeeping("inbound_raw", lambda: retention.inbound_raw_prune(older_than=cutoff))

@@ -1,6 +1,6 @@
 """Acceptance: SIGKILL the real worker at random moments; every message goes out once.
 
-200 invitation messages are queued, then two `crewcall worker --queue messages`
+300 invitation messages are queued, then two `crewcall worker --queue messages`
 subprocesses send them through the real Twilio SDK to the fake server (which takes a
 few ms per request, so kills land mid-request). A random worker is killed with SIGKILL
 at least 10 times, each time shortly after the fake has seen new traffic, and
@@ -8,7 +8,9 @@ restarted. Then the workers finish; the safety net (`requeue_stuck_messages`, ev
 minute in production, every second here) re-defers the claims the killed workers left
 behind, and the live workers reconcile them with the provider.
 
-Asserted: every message is sent, and the fake received exactly one POST per message.
+Asserted: every message is sent, and the fake received exactly one POST per message;
+no job is left `doing` (the kills leave the victims' jobs `doing`; the live workers'
+stalled-job recovery retries them once the victims' heartbeats are stale).
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from crewcall.messaging.models import OutboundMessage
 from crewcall.messaging.outbox import message_queue
 from crewcall.messaging.tests.conftest import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_FROM
 from crewcall.messaging.tests.fake_twilio import FakeTwilio
+from crewcall.ops.integrity.messaging import ATTEMPTS_FOLLOW_CLAIMS
+from crewcall.ops.integrity.registry import run_checks
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-MESSAGES = 200
+MESSAGES = 300
 KILLS = 12
 BUDGET_S = 120.0
 GRACE_S = 2.0
@@ -77,6 +81,7 @@ def worker_env(fake: FakeTwilio) -> dict[str, str]:
         CREWCALL_MESSAGE_RETRY_BASE_S="0.05",
         CREWCALL_MESSAGE_RETRY_CAP_S="0.5",
         CREWCALL_LOG_LEVEL="WARNING",
+        CREWCALL_WORKER_STALLED_S="3",  # heartbeats every second: killed workers' jobs recovered soon
     )
     return env
 
@@ -143,6 +148,12 @@ def fake() -> Iterator[FakeTwilio]:
         server.stop()
 
 
+def doing() -> int:
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
+        return int(cur.fetchone()[0])
+
+
 def unfinished() -> int:
     return OutboundMessage.objects.filter(status__in=["queued", "sending"]).count()
 
@@ -168,7 +179,7 @@ def test_killed_workers_neither_lose_nor_double_a_message(
     try:
         # One worker while killing, so the traffic the fake sees is the victim's.
         workers.start()
-        kills = 0
+        kills = left_doing = 0
         while kills < KILLS:
             seen = len(fake.requests)
             assert fake.wait_for_requests(seen + rng.randint(1, 6), timeout=30), "no worker traffic"
@@ -177,6 +188,7 @@ def test_killed_workers_neither_lose_nor_double_a_message(
             time.sleep(rng.uniform(0, 0.015) if rng.random() < 0.6 else rng.uniform(0.015, 0.06))
             workers.kill(workers.alive[0])
             kills += 1
+            left_doing += doing()  # the victim's job: nothing of its own will ever finish it
             workers.start()
         workers.start()  # two for the rest: concurrent claims on one queue
         killed_at = time.monotonic()
@@ -188,6 +200,10 @@ def test_killed_workers_neither_lose_nor_double_a_message(
             assert time.monotonic() < deadline, f"unfinished after {BUDGET_S} s (seed {seed})"
             tasks.requeue_stuck_messages(stale_after=timedelta(seconds=1))
             time.sleep(0.5)
+        # The live workers' stalled-job recovery retries the killed workers' jobs.
+        while doing():
+            assert time.monotonic() < deadline, f"{doing()} jobs still doing after {BUDGET_S} s (seed {seed})"
+            time.sleep(0.5)
         workers.stop_all()
     except BaseException:
         print(workers.output())
@@ -196,6 +212,11 @@ def test_killed_workers_neither_lose_nor_double_a_message(
 
     # Nothing left for a final in-process reconciliation (asserted rather than done).
     assert unfinished() == 0
+    assert doing() == 0
+    with connection.cursor() as cur:  # send jobs have no retry strategy: only the recovery retries
+        cur.execute("SELECT count(*) FROM procrastinate_events WHERE type = 'deferred_for_retry'")
+        recovered = cur.fetchone()[0]
+    assert left_doing > 0 and recovered > 0  # the kills did leave jobs `doing`, and they were retried
     rows = list(OutboundMessage.objects.all())
     assert len(rows) == MESSAGES
     assert {m.status for m in rows} <= {"sent", "delivered", "read"}
@@ -205,6 +226,10 @@ def test_killed_workers_neither_lose_nor_double_a_message(
     assert set(posts) == {f"whatsapp:{m.to_number}" for m in rows}
     sids = {m["to"]: m["sid"] for m in fake.messages}
     assert all(m.provider_sid == sids[f"whatsapp:{m.to_number}"] for m in rows)
+    # Attempts stayed consistent across every take-over (docs/messaging.md, "Attempts").
+    assert min(m.attempts for m in rows) >= 1
+    [attempts_check] = run_checks([ATTEMPTS_FOLLOW_CLAIMS])
+    assert attempts_check.total == 0, attempts_check.findings[:5]
 
     stories = [_story(m) for m in rows]
     print(
@@ -213,6 +238,9 @@ def test_killed_workers_neither_lose_nor_double_a_message(
         f"{len(fake.requests) - len(fake.posts())} reconciliation GETs; "
         f"{sum(t for t, _ in stories)} claims of killed workers taken over, "
         f"{sum(f for _, f in stories)} of them found already sent (recorded without a POST); "
+        f"{sum(m.attempts for m in rows)} attempts counted; "
+        f"{left_doing} jobs doing right after a kill (summed over kills), {recovered} retried by the "
+        f"stalled-job recovery, 0 left doing; "
         f"kill phase {killed_at - began:.1f} s, total {finished - began:.1f} s"
     )
 

@@ -31,7 +31,8 @@ def sent(
     path = {"queued": [], "failed": ["failed"], "delivered": ["sending", "sent", "delivered"]}[status]
     for step in path:
         extra = {"provider_sid": f"SM{n:032d}"} if step == "sent" else {}
-        OutboundMessage.objects.filter(pk=message.pk).update(status=step, **extra)
+        # attempts: past queued, a claim counted one (the database holds it)
+        OutboundMessage.objects.filter(pk=message.pk).update(status=step, attempts=1, **extra)
     return message
 
 

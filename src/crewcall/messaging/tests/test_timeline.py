@@ -25,7 +25,8 @@ def _sent(employee: Any, body: str, **kw: Any) -> OutboundMessage:
         to_number=employee.phone_number, body=body, provider="simulator", **kw,
     )  # fmt: skip
     if later:
-        OutboundMessage.objects.filter(pk=message.pk).update(**later)
+        # attempts: past queued, a claim counted one (the database holds it)
+        OutboundMessage.objects.filter(pk=message.pk).update(attempts=1, **later)
     return message
 
 

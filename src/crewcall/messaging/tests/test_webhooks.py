@@ -82,7 +82,7 @@ def test_a_quoted_invitation_decides_which_event(client, agency) -> None:
         employee=inv.employee, invitation=other, event=fair, kind="invitation", intent_key="test:quoted",
         to_number=inv.employee.phone_number, body="Fair?", provider="twilio",
     )  # fmt: skip
-    OutboundMessage.objects.filter(pk=quoted.pk).update(status="sending")
+    OutboundMessage.objects.filter(pk=quoted.pk).update(status="sending", attempts=1)
     OutboundMessage.objects.filter(pk=quoted.pk).update(status="sent", provider_sid="SMquoted000001")
     post(client, INBOUND, inbound_params(inv.employee.phone_number, "yes", replied_to="SMquoted000001"))
     other.refresh_from_db()
@@ -138,7 +138,7 @@ def _sent_message(agency) -> OutboundMessage:
         employee=inv.employee, invitation=inv, kind="invitation", intent_key=f"test:{inv.pk}",
         to_number=inv.employee.phone_number, body="Hi", provider="twilio",
     )  # fmt: skip
-    OutboundMessage.objects.filter(pk=message.pk).update(status="sending")
+    OutboundMessage.objects.filter(pk=message.pk).update(status="sending", attempts=1)
     return message
 
 

@@ -47,6 +47,54 @@ register(
     )
 )
 
+# Since this migration the attempt count follows its rule (docs/messaging.md, "Attempts");
+# history written before it may show the refunds of maybe-taken calls it stopped.
+ATTEMPTS_RULE_MIGRATION = ("messaging", "0005_attempts_past_queued")
+
+ATTEMPTS_FOLLOW_CLAIMS = register(
+    Check(
+        id="message.attempts_follow_claims",
+        severity="error",
+        description="An outbound message's attempt count changed other than by one more on a claim "
+        "(into sending, under a new claim) or one less when that claim was released unsent "
+        "(sending to queued); or a message started with attempts counted.",
+        sql=f"""
+        SELECT DISTINCT ON (c.id) 'outbound_message', c.id, 'attempts changed outside a claim or a release',
+               '+1 on a claim, -1 on a release to queued, else unchanged',
+               'version ' || c.version || ': ' || COALESCE(c.prev_status || ' ' || c.prev_attempts, 'new')
+               || ' -> ' || c.status || ' ' || c.attempts
+        FROM (SELECT h.pgh_obj_id AS id, h.version, h.pgh_created_at, h.pgh_context ->> 'source' AS source,
+                     h.status, h.attempts, h.claimed_at,
+                     lag(h.status) OVER w AS prev_status, lag(h.attempts) OVER w AS prev_attempts,
+                     lag(h.claimed_at) OVER w AS prev_claimed_at
+              FROM messaging_outboundmessagehistory h
+              WHERE h.pgh_label IN ('insert', 'update')
+              WINDOW w AS (PARTITION BY h.pgh_obj_id ORDER BY h.version)) c
+        WHERE c.pgh_created_at >= COALESCE(
+                (SELECT max(applied) FROM django_migrations
+                 WHERE app = '{ATTEMPTS_RULE_MIGRATION[0]}' AND name = '{ATTEMPTS_RULE_MIGRATION[1]}'),
+                '-infinity')
+          AND CASE
+              WHEN c.prev_attempts IS NULL THEN c.attempts <> 0
+              WHEN c.attempts = c.prev_attempts THEN false
+              -- the data fix of that migration: a message past queued had counted nothing
+              WHEN c.source = 'repair' AND c.prev_attempts = 0 AND c.attempts = 1 THEN
+                  NOT (c.status = c.prev_status AND c.status <> 'queued')
+              -- a claim: from queued, or a resend after reconciling, under a new claim
+              WHEN c.attempts = c.prev_attempts + 1 THEN
+                  NOT (c.status = 'sending' AND c.claimed_at IS DISTINCT FROM c.prev_claimed_at)
+              -- a release that gives its own attempt back
+              WHEN c.attempts = c.prev_attempts - 1 THEN
+                  NOT (c.prev_status = 'sending' AND c.status = 'queued')
+              ELSE true
+          END
+        ORDER BY c.id, c.version
+        """,  # noqa: S608 - constants
+        left_because="The history is kept as it was written; how many calls were really made is "
+        "read from the provider's log and the message's history by a human.",
+    )
+)
+
 register(
     Check(
         id="inbound.never_applied",

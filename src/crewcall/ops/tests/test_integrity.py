@@ -256,7 +256,10 @@ def test_queued_message_without_job_is_requeued(world: World) -> None:
 def test_message_stuck_in_sending_gets_a_reconciling_job(world: World) -> None:
     message_id = _queued_message(world)
     run("DELETE FROM procrastinate_jobs")
-    run("UPDATE messaging_outboundmessage SET status = 'sending', claimed_at = now() - interval '2 hours'")
+    run(  # a claim counts an attempt (a CHECK holds it)
+        "UPDATE messaging_outboundmessage SET status = 'sending', attempts = 1,"
+        " claimed_at = now() - interval '2 hours'"
+    )
     assert found(integrity_run(), "message.stuck_sending") == [("outbound_message", message_id)]
     assert found(integrity_run(params={"stuck_minutes": 180}), "message.stuck_sending") == []
     outcome = integrity_run(repair=True)

@@ -32,10 +32,10 @@ def sent(employee: Any, event: Any, body: str, **kw: Any) -> OutboundMessage:
         to_number=employee.phone_number, body=body, provider="simulator", **kw,
     )  # fmt: skip
     if later.get("status") == "delivered":  # statuses only move forward, one by one
-        OutboundMessage.objects.filter(pk=message.pk).update(status="sending")
+        OutboundMessage.objects.filter(pk=message.pk).update(status="sending", attempts=1)  # a claim
         OutboundMessage.objects.filter(pk=message.pk).update(status="sent", provider_sid=f"SMo{message.pk}")
     if later:
-        OutboundMessage.objects.filter(pk=message.pk).update(**later)
+        OutboundMessage.objects.filter(pk=message.pk).update(attempts=1, **later)
     return message
 
 

@@ -26,7 +26,9 @@ def _data(agency: Any) -> Any:
     agency.accepted(gala, emil)
     message = OutboundMessage.objects.create(employee=emil, event=gala, kind="invitation", intent_key="b-1",
                                              to_number=emil.phone_number, body="Work?", provider="simulator")  # fmt: skip
-    OutboundMessage.objects.filter(pk=message.pk).update(status="failed", error_message="window closed")
+    # attempts: a message gives up only after a counted attempt (the database holds it)
+    gave_up = {"status": "failed", "attempts": 1, "error_message": "window closed"}
+    OutboundMessage.objects.filter(pk=message.pk).update(**gave_up)
     InboundMessage.objects.create(provider_sid="IN-b-1", from_number=emil.phone_number, body="hm?",
                                   employee=emil, outcome="unparseable")  # fmt: skip
     return emil
