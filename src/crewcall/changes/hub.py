@@ -197,16 +197,15 @@ class ChangeHub:
             return None
         if cursor.position < start.position:
             return None
-        if cursor.position >= head.position:
+        if cursor.position > head.position:
+            # Ahead of what this process has read: a cursor another process handed out a
+            # moment ago, or one from the future; only the database can tell which (the
+            # latter gets `reset`).
+            return None
+        if cursor.position == head.position:
             return [], cursor
         first = bisect.bisect_right(self.recent, cursor.position, key=_position)
         return self.recent[first:], head
-
-
-def matches(change: Change, *, event_id: int | None, employee_id: int | None) -> bool:
-    if event_id is not None and change.event_id != event_id:
-        return False
-    return employee_id is None or change.employee_id == employee_id
 
 
 _hubs: dict[str, ChangeHub] = {}

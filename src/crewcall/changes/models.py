@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pgtrigger
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -60,10 +61,15 @@ class Change(models.Model):
     # Scope keys for filtering; NULL when the row belongs to no event / no employee.
     event_id = models.BigIntegerField(null=True)
     employee_id = models.BigIntegerField(null=True)
+    # Set on the second change an update writes when the row leaves a scope: the keys it left
+    # ("event", "employee"); event_id and employee_id then hold the row's old scope.
+    scope_left = ArrayField(models.TextField(), null=True)
     # From the history context of the writing transaction (NULL for raw SQL without one).
     actor_id = models.BigIntegerField(null=True)
     source = models.TextField(null=True)  # noqa: DJ001 (NULL: no context, not "")
     request_id = models.TextField(null=True)  # noqa: DJ001
+    # When the statement that made the change started (statement_timestamp()): changes of one
+    # statement share it, later statements of the same transaction have later times.
     at = models.DateTimeField(db_default=models.functions.Now())
 
     class Meta:

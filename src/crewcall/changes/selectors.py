@@ -15,16 +15,14 @@ from django.db import connection
 
 from crewcall.changes.cursor import Cursor
 
-# The horizon: the oldest transaction id still running in this statement's snapshot,
-# capped by the reader's own transaction id if it has written (its own changes are not
-# committed yet, though it can see them).
-_HORIZON = (
-    "LEAST(pg_snapshot_xmin(pg_current_snapshot()),"
-    " COALESCE(pg_current_xact_id_if_assigned(), pg_snapshot_xmin(pg_current_snapshot())))"
-)
+# The horizon: the oldest transaction that may still write to this database, in this
+# statement's snapshot, capped by the reader's own transaction id if it has written (its own
+# changes are not committed yet, though it can see them). One definition, in the database
+# (migration changes.0004): running transactions of other databases do not hold it back.
+HORIZON = "changes_horizon()"
 
 _STATE = f"""
-    SELECT f.epoch, f.pruned_xid, f.pruned_seq, {_HORIZON} AS horizon,
+    SELECT f.epoch, f.pruned_xid, f.pruned_seq, {HORIZON} AS horizon,
            pg_snapshot_xmax(pg_current_snapshot()) AS xmax
     FROM changes_feed f
 """  # noqa: S608 - only the constant fragment above is formatted in
@@ -44,6 +42,9 @@ class Change:
     version: int | None
     event_id: int | None
     employee_id: int | None
+    # The scope keys a row left ("event", "employee"), on the change telling its old scope
+    # (event_id and employee_id are then the old ones); None on every other change.
+    scope_left: tuple[str, ...] | None
     actor_id: int | None
     source: str | None
     request_id: str | None
@@ -52,7 +53,7 @@ class Change:
 
     def payload(self) -> dict[str, Any]:
         """The JSON-ready fields a subscriber sees (without the cursor, which is the SSE id)."""
-        return {
+        fields = {
             "table": self.table,
             "op": self.op,
             "id": self.row_id,
@@ -64,6 +65,23 @@ class Change:
             "request_id": self.request_id,
             "at": self.at.isoformat(),
         }
+        if self.scope_left:
+            fields["left"] = list(self.scope_left)
+        return fields
+
+    def in_scope(self, *, event_id: int | None, employee_id: int | None) -> bool:
+        """Whether a reader filtered so gets this change; the Python twin of `scope_filter`.
+        A scope-left change goes to readers of its old scope that filter on a key it left:
+        a reader whose key did not change got the row's own change already."""
+        if event_id is not None and self.event_id != event_id:
+            return False
+        if employee_id is not None and self.employee_id != employee_id:
+            return False
+        if not self.scope_left or (event_id is None and employee_id is None):
+            return True
+        return (event_id is not None and "event" in self.scope_left) or (
+            employee_id is not None and "employee" in self.scope_left
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +107,25 @@ def current_cursor() -> Cursor:
     return Cursor(epoch=row[0], xid=int(row[1]), seq=0)
 
 
+def scope_filter(*, event_id: int | None, employee_id: int | None, params: dict[str, Any]) -> str:
+    """The SQL condition on `changes_change c` for a reader filtered by event and/or employee
+    (values go into `params`); the SQL twin of `Change.in_scope`."""
+    filters = ""
+    named: list[str] = []
+    if event_id is not None:
+        filters += " AND c.event_id = %(event_id)s"
+        params["event_id"] = event_id
+        named.append("event")
+    if employee_id is not None:
+        filters += " AND c.employee_id = %(employee_id)s"
+        params["employee_id"] = employee_id
+        named.append("employee")
+    if named:
+        filters += " AND (c.scope_left IS NULL OR c.scope_left && %(named)s::text[])"
+        params["named"] = named
+    return filters
+
+
 def changes_after(
     *,
     cursor: Cursor | None,
@@ -100,7 +137,9 @@ def changes_after(
     (xid, seq) order, only those already committed below the horizon.
 
     Filters keep changes whose scope key equals the one given (both: both must match);
-    changes without that key (roles, skills, users) are not in a filtered batch. The
+    changes without that key (roles, skills, users) are not in a filtered batch; a change
+    telling that a row left a scope goes to the readers of its old scope that filter on a
+    key it left (`Change.in_scope`). The
     returned cursor moves past filtered-out changes too, up to the horizon, so a
     filtered reader never scans them again.
 
@@ -109,19 +148,13 @@ def changes_after(
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    filters = ""
     params: dict[str, Any] = {
         "epoch": cursor.epoch if cursor else None,
         "xid": str(cursor.xid) if cursor else None,
         "seq": cursor.seq if cursor else None,
         "limit": limit,
     }
-    if event_id is not None:
-        filters += " AND c.event_id = %(event_id)s"
-        params["event_id"] = event_id
-    if employee_id is not None:
-        filters += " AND c.employee_id = %(employee_id)s"
-        params["employee_id"] = employee_id
+    filters = scope_filter(event_id=event_id, employee_id=employee_id, params=params)
     sql = f"""
         WITH state AS ({_STATE}),
         verdict AS (
@@ -137,7 +170,7 @@ def changes_after(
         )
         SELECT v.epoch, v.horizon::text, v.reset,
                c.seq, c.xid::text, c.table_name, c.op, c.row_id, c.version, c.event_id,
-               c.employee_id, c.actor_id, c.source, c.request_id, c.at
+               c.employee_id, c.actor_id, c.source, c.request_id, c.at, c.scope_left
         FROM verdict v
         LEFT JOIN LATERAL (
             SELECT c.* FROM changes_change c
@@ -172,6 +205,7 @@ def changes_after(
             source=row[12],
             request_id=row[13],
             at=row[14],
+            scope_left=tuple(row[15]) if row[15] else None,
             cursor=Cursor(epoch=epoch, xid=int(row[4]), seq=row[3]),
         )
         for row in rows
@@ -185,3 +219,29 @@ def changes_after(
     else:
         next_cursor = at_horizon
     return ChangeBatch(changes=changes, cursor=next_cursor, reset=False, more=more)
+
+
+# How long the feed has been held back: the age of the oldest transaction holding the horizon
+# (when it started, as far as the server shows it: other roles' start times need
+# pg_read_all_stats; a prepared transaction's, when it was prepared), and, for a holder whose
+# start is not shown, the age of the oldest committed change waiting behind the horizon.
+# 0 when nothing holds the feed back.
+HORIZON_AGE_SQL = """
+WITH holders AS MATERIALIZED (SELECT h FROM changes_horizon_holders() h),
+started AS (
+    SELECT a.xact_start AS at FROM holders JOIN pg_stat_get_activity(NULL) a ON a.backend_xid = holders.h::xid
+    UNION ALL
+    SELECT p.prepared FROM holders JOIN pg_prepared_xacts p ON p.transaction = holders.h::xid
+    UNION ALL
+    SELECT min(c.at) FROM changes_change c WHERE c.xid >= changes_horizon()
+)
+SELECT coalesce(greatest(extract(epoch FROM now() - min(at)), 0), 0)::float8 FROM started
+"""
+
+
+def feed_horizon_age_s() -> float:
+    """Seconds the oldest transaction holding the feed back has been open (0: none)."""
+    with connection.cursor() as cur:
+        cur.execute(HORIZON_AGE_SQL)
+        row = cur.fetchone()
+    return float(row[0]) if row else 0.0

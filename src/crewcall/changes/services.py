@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection
 
-from crewcall.changes.selectors import FeedMissing
+from crewcall.changes.selectors import HORIZON, FeedMissing
 from crewcall.core.transactions import service
 
 PRUNE_BATCH = 5000
@@ -20,11 +20,10 @@ PRUNE_BATCH = 5000
 # aborted, never one still in flight), cut at the first one not old enough. Pruning a
 # prefix of the order keeps the watermark exact: everything at or below it is gone,
 # everything above it is kept.
-_PRUNE = """
+_PRUNE = f"""
 WITH batch AS (
     SELECT c.seq, c.xid, c.at FROM changes_change c
-    WHERE c.xid < LEAST(pg_snapshot_xmin(pg_current_snapshot()),
-                        COALESCE(pg_current_xact_id_if_assigned(), pg_snapshot_xmin(pg_current_snapshot())))
+    WHERE c.xid < {HORIZON}
     ORDER BY c.xid, c.seq
     LIMIT %(batch)s
 ),
@@ -48,7 +47,7 @@ moved AS (
     RETURNING f.id
 )
 SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM moved)
-"""
+"""  # noqa: S608 - only the constant horizon is formatted in
 
 
 @service

@@ -10,8 +10,10 @@ from procrastinate.contrib.django import app
 
 from crewcall.changes import services
 from crewcall.core.context import request_context
+from crewcall.core.stalled_jobs import RETRY, on_stall
 
 
+@on_stall(RETRY)
 @app.periodic(cron="17 * * * *", periodic_id="prune-changes")
 @app.task(queue="changes", name="changes.prune", queueing_lock="changes.prune")
 def prune_changes(timestamp: int) -> int:

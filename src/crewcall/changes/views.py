@@ -12,7 +12,7 @@ import asyncio
 import functools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -23,7 +23,7 @@ from django.http.response import HttpResponseBase
 from crewcall.accounts.models import User
 from crewcall.accounts.tokens import user_for_token
 from crewcall.changes.cursor import Cursor, InvalidCursor
-from crewcall.changes.hub import READ_BATCH, ChangeHub, get_hub, matches, read_changes
+from crewcall.changes.hub import READ_BATCH, ChangeHub, get_hub, read_changes
 from crewcall.changes.selectors import Change
 
 # What the browser waits before reconnecting (ms), sent once per stream.
@@ -65,7 +65,7 @@ def _heartbeat(cursor: Cursor) -> bytes:
 
 async def follow(
     hub: ChangeHub, *, cursor: Cursor | None, event_id: int | None, employee_id: int | None
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     heartbeat_s = settings.CHANGES_HEARTBEAT_S
     hub.subscribers += 1
     try:
@@ -92,13 +92,17 @@ async def follow(
                     beat = time.monotonic()
                 moved = batch.cursor != cursor
                 cursor = batch.cursor
-                if batch.more or moved:
-                    continue  # maybe in memory's reach now
+                # Read on while cut at the limit, or while catching up (maybe in memory's
+                # reach now); a cursor ahead of the hub waits for the hub instead of
+                # re-reading the database in a loop.
+                ahead = hub.head is not None and cursor.position > hub.head.position
+                if batch.more or (moved and not ahead):
+                    continue
             else:
                 changes, cursor = in_memory
                 sent = False
                 for change in changes:
-                    if matches(change, event_id=event_id, employee_id=employee_id):
+                    if change.in_scope(event_id=event_id, employee_id=employee_id):
                         yield _frame(change)
                         sent = True
                 if sent:

@@ -13,7 +13,11 @@ Four parts, each named in the answer with `ok` and a `detail`:
   subscriber of the process; until then there is nothing to be alive and the part is ok
   ("idle"). Once started, it is alive when its reader task runs and has read the feed
   within READY_CHANGES_STALE_S (it reads at least every CHANGES_POLL_S); a LISTEN
-  connection that is down is reported, but only slows the stream (the hub polls).
+  connection that is down is reported, but only slows the stream (the hub polls). The
+  part also reports the feed's horizon age (how long the oldest transaction holding the
+  feed back has been open) and says "degraded" past READY_HORIZON_AGE_S, without failing:
+  the horizon is the database's, the same for every web process, so an unready answer would
+  take them all out of rotation over a stream that is only late.
 
 The database, migrations and worker parts share one connection; when it cannot be made,
 the other two are reported as not checked (not ok).
@@ -35,11 +39,13 @@ from django.db import connection
 
 logger = logging.getLogger(__name__)
 
-# Defaults of the settings READY_DB_TIMEOUT_S, READY_WORKER_STALE_S, READY_CHANGES_STALE_S.
+# Defaults of the settings READY_DB_TIMEOUT_S, READY_WORKER_STALE_S, READY_CHANGES_STALE_S,
+# READY_HORIZON_AGE_S.
 DB_TIMEOUT_S = 2.0
 # Three of procrastinate's heartbeat intervals (10 s), as procrastinate's own stall check.
 WORKER_STALE_S = 30.0
 CHANGES_STALE_S = 10.0
+HORIZON_AGE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class Part:
     name: str
     ok: bool
     detail: str
+    # Working, but worse than it should be (named in the answer's `degraded`; still ready).
+    degraded: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ class Readiness:
             "status": "ready" if self.ready else "unready",
             "checks": {part.name: {"ok": part.ok, "detail": part.detail} for part in self.parts},
             "unready": [part.name for part in self.parts if not part.ok],
+            "degraded": [part.name for part in self.parts if part.degraded],
         }
 
 
@@ -141,7 +150,34 @@ def check_worker(conn: psycopg.Connection[Any]) -> Part:
     return Part("worker", True, f"{workers} worker(s), last heartbeat {max(0.0, age):.1f} s ago")
 
 
-def check_changes() -> Part:
+def horizon_age_s(conn: psycopg.Connection[Any]) -> float | None:
+    """How long the oldest transaction holding the change feed back has been open (0: none;
+    None: unknown, e.g. before migrations)."""
+    from crewcall.changes.selectors import HORIZON_AGE_SQL
+
+    try:
+        row = conn.execute(HORIZON_AGE_SQL).fetchone()
+    except psycopg.Error as exc:
+        logger.warning("readiness: reading the change feed's horizon failed: %s", exc)
+        return None
+    return float(row[0]) if row else None
+
+
+def check_changes(horizon_age: float | None = None) -> Part:
+    hub_part = _check_hub()
+    if horizon_age is None:
+        return hub_part
+    limit = _setting("READY_HORIZON_AGE_S", HORIZON_AGE_S)
+    if horizon_age > limit:
+        detail = (
+            f"{hub_part.detail}; degraded: a transaction open for {horizon_age:.0f} s holds the feed back"
+            f" (more than {limit:g} s)"
+        )
+        return Part("changes", hub_part.ok, detail, degraded=True)
+    return Part("changes", hub_part.ok, f"{hub_part.detail}; horizon age {horizon_age:.1f} s")
+
+
+def _check_hub() -> Part:
     from crewcall.changes.hub import _hubs
 
     hub = _hubs.get("default")
@@ -164,6 +200,7 @@ def check_changes() -> Part:
 
 def readiness() -> Readiness:
     parts: list[Part] = []
+    horizon_age: float | None = None
     started = time.monotonic()
     try:
         with direct_connection() as conn:
@@ -171,6 +208,7 @@ def readiness() -> Readiness:
             parts.append(Part("database", True, f"answered in {1000 * (time.monotonic() - started):.0f} ms"))
             parts.append(check_migrations(conn))
             parts.append(check_worker(conn))
+            horizon_age = horizon_age_s(conn)
     except Exception as exc:
         # The full error (which names hosts) goes to the log, not to the unauthenticated answer.
         logger.warning("readiness: the database check failed: %s", exc)
@@ -181,5 +219,5 @@ def readiness() -> Readiness:
         for name in ("migrations", "worker"):
             if name not in names:
                 parts.append(Part(name, False, "not checked: the database cannot be read"))
-    parts.append(check_changes())
+    parts.append(check_changes(horizon_age))
     return Readiness(parts)

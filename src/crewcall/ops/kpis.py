@@ -11,9 +11,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
 from prometheus_client.samples import Sample
 
+from crewcall.changes.selectors import feed_horizon_age_s
 from crewcall.ops.metrics import registry
 from crewcall.ops.models import CanaryRun, IntegrityRun
 
@@ -61,6 +63,14 @@ class Kpis:
     stream_lag_p95_s: float | None
     stream_subscribers: int
     routes: list[RouteFigures] = field(default_factory=list)
+    # How long the oldest transaction holding the change feed back has been open (0: none),
+    # and the age past which /readyz calls the feed degraded.
+    feed_horizon_age_s: float = 0.0
+    feed_horizon_limit_s: float = 30.0
+
+    @property
+    def feed_held_back(self) -> bool:
+        return self.feed_horizon_age_s > self.feed_horizon_limit_s
 
     @property
     def error_rate(self) -> float | None:
@@ -143,6 +153,7 @@ def kpi_figures(*, top_routes: int = 12) -> Kpis:
     with connection.cursor() as cursor:
         cursor.execute(DELIVERY_SQL)
         delivered, undelivered = cursor.fetchone()
+    horizon_age = feed_horizon_age_s()
     return Kpis(
         integrity=IntegrityRun.objects.order_by("-started_at", "-id").first(),
         canary=CanaryRun.objects.order_by("-started_at", "-id").first(),
@@ -161,4 +172,6 @@ def kpi_figures(*, top_routes: int = 12) -> Kpis:
         stream_lag_p95_s=quantile(lag, 0.95),
         stream_subscribers=int(_sum(samples, "crewcall_change_stream_subscribers")),
         routes=routes,
+        feed_horizon_age_s=horizon_age,
+        feed_horizon_limit_s=settings.READY_HORIZON_AGE_S,
     )

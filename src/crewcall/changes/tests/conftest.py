@@ -9,26 +9,28 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from crewcall.changes.selectors import HORIZON
 from crewcall.core.tests.sql import run
 
 
 def settle(timeout: float = 180.0) -> None:
-    """Wait until every transaction that took an id before now has ended, anywhere in
-    the cluster, so a read from here on sees everything committed so far.
+    """Wait until every transaction that took an id before now and may write to this
+    database has ended, so a read from here on sees everything committed so far.
 
-    Transaction ids are cluster-wide: under `pytest -n`, the other worker's test
-    transactions (another database, same server) hold the horizon back while they run,
-    which is the cost docs/changes.md describes. Never call it with a transaction of the
-    test's own held open."""
+    The feed's horizon ignores transactions of other databases (under `pytest -n`, the other
+    worker's), but not the other connections to this one. Never call it with a transaction
+    of the test's own held open."""
     target = run("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")[0][0]
     deadline = time.monotonic() + timeout
-    while not run("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= %s::xid8", [target])[0][0]:
+    while not run(f"SELECT {HORIZON} >= %s::xid8", [target])[0][0]:
         if time.monotonic() > deadline:
             holders = run(
                 "SELECT datname, backend_xid::text, now() - xact_start, left(query, 80) FROM pg_stat_activity"
                 " WHERE backend_xid IS NOT NULL ORDER BY age(backend_xid) DESC LIMIT 3"
             )
-            raise AssertionError(f"the horizon did not pass {target} in {timeout} s; oldest writers: {holders}")
+            raise AssertionError(
+                f"the horizon did not pass {target} in {timeout} s; oldest writers: {holders}"
+            )
         time.sleep(0.02)
 
 

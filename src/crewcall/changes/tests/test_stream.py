@@ -22,6 +22,7 @@ from crewcall.events.services import event_update
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 
 PATH = "/api/v1/changes"
+RENAME_ROLE = "UPDATE people_role SET name = %s WHERE id = %s"
 
 
 @pytest.fixture
@@ -187,3 +188,30 @@ def test_a_cursor_older_than_retention_or_of_another_feed_gets_reset(tmp_path, c
                 assert got.id == got.data["cursor"]
     finally:
         run("UPDATE changes_feed SET pruned_xid = NULL, pruned_seq = NULL")  # the flush keeps it
+
+
+def test_a_cursor_from_the_future_gets_reset_while_the_hub_serves_the_stream(tmp_path, agency, cookie) -> None:
+    """With the process's hub running (another stream started it), a cursor beyond any
+    transaction id handed out is not "nothing new yet": it gets `reset`, and every change
+    committed afterwards arrives (without the reset they would all lie below the cursor)."""
+    with web_processes(tmp_path) as (web,):
+        live = SSEClient(web.port, PATH, cookie=cookie, timeout=30)
+        time.sleep(0.5)  # the hub runs and has a head
+        run(RENAME_ROLE, ["warm", agency.cook.pk])
+        assert live.next_event().data["id"] == agency.cook.pk
+        now = current_cursor()
+        future = Cursor(epoch=now.epoch, xid=now.xid + 1_000_000, seq=0)
+        stream = SSEClient(web.port, PATH + f"?since={future}", cookie=cookie, timeout=30)
+        reset = stream.next_event()
+        assert reset.event == "reset"
+        assert Cursor.decode(str(reset.data["cursor"])).xid < future.xid
+        for n in range(3):
+            run(RENAME_ROLE, [f"after {n}", agency.waiter.pk])
+        got = [stream.next_event() for _ in range(3)]
+        stream.close()
+        live.close()
+    assert [(e.event, e.data["id"], e.data["version"]) for e in got] == [
+        ("change", agency.waiter.pk, 2),
+        ("change", agency.waiter.pk, 3),
+        ("change", agency.waiter.pk, 4),
+    ]
