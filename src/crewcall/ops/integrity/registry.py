@@ -79,7 +79,7 @@ def register(check: Check) -> Check:
 
 def all_checks() -> list[Check]:
     # Importing the domain modules registers their checks.
-    from crewcall.ops.integrity import audit, messaging, staffing  # noqa: F401
+    from crewcall.ops.integrity import audit, jobs, messaging, staffing  # noqa: F401
 
     return list(REGISTRY.values())
 

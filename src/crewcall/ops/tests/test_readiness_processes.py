@@ -87,7 +87,8 @@ class Proxy:
         server.bind(("127.0.0.1", self.port))
         server.listen(16)
         self.port = server.getsockname()[1]
-        self._server = server
+        with self._lock:
+            self._server = server
         threading.Thread(target=self._accept, args=(server,), daemon=True).start()
 
     def _accept(self, server: socket.socket) -> None:
@@ -96,8 +97,17 @@ class Proxy:
                 client, _ = server.accept()
             except OSError:
                 return
-            upstream = self._upstream()
+            try:
+                upstream = self._upstream()
+            except OSError:
+                client.close()
+                continue
             with self._lock:
+                if self._server is not server:
+                    # Cut while this one was being accepted: it must not outlive the cut.
+                    client.close()
+                    upstream.close()
+                    return
                 self._open += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
@@ -112,19 +122,19 @@ class Proxy:
                 end.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
-        if self._server is not None:
+        with self._lock:
+            server, self._server = self._server, None
+            open_ends, self._open = self._open, []
+        if server is not None:
             # shutdown wakes the thread blocked in accept (close alone would not: the
             # socket would keep accepting under that call).
             with contextlib.suppress(OSError):
-                self._server.shutdown(socket.SHUT_RDWR)
-            self._server.close()
-            self._server = None
-        with self._lock:
-            for end in self._open:
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-                end.close()
-            self._open.clear()
+                server.shutdown(socket.SHUT_RDWR)
+            server.close()
+        for end in open_ends:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
 
 
 def _database_target() -> tuple[str, int] | str:
