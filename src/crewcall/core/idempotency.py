@@ -14,8 +14,16 @@ A key belongs to one caller (token or signed-in user) and moves through three st
 A claim still `in_flight` after LEASE_S belongs to a request that died before
 committing: the next retry takes it over with a new claim id. Should the old request
 still be alive, its `mark_committed` finds the claim gone and rolls back its write.
-Answers of 5xx and 429 are not kept (the key is released; retrying is the point), nor
-answers marked `Cache-Control: no-store` (a secret shown once).
+Answers of 5xx and 429 are not kept (the key is released; retrying is the point; after
+a commit the key stays `committed`, so a retry is told the change is stored instead of
+being replayed an error), nor answers marked `Cache-Control: no-store` (a secret shown
+once).
+
+A database that goes away after the commit (core/unavailable.py) cannot take the answer:
+the client still gets it (the change is stored) and the key stays `committed`, so a
+retry gets 409 `idempotency_outcome_stored`, never a second write. Gone before the
+commit, the claim cannot be released either: it stays `in_flight` until its lease ends
+and a retry takes it over.
 Keys live CREWCALL_IDEMPOTENCY_HOURS (≥ 24) and are pruned by a periodic job.
 """
 
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -31,11 +40,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 
 from crewcall.core.api.problems import ApiProblem, problem_response
 from crewcall.core.errors import CrewcallError
+from crewcall.core.unavailable import unavailable_code
+
+logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -146,10 +158,13 @@ def _replay(status: int, stored_headers: str | dict[str, str], body: bytes) -> H
 def _store(claim: Claim, response: HttpResponse) -> None:
     with connection.cursor() as cursor:
         failed = response.status_code >= 500 or response.status_code in NOT_KEPT
-        if failed and not claim.committed:
-            cursor.execute(
-                "DELETE FROM core_idempotencykey WHERE id = %s AND claim = %s", [claim.id, claim.claim]
-            )
+        if failed:
+            if not claim.committed:
+                cursor.execute(
+                    "DELETE FROM core_idempotencykey WHERE id = %s AND claim = %s", [claim.id, claim.claim]
+                )
+            # Committed, then failed (the database went away while answering): the key
+            # stays `committed`, a retry hears the change is stored.
             return
         if "no-store" in response.get("Cache-Control", ""):
             # A secret shown once (a new API token) is never kept: a retry is told the
@@ -220,5 +235,16 @@ class IdempotencyMiddleware:
             response = self.get_response(request)
         finally:
             _claim.reset(token)
-        _store(claim, response)
+        try:
+            _store(claim, response)
+        except DatabaseError as exc:
+            if unavailable_code(exc) is None:
+                raise
+            # The answer is true (a committed change stays committed); only its replay is lost.
+            logger.warning(
+                "Idempotency-Key answer not stored (%s, %s): %s",
+                "committed" if claim.committed else "not committed",
+                response.status_code,
+                exc,
+            )
         return response

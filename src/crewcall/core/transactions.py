@@ -7,7 +7,8 @@
 - every history row written inside carries the actor, the source and request id of the
   current request context, and the service's name;
 - serialization failures and deadlocks re-run the whole function with bounded
-  exponential backoff and jitter; so does a connection lost before the commit was sent;
+  exponential backoff and jitter; so does a connection lost before the commit was sent
+  (not a pool that found no connection within its time-out: that is answered 503);
   a connection lost *during* commit raises CommitOutcomeUnknown (retrying could double);
 - a lock wait beyond the lock timeout becomes Busy; a database rule refused becomes a
   RuleViolation naming the field.
@@ -32,6 +33,7 @@ from django.db import (
     transaction,
 )
 from django.db.models import ProtectedError
+from psycopg_pool import PoolTimeout
 
 from crewcall.core.context import current_context
 from crewcall.core.errors import Busy, CommitOutcomeUnknown, RuleViolation
@@ -136,6 +138,10 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
                         raise Busy(
                             "Another change to the same data is in progress; nothing was written. Try again."
                         ) from exc
+                    if isinstance(exc.__cause__, PoolTimeout):
+                        # No connection within the pool's time-out: waiting that long again
+                        # per attempt would keep a client for minutes; it gets 503 now.
+                        raise
                     lost = connection_lost(state)
                     transient = state in RETRYABLE or lost
                     if body_done and lost:

@@ -6,7 +6,9 @@ Add it first in MIDDLEWARE, so it times everything else. Per request it records:
 - time spent in database statements (and their number), through a
   `connection.execute_wrapper` on this thread's default connection;
 - an error category: the API's problem code (`application/problem+json` answers carry
-  it), else `server_5xx` for a 5xx, `page_4xx` / `webhook_4xx` / `api_4xx` for a 4xx.
+  it), or the code a page answer names (`error_code`: `unavailable` on the 503 page of
+  web/errors.py), else `server_5xx` for a 5xx, `page_4xx` / `webhook_4xx` / `api_4xx`
+  for a 4xx.
 
 A streaming answer (the change stream) is measured up to the moment its response starts.
 """
@@ -76,7 +78,7 @@ def problem_code(response: HttpResponseBase) -> str | None:
 
 
 def error_category(request: HttpRequest, response: HttpResponseBase) -> str | None:
-    code = problem_code(response)
+    code = problem_code(response) or getattr(response, "error_code", None)
     if code is not None:
         return code
     status = response.status_code

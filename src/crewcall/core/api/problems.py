@@ -11,10 +11,12 @@ import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from pydantic import BaseModel, ConfigDict
 
 from crewcall.core.errors import CrewcallError, ValidationFailed, VersionConflict
+from crewcall.core.unavailable import RETRY_AFTER_S, unavailable_code
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +142,22 @@ def from_crewcall_error(exc: CrewcallError) -> ApiProblem:
     return ApiProblem(exc.status, exc.code, exc.message, headers=headers)
 
 
+def unavailable_problem(code: str) -> ApiProblem:
+    """The 503 for a database that cannot answer (core/unavailable.py); `Retry-After` says
+    when to try again. Whether an interrupted write happened is for the retry to find out
+    (with the same Idempotency-Key it is never applied twice)."""
+    detail = (
+        _("The database is too busy to answer right now. Try again in a few seconds.")
+        if code == "busy"
+        else _("The database cannot be reached right now. Try again in a few seconds.")
+    )
+    return ApiProblem(503, code, detail, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def server_error_problem() -> ApiProblem:
+    return ApiProblem(500, "server_error", "Something went wrong on our side; nothing was half-written.")
+
+
 def install(api: Any) -> None:
     """Every exception an API handler can raise, answered as problem+json."""
 
@@ -184,11 +202,11 @@ def install(api: Any) -> None:
         return problem_response(request, ApiProblem(404, "not_found", "There is nothing at this address."))
 
     def on_other(request: HttpRequest, exc: Exception) -> HttpResponse:
+        if code := unavailable_code(exc):
+            logger.warning("%s %s: database %s: %s", request.method, request.path, code, exc)
+            return problem_response(request, unavailable_problem(code))
         logger.exception("unhandled error in %s %s", request.method, request.path)
-        return problem_response(
-            request,
-            ApiProblem(500, "server_error", "Something went wrong on our side; nothing was half-written."),
-        )
+        return problem_response(request, server_error_problem())
 
     api.add_exception_handler(ApiProblem, on_problem)
     api.add_exception_handler(CrewcallError, on_crewcall)
