@@ -9,139 +9,34 @@ is killed in `finally`.
 from __future__ import annotations
 
 import contextlib
-import os
 import select
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crewcall.core.embedded import pid_of_server
-from crewcall.core.supervisor import answers
+from crewcall.core.tests.serving import (
+    FIRST_START_S,
+    START_S,
+    STOP_S,
+    child_env,
+    free_port,
+    live_members,
+    scratch_data_dir,
+    serving,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
-
-FIRST_START_S = 240.0  # initdb and every migration, on a busy two-core machine
-START_S = 120.0
-STOP_S = 60.0
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def child_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["CREWCALL_DATA_DIR"] = str(data_dir)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def live_members(pgid: int) -> list[int]:
-    """PIDs in process group `pgid` that are not zombies (read from /proc)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the command name, which is in parentheses and may hold spaces.
-        fields = stat.rsplit(")", 1)[1].split()
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state not in ("Z", "X"):
-            members.append(int(entry.name))
-    return members
-
-
-def stop_postgres(data_dir: Path) -> None:
-    """Last-resort cleanup: a fast shutdown of a server a failed test left running."""
-    pid = pid_of_server(data_dir)
-    if pid is None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGINT)  # the postmaster's "fast" shutdown
-    with contextlib.suppress(AssertionError):
-        wait_until(lambda: pid_of_server(data_dir) is None, timeout=30, what="postgres to stop")
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="cc"))
-    try:
+    with scratch_data_dir() as folder:
         yield folder
-    finally:
-        stop_postgres(folder)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-class Serve:
-    """One `crewcall serve` in a new session (its own process group), output to a file."""
-
-    def __init__(self, data_dir: Path, port: int, log: Path) -> None:
-        self.port = port
-        self.log = log
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "crewcall", "serve", "--port", str(port)],
-                env=child_env(data_dir),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.pgid = self.process.pid
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_healthy(self, timeout: float) -> None:
-        url = f"http://127.0.0.1:{self.port}/healthz"
-
-        def healthy() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited with {self.process.returncode}:\n{self.output()}")
-            return answers(url)
-
-        try:
-            wait_until(healthy, timeout=timeout, what=f"{url}")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n--- serve output ---\n{self.output()}") from None
-
-    def kill_group(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pgid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=STOP_S)
-
-
-@contextlib.contextmanager
-def serving(data_dir: Path, port: int, name: str) -> Iterator[Serve]:
-    serve = Serve(data_dir, port, data_dir / f"{name}.log")
-    try:
-        yield serve
-    finally:
-        serve.kill_group()
 
 
 def test_serve_survives_a_kill_passes_the_canary_and_leaves_nothing_behind_on_sigterm(data_dir: Path) -> None:
@@ -172,11 +67,10 @@ def test_serve_survives_a_kill_passes_the_canary_and_leaves_nothing_behind_on_si
         assert audit.returncode == 0, audit.stdout + audit.stderr
         assert audit.stdout.rstrip().endswith("passed"), audit.stdout
 
-        second.process.send_signal(signal.SIGTERM)
-        try:
-            code = second.process.wait(timeout=STOP_S)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"serve did not stop:\n{second.output()}") from None
+        children = second.children()
+        assert sorted(children.values()) == ["web", "web", "worker"], "two web processes by default"
+        code, stop_s = second.terminate()
+        print(f"serve stopped on SIGTERM in {stop_s:.1f} s")
         assert code == 0, second.output()
         assert pid_of_server(data_dir) is None, "serve left PostgreSQL running"
         assert live_members(second.pgid) == [], "a child of serve survived"

@@ -5,11 +5,17 @@ the process closes its database connections and leaves the embedded server. With
 `--workers N` (N > 1) this process supervises N server processes sharing one listening
 socket (uvicorn's own supervisor restarts one that dies) and stays attached to the
 embedded server for as long as it runs, so the last one out still stops it.
+
+`crewcall serve` starts its web processes with `--fd N`: each serves a listening socket
+that serve opened and keeps open (so a process that dies closes nothing), and leaves the
+metrics folder to serve.
 """
 
 from __future__ import annotations
 
+import argparse
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +41,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=settings.WEB_PROCESSES, help="server processes (default 1)"
         )
+        # A listening socket inherited from `crewcall serve` (internal).
+        parser.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)
 
-    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
-        # Figures of processes that no longer run leave /metrics (a separate worker's stay).
-        clean_metrics_dir()
+    def handle(self, *args: Any, host: str, port: int, workers: int, fd: int | None, **options: Any) -> None:
+        if fd is None:
+            # Figures of processes that no longer run leave /metrics (a separate worker's stay).
+            clean_metrics_dir()
         config = uvicorn.Config(
             "crewcall.asgi:application",
             host=host,
             port=port,
             lifespan="off",  # Django has no ASGI lifespan support
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-            workers=max(1, workers),
+            workers=1 if fd is not None else max(1, workers),
         )
         if config.workers > 1:
             self._supervise(config)
             return
+        # Family and type are read from the descriptor itself.
+        sockets = [socket.socket(fileno=fd)] if fd is not None else None
         server = uvicorn.Server(config)
         # uvicorn installs its own handlers while serving and, on the way out, restores the
         # previous ones and re-raises the signal it caught. Making its own handler the
@@ -58,7 +69,7 @@ class Command(BaseCommand):
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, server.handle_exit)
         try:
-            server.run()
+            server.run(sockets=sockets)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_IGN)
