@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode
 import psycopg
 import pytest
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from psycopg import sql
 
@@ -38,6 +39,14 @@ from crewcall.ops.backup.run import check_schema
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 QUIET = Progress.quiet(io.StringIO())
+
+
+def latest_two(app: str) -> tuple[str, str]:
+    """The names of an app's latest migration on disk and of the one before it."""
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    (latest,) = [name for label, name in graph.leaf_nodes() if label == app]
+    (previous,) = [name for label, name in graph.node_map[(app, latest)].parents if label == app]
+    return latest, previous
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -315,14 +324,15 @@ def test_a_database_that_is_not_empty_is_refused(
 def test_an_older_schema_needs_migrate_and_feed_positions_from_another_cluster_are_dropped(
     backup_file: Path, tmp_path: Path, scratch: Callable[[], str]
 ) -> None:
-    # A database one migration behind: changes.0003 unapplied (what `migrate changes 0002`
-    # does), with a change-log row and a retention watermark beyond this cluster's
+    # A database one migration behind: the latest migration of `changes` taken back by
+    # Django itself, with a change-log row and a retention watermark beyond this cluster's
     # transaction ids, as a backup from a busier server would bring.
+    latest, previous = latest_two("changes")
     older = scratch()
     assert crewcall(tmp_path, older, "restore", str(backup_file)).returncode == 0
+    back = crewcall(tmp_path, older, "migrate", "changes", previous, "-v", "0")
+    assert back.returncode == 0, back.stderr
     with connect(older) as conn:
-        conn.execute("DROP TRIGGER changes_notify ON changes_change; DROP FUNCTION changes_notify()")
-        conn.execute("DELETE FROM django_migrations WHERE app = 'changes' AND name = '0003_notify_hint'")
         far = conn.execute("SELECT pg_current_xact_id()::text::bigint + 1000000000").fetchone()[0]  # type: ignore[index]
         conn.execute(
             "INSERT INTO changes_change (xid, table_name, op, row_id) VALUES (%s::text::xid8, 'people_role', 'I', 1)",
@@ -333,23 +343,22 @@ def test_an_older_schema_needs_migrate_and_feed_positions_from_another_cluster_a
     old_file = tmp_path / "older.crewcall"
     made = crewcall(tmp_path, older, "backup", str(old_file))
     assert made.returncode == 0, made.stderr
-    assert read_manifest(old_file)["schema"]["changes"] == "0002_record_changes"
+    assert read_manifest(old_file)["schema"]["changes"] == previous
 
     target = scratch()
     done = crewcall(tmp_path, target, "restore", str(old_file))
     assert done.returncode == 1
-    assert "schema is older" in done.stderr and "changes.0003_notify_hint" in done.stderr
+    assert "schema is older" in done.stderr and f"changes.{latest}" in done.stderr
     assert "--migrate" in done.stderr
     assert tables_of(target) == []
 
     done = crewcall(tmp_path, target, "restore", "--migrate", str(old_file))
     assert done.returncode == 0, done.stderr
-    assert "Migrated: changes.0003_notify_hint." in done.stdout
+    assert f"Migrated: changes.{latest}." in done.stdout
     assert "1 restored changes lay beyond" in done.stdout
     with connect(target) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'changes_notify'").fetchone() == (
-            1,
-        )
+        # What the latest migration made is there again.
+        assert conn.execute("SELECT count(*) FROM pg_proc WHERE proname = 'changes_horizon'").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM changes_change").fetchone() == (kept,)
         assert conn.execute("SELECT pruned_xid, pruned_seq FROM changes_feed").fetchone() == (None, None)
         assert conn.execute(
