@@ -10,12 +10,11 @@ business: it deletes those past the lockout time at every sign-in.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 
 from django.db import connection
 from django.utils import timezone
 
-from crewcall.core.retention import MAX_BATCHES, PRUNE_BATCH, in_batches
+from crewcall.core.retention import MAX_BATCHES, PRUNE_BATCH, in_batches, in_batches_per_table
 from crewcall.core.transactions import service
 
 _DELETE_EXPIRED_SESSIONS = """
@@ -58,15 +57,14 @@ def signin_logs_prune_batch(
         return cur.rowcount
 
 
-def _log_batch(table: str, older_than: datetime, size: int) -> int:
-    return signin_logs_prune_batch(table=table, older_than=older_than, batch_size=size)
-
-
 def signin_logs_prune(
     *, older_than: datetime, batch_size: int = PRUNE_BATCH, max_batches: int = MAX_BATCHES
 ) -> int:
     """Every sign-in log table, batch after batch; returns the rows deleted."""
-    return sum(
-        in_batches(partial(_log_batch, table, older_than), batch_size=batch_size, max_batches=max_batches)
-        for table in SIGNIN_LOG_TABLES
+    return in_batches_per_table(
+        signin_logs_prune_batch,
+        SIGNIN_LOG_TABLES,
+        older_than=older_than,
+        batch_size=batch_size,
+        max_batches=max_batches,
     )

@@ -10,8 +10,9 @@ run goes on. docs/operations.md lists every table, how it grows and what prunes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import connection
 from django.utils import timezone
@@ -46,6 +47,30 @@ def in_batches(prune_batch: Callable[[int], int], *, batch_size: int, max_batche
         if removed < batch_size:
             break
     return total
+
+
+def in_batches_per_table(
+    prune_batch: Callable[..., int],
+    tables: Iterable[str],
+    *,
+    older_than: datetime,
+    batch_size: int,
+    max_batches: int,
+) -> int:
+    """`in_batches` for each table in turn, `prune_batch(table=…, older_than=…,
+    batch_size=…)` removing one batch of one table; returns the total removed."""
+    total = 0
+    for table in tables:
+        total += in_batches(
+            partial(_one_table_batch, prune_batch, table, older_than),
+            batch_size=batch_size,
+            max_batches=max_batches,
+        )
+    return total
+
+
+def _one_table_batch(prune_batch: Callable[..., int], table: str, older_than: datetime, size: int) -> int:
+    return prune_batch(table=table, older_than=older_than, batch_size=size)
 
 
 def housekeeping(kind: str, prune: Callable[[], int]) -> int:

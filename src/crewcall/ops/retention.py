@@ -8,11 +8,10 @@ old it is. (The metrics files of dead processes are folded by ops/metrics_files.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 
 from django.db import connection
 
-from crewcall.core.retention import MAX_BATCHES, PRUNE_BATCH, in_batches
+from crewcall.core.retention import MAX_BATCHES, PRUNE_BATCH, in_batches_per_table
 from crewcall.core.transactions import service
 
 RUN_TABLES = ("ops_integrityrun", "ops_canaryrun")
@@ -40,15 +39,14 @@ def run_records_prune_batch(
         return cur.rowcount
 
 
-def _runs_batch(table: str, older_than: datetime, size: int) -> int:
-    return run_records_prune_batch(table=table, older_than=older_than, batch_size=size)
-
-
 def run_records_prune(
     *, older_than: datetime, batch_size: int = PRUNE_BATCH, max_batches: int = MAX_BATCHES
 ) -> int:
     """Integrity and canary runs, batch after batch; returns the rows deleted."""
-    return sum(
-        in_batches(partial(_runs_batch, table, older_than), batch_size=batch_size, max_batches=max_batches)
-        for table in RUN_TABLES
+    return in_batches_per_table(
+        run_records_prune_batch,
+        RUN_TABLES,
+        older_than=older_than,
+        batch_size=batch_size,
+        max_batches=max_batches,
     )
