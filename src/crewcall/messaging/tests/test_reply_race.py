@@ -32,7 +32,9 @@ LOCK_LINE = "FROM events_event WHERE id = NEW.event_id FOR UPDATE;"
 BARRIER_KEY = 7302
 
 
-def everyone_says_yes(agency, live_server, settings, barrier: Barrier | None = None) -> dict[str, int]:
+def everyone_says_yes(
+    agency, live_server, settings, barrier: Barrier | None = None, *, all_applied: bool = True
+) -> dict[str, int]:
     settings.PUBLIC_URL = live_server.url
     event = agency.event(employees_needed=PLACES, employees_to_ask=PEOPLE)
     phones = []
@@ -69,7 +71,12 @@ def everyone_says_yes(agency, live_server, settings, barrier: Barrier | None = N
             connection.close()
 
     run_together([threading.Thread(target=apply_one) for _ in range(PEOPLE)], barrier)
-    assert applied == ["applied"] * PEOPLE
+    if all_applied:
+        assert applied == ["applied"] * PEOPLE
+    else:
+        # Without the lock, two answers may also race on the event's own status (one is
+        # refused as a stale version and that reply fails): a symptom of the same race.
+        assert len(applied) == PEOPLE and set(applied) <= {"applied", "failed"}, applied
     statuses = list(Invitation.objects.filter(event=event).values_list("status", flat=True))
     return {s: statuses.count(s) for s in set(statuses)}
 
@@ -118,5 +125,6 @@ def test_control_without_the_answer_lock_the_event_is_overbooked(
         ),
         database_barrier(BARRIER_KEY) as barrier,
     ):
-        counts = everyone_says_yes(agency, live_server, settings, barrier)
-    assert counts == {"accepted": PEOPLE}
+        counts = everyone_says_yes(agency, live_server, settings, barrier, all_applied=False)
+    # Every applied yes became an acceptance: far more than the places.
+    assert set(counts) <= {"accepted", "asked"} and counts["accepted"] > PLACES, counts
