@@ -30,7 +30,7 @@ from crewcall.core.tests.serving import (
     wait_until,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_server]
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from crewcall.core.tests.serving import (
 )
 from crewcall.ops.canary.client import Server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_server]
 
 RESTART_S = 60.0  # serve notices within its poll, waits its first delay, Django starts
 
