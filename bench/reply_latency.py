@@ -159,6 +159,10 @@ def run(layout: str, args: argparse.Namespace) -> dict[str, float]:
         for m in InboundMessage.objects.exclude(outcome="pending").only("received_at", "updated_at")
     ]
     sent = OutboundMessage.objects.filter(status__in=[DeliveryStatus.SENT, DeliveryStatus.DELIVERED]).count()
+    # The answer each reply got ("booked", "waitlisted" …) reaching the provider.
+    with connection.cursor() as cur:
+        cur.execute(ANSWER_SENT_SQL)
+        answered = [float(row[0]) for row in cur.fetchall()]
     connection.close()
     figures = {
         "p50": replies.percentile(latencies, 0.5),
@@ -173,11 +177,30 @@ def run(layout: str, args: argparse.Namespace) -> dict[str, float]:
         f"        webhook stored -> reply applied: p50 {figures['p50'] * 1000:.0f} ms, "
         f"p95 {figures['p95'] * 1000:.0f} ms, max {figures['max'] * 1000:.0f} ms, mean "
         f"{figures['mean'] * 1000:.0f} ms; all applied {applied_in:.1f} s after the last webhook\n"
+        f"        webhook stored -> answer sent: {answer_figures(answered)}\n"
         f"        webhook errors: {dict(outcome.errors) or 0}; CPU: web + worker {cpu_children:.1f} s, "
         f"PostgreSQL {cpu_pg:.1f} s; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
         flush=True,
     )
     return figures
+
+
+ANSWER_SENT_SQL = """
+    SELECT extract(epoch FROM o.sent_at - i.received_at)
+    FROM messaging_outboundmessage o
+    JOIN messaging_inboundmessage i ON o.intent_key = 'reply:' || i.id
+    WHERE o.sent_at IS NOT NULL
+"""
+
+
+def answer_figures(seconds: list[float]) -> str:
+    if not seconds:
+        return "none sent"
+    return (
+        f"p50 {replies.percentile(seconds, 0.5) * 1000:.0f} ms, p95 "
+        f"{replies.percentile(seconds, 0.95) * 1000:.0f} ms, max {max(seconds) * 1000:.0f} ms "
+        f"({len(seconds)} answers)"
+    )
 
 
 def main() -> None:

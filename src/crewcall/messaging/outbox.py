@@ -91,11 +91,31 @@ def message_queue(
 
     # In this transaction: a rollback removes the job with the row, a commit makes both
     # visible at once.
-    defer_send(message.pk)
+    defer_send(message.pk, priority=send_priority(kind))
     return message, True
 
 
-def defer_send(message_id: int, *, at: datetime | None = None) -> bool:
+# Answers to someone who has just written (booked, waitlisted, which event?, help) go
+# before the sends of an ask: procrastinate takes the highest priority first, so a
+# 1,000-person ask being sent does not hold back "you are booked". Retries and
+# re-deferred sends keep the default (the message waited its turn once already).
+ANSWER_KINDS = frozenset(
+    {
+        MessageKind.CONFIRMATION,
+        MessageKind.ACKNOWLEDGEMENT,
+        MessageKind.WAITLIST,
+        MessageKind.CLARIFY,
+        MessageKind.HELP,
+    }
+)
+ANSWER_PRIORITY = 10
+
+
+def send_priority(kind: str) -> int:
+    return ANSWER_PRIORITY if kind in ANSWER_KINDS else 0
+
+
+def defer_send(message_id: int, *, at: datetime | None = None, priority: int = 0) -> bool:
     """Defer the send job for a message on Django's own connection, so it joins the
     transaction in progress (if any); False if a job for it is already waiting.
 
@@ -105,7 +125,7 @@ def defer_send(message_id: int, *, at: datetime | None = None) -> bool:
     """
     from crewcall.messaging.tasks import send_message  # tasks imports this module
 
-    options: ConfigureTaskOptions = {"queueing_lock": f"message:{message_id}"}
+    options: ConfigureTaskOptions = {"queueing_lock": f"message:{message_id}", "priority": priority}
     if at is not None:
         options["schedule_at"] = at
     job = send_message.configure(**options).make_new_job(message_id=message_id)

@@ -133,3 +133,22 @@ def test_must_run_inside_the_callers_transaction(agency: Any) -> None:
     with pytest.raises(AssertionError):
         message_queue(employee=emil, kind="invitation", intent_key="invite:1", body="Hi")
     assert not OutboundMessage.objects.exists()
+
+
+def test_an_answer_is_sent_before_the_invitations_queued_ahead_of_it(agency: Any) -> None:
+    """A worker takes the answer to someone who just wrote before the sends of an ask that
+    were queued first (the job's priority); the invitations keep their order."""
+    people = [agency.employee(name=f"P{i}") for i in range(4)]
+    invitations = [queue(person, key=f"invite:{i}")[0] for i, person in enumerate(people)]
+    with transaction.atomic():
+        answer, _ = message_queue(
+            employee=people[0], kind="confirmation", intent_key="reply:1", body="You are booked."
+        )
+    with connection.cursor() as cur:
+        cur.execute("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+        (worker_id,) = cur.fetchone()
+        taken = []
+        for _ in range(len(people) + 1):
+            cur.execute("SELECT args FROM procrastinate_fetch_job_v2(ARRAY['messages'], %s)", [worker_id])
+            taken.append(json.loads(cur.fetchone()[0])["message_id"])
+    assert taken == [answer.pk, *(m.pk for m in invitations)]
