@@ -60,6 +60,13 @@ def metric(text: str, name: str, **labels: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
+def lost_with_the_process(failed: list[str]) -> bool:
+    """What a SIGKILL may cost the probe: the one request the killed process had already
+    taken (the probe sends one at a time) dies with it, its connection closed unanswered.
+    Nothing else fails: new connections wait in serve's socket for a live process."""
+    return len(failed) <= 1 and all("RemoteDisconnected" in f or "ConnectionReset" in f for f in failed)
+
+
 def replaced(serve: Serve, command: str, gone: int, count: int) -> set[int]:
     """Wait until `count` processes run `command`, none of them `gone`, all serving."""
 
@@ -98,7 +105,7 @@ def test_a_killed_web_process_or_worker_is_started_again_its_siblings_untouched(
         )
         assert survivor in new_webs, "the other web process was left alone"
         assert serve.pids("worker") == {worker}, "the worker was left alone"
-        assert probe.refused == 0 and probe.failed == [], (probe.refused, probe.failed)
+        assert probe.refused == 0 and lost_with_the_process(probe.failed), (probe.refused, probe.failed)
         assert probe.answered > 0
         assert f"(pid {victim}) killed by SIGKILL" in serve.output()
 
@@ -132,7 +139,7 @@ def test_with_one_web_process_requests_wait_for_its_restart_instead(data_dir: Pa
             f"one web process killed: {probe.answered} answered, {probe.refused} refused, "
             f"{len(probe.failed)} failed, slowest {probe.slowest_s:.1f} s"
         )
-        assert probe.refused == 0 and probe.failed == [], (probe.refused, probe.failed)
+        assert probe.refused == 0 and lost_with_the_process(probe.failed), (probe.refused, probe.failed)
         assert probe.slowest_s >= Backoff().first_s, "no request waited for the restart"
 
 
