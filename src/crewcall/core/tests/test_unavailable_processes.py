@@ -29,7 +29,7 @@ from crewcall.conftest import Agency
 from crewcall.core.models import IdempotencyKey
 from crewcall.core.tests.api import token_for
 from crewcall.messaging.tests.webhook_helpers import inbound_params, new_sid, signed_headers
-from crewcall.ops.tests.test_readiness_processes import Proxy, _database_target
+from crewcall.ops.tests.processes import Proxy, database_target
 from crewcall.people.models import Employee
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
@@ -129,7 +129,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, agency: Agency, alice: Any) -> Iterator[World]:
-    proxy = TripwireProxy(_database_target())
+    proxy = TripwireProxy(database_target())
     proxy.restore()
     user = connection.settings_dict["USER"] or "postgres"
     url = f"postgresql://{user}@127.0.0.1:{proxy.port}/{connection.settings_dict['NAME']}"

@@ -28,7 +28,7 @@ from procrastinate.manager import JobManager
 from crewcall.changes.tests.sse import web_env
 from crewcall.core.worker_lanes import ResilientJobManager
 from crewcall.ops.tasks import canary_echo
-from crewcall.ops.tests.test_readiness_processes import Proxy, _database_target
+from crewcall.ops.tests.processes import Proxy, database_target, stop_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +60,7 @@ def empty_queue() -> Iterator[None]:
 
 @pytest.fixture
 def proxy() -> Iterator[Proxy]:
-    cut = Proxy(_database_target())
+    cut = Proxy(database_target())
     cut.restore()
     try:
         yield cut
@@ -89,17 +89,6 @@ def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
         return subprocess.Popen(
             [sys.executable, "-m", "crewcall", *command], env=env, stdout=out, stderr=subprocess.STDOUT
         )
-
-
-def stop(process: subprocess.Popen[bytes]) -> int:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    return process.returncode
 
 
 def defer_echo(nonce: str) -> int:
@@ -147,7 +136,7 @@ def test_the_worker_waits_out_a_20_s_outage_and_takes_jobs_again_in_the_same_pro
         print(log.read_text())
         raise
     finally:
-        code = stop(worker)
+        code = stop_process(worker)
     text = log.read_text()
     assert code == 0, text
     assert "database unreachable" in text and "taking jobs again" in text, text
@@ -166,7 +155,7 @@ def test_the_worker_exits_1_when_it_gives_up_on_the_database(proxy: Proxy, tmp_p
         proxy.cut()
         eventually(lambda: worker.poll() is not None, "the worker gave up", bound=60)
     finally:
-        code = stop(worker)
+        code = stop_process(worker)
     assert code == 1, log.read_text()
     assert "giving up" in log.read_text()
 
@@ -183,7 +172,7 @@ def test_control_procrastinates_own_worker_gives_up_on_the_same_cut_and_exits_0(
         proxy.restore()  # too late: it takes no job any more, it only finishes stopping
         eventually(lambda: plain.poll() is not None, "the plain worker exited", bound=150)
     finally:
-        code = stop(plain)
+        code = stop_process(plain)
     assert code == 0, log.read_text()  # what a supervisor with Restart=on-failure never restarts
 
 
