@@ -41,7 +41,7 @@ from procrastinate.app import WorkerOptions
 from procrastinate.contrib.django.utils import connector_params
 
 from crewcall.core.stalled_jobs import jobs_recover_stalled
-from crewcall.core.transactions import connection_lost
+from crewcall.core.unavailable import unavailable_code
 
 logger = logging.getLogger(__name__)
 
@@ -81,18 +81,18 @@ class GaveUp(Exception):
 
 
 def database_lost(exc: BaseException | None) -> bool:
-    """Whether `exc` (or anything in its chain) says the database cannot be reached: a
-    connection refused, dropped or timed out, the server shutting down, a pool with no
-    connection to lend. Not a refused statement, a lock time-out or a bug."""
-    seen = 0
-    while exc is not None and seen < 20:
-        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-            if connection_lost(exc.sqlstate):
-                return True
-        elif isinstance(exc, OSError):
+    """Whether `exc` (or anything in its chain) says the database cannot be reached: what
+    every entry point answers 503 `unavailable` for (core/unavailable.py), or a socket
+    error procrastinate lets through unwrapped. Not a refused statement, a lock time-out
+    or a bug."""
+    if unavailable_code(exc) == "unavailable":
+        return True
+    for _ in range(20):
+        if exc is None:
+            return False
+        if isinstance(exc, OSError):
             return True
         exc = exc.__cause__ or exc.__context__
-        seen += 1
     return False
 
 
