@@ -61,6 +61,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from crewcall.core.roles import as_owner  # noqa: E402
 from crewcall.events.models import Event, EventStatus, WorkArea  # noqa: E402
 from crewcall.messaging.models import DeliveryStatus, OutboundMessage  # noqa: E402
 from crewcall.messaging.tasks import deliver  # noqa: E402
@@ -75,7 +76,7 @@ WORKER_BOUND_S = 120.0
 
 def reset_tables() -> None:
     """Empty every application table of this scratch database (schema stays)."""
-    with connection.cursor() as cur:
+    with as_owner(), connection.cursor() as cur:  # emptying tables is the owner's right
         cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         tables = sorted(name for (name,) in cur.fetchall() if name not in KEEP_TABLES)
         cur.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
@@ -105,7 +106,7 @@ def ensure_employees(employees: int, *, reload: bool = False) -> None:
             ],
             batch_size=1000,
         )
-    with connection.cursor() as cur:
+    with as_owner(), connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     print(f"Loaded {employees:,} employees in {time.perf_counter() - began:.1f} s", flush=True)
 

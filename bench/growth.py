@@ -44,6 +44,7 @@ from django.utils import timezone  # noqa: E402
 
 from crewcall.accounts.models import User  # noqa: E402
 from crewcall.core.context import request_context  # noqa: E402
+from crewcall.core.roles import as_owner  # noqa: E402
 from crewcall.events.models import Event  # noqa: E402
 from crewcall.events.services import assignment_create, event_create, event_transition, work_area_create  # noqa: E402
 from crewcall.messaging.inbound import inbound_receive, outbound_status_record  # noqa: E402
@@ -159,7 +160,7 @@ def staff_event(n: int, *, dispatcher: User, role: Role, ask: int, yes: int) -> 
 
 
 def sizes() -> dict[str, tuple[int, int]]:
-    with connection.cursor() as cur:
+    with as_owner(), connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
         found = {}
         for table in tables():

@@ -38,6 +38,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import DatabaseError, connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from crewcall.core.roles import as_owner  # noqa: E402
 from crewcall.events.models import Event  # noqa: E402
 from crewcall.people.models import Employee  # noqa: E402
 from crewcall.staffing.picker import pick_candidates  # noqa: E402
@@ -165,7 +166,7 @@ def load(employees: int) -> None:
         }
         cur.execute(LOAD, params)
         cur.execute(SCENARIOS, params)
-    with connection.cursor() as cur:
+    with as_owner(), connection.cursor() as cur:
         # A settled database, as autovacuum leaves it: statistics and the visibility map.
         cur.execute("VACUUM ANALYZE")
 
@@ -177,7 +178,7 @@ def prepare(employees: int, reload: bool) -> None:
         raise SystemExit("This database holds employees that are not benchmark data; use a scratch database.")
     scenarios = Event.objects.filter(title__in=SCENARIO_TITLES).count()
     if reload or Employee.objects.count() != employees or scenarios != len(SCENARIO_TITLES):
-        with connection.cursor() as cur:
+        with as_owner(), connection.cursor() as cur:
             cur.execute(
                 "TRUNCATE staffing_worklog, staffing_invitation, events_workareaskill, events_workarea, "
                 "events_event, people_absence, people_employeeskill, people_employee, people_skill, "

@@ -7,6 +7,7 @@ on real PostgreSQL (the embedded server, or DATABASE_URL's).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -126,3 +127,49 @@ def _fresh_rate_limits() -> None:
 
     api_bucket.reset()
     login_bucket.reset()
+
+
+# The application runs as the runtime role in tests, as in production (core/roles.py):
+# the test databases are made and dropped by the owner (migrations, then the grants), the
+# tests run as the runtime role, and so does everything they start.
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> Iterator[None]:
+    """Runs before pytest-django makes the test databases and is torn down after it drops
+    them: the owner does both."""
+    from crewcall.core.roles import become_owner
+
+    become_owner()
+    yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Between making and dropping the test databases, the runtime role."""
+    from crewcall.core.roles import become_owner, become_runtime
+
+    with django_db_blocker.unblock():
+        become_runtime()
+    yield
+    with django_db_blocker.unblock():
+        become_owner()
+
+
+def _flush_as_owner() -> None:
+    """A transactional test ends with Django's flush, a TRUNCATE of every table, history
+    included, which the runtime role may not do: the owner does it."""
+    from django.test import TransactionTestCase
+
+    from crewcall.core.roles import as_owner
+
+    flush = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]
+
+    def _fixture_teardown(self: TransactionTestCase) -> None:
+        with as_owner():
+            flush(self)
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown  # type: ignore[attr-defined]
+
+
+_flush_as_owner()

@@ -6,6 +6,7 @@ with a message naming the variable when the value is bad.
 
 import hmac
 from pathlib import Path
+from typing import Any
 
 import pghistory
 from csp.constants import NONCE, NONE, SELF
@@ -18,6 +19,8 @@ from crewcall.core.env import (
     env_choice,
     env_float,
     env_int,
+    env_key,
+    env_keys,
     env_list,
     env_str,
     env_time_zone,
@@ -29,6 +32,10 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = data_dir()
 
 SECRET_KEY = secret_key(DATA_DIR)
+# Backups are encrypted with this key (docs/backup.md): 32 bytes in urlsafe base64, else the
+# file `backup_key` in DATA_DIR, made by the first backup. Restore also tries the old keys.
+BACKUP_KEY = env_key("CREWCALL_BACKUP_KEY")
+BACKUP_OLD_KEYS = env_keys("CREWCALL_BACKUP_OLD_KEYS")
 DEBUG = env_bool("CREWCALL_DEBUG", False)
 ALLOWED_HOSTS = env_list("CREWCALL_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 PUBLIC_URL = env_url("CREWCALL_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -223,6 +230,7 @@ def _database() -> dict[str, object]:
             "PASSWORD": parts.get("password", ""),
             "HOST": parts.get("host", ""),
             "PORT": parts.get("port", ""),
+            "CREWCALL_OWNER": _migration_owner(parts),
         }
     return {
         **common,
@@ -231,7 +239,37 @@ def _database() -> dict[str, object]:
         "OPTIONS": {
             **common["OPTIONS"],  # type: ignore[dict-item]
             "embedded_data_dir": str(DATA_DIR),
+            "embedded_role": "runtime",
         },
+        # Embedded mode makes both roles itself (core/embedded.py).
+        "CREWCALL_OWNER": {"OPTIONS": {"embedded_role": "owner"}},
+    }
+
+
+def _migration_owner(runtime: dict[str, Any]) -> dict[str, str] | None:
+    """The owner's credentials (core/roles.py) from CREWCALL_MIGRATION_DATABASE_URL: the
+    same server and database as DATABASE_URL, another role. Unset: one role does both."""
+    url = env_str("CREWCALL_MIGRATION_DATABASE_URL")
+    if not url:
+        return None
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception as exc:
+        raise ImproperlyConfigured(f"CREWCALL_MIGRATION_DATABASE_URL is not a PostgreSQL URL: {exc}") from exc
+    if parts.get("dbname", "crewcall") != runtime.get("dbname", "crewcall"):
+        raise ImproperlyConfigured(
+            "CREWCALL_MIGRATION_DATABASE_URL must name the same database as DATABASE_URL "
+            f"({parts.get('dbname')!r} is not {runtime.get('dbname')!r})."
+        )
+    if not parts.get("user") or parts.get("user") == runtime.get("user"):
+        raise ImproperlyConfigured(
+            "CREWCALL_MIGRATION_DATABASE_URL must name the owner role: a user other than DATABASE_URL's."
+        )
+    return {
+        "USER": str(parts["user"]),
+        "PASSWORD": str(parts.get("password") or ""),
+        "HOST": str(parts.get("host") or runtime.get("host") or ""),
+        "PORT": str(parts.get("port") or runtime.get("port") or ""),
     }
 
 

@@ -1,6 +1,8 @@
 """Writes to the change feed's own state: retention and the epoch.
 
-The change rows themselves are written only by the trigger `changes_record`.
+The change rows themselves are written only by the trigger `changes_record`; everything
+else here goes through the owner's definer functions (the application may only read and
+append to the change log, and only read the feed's state).
 """
 
 from __future__ import annotations
@@ -9,45 +11,27 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+import psycopg.errors
+from django.db import Error, connection
 
-from crewcall.changes.selectors import HORIZON, FeedMissing
+from crewcall.changes.selectors import FeedMissing
 from crewcall.core.transactions import service
 
 PRUNE_BATCH = 5000
 
-# One batch: the oldest changes in (xid, seq) order, below the horizon (committed or
-# aborted, never one still in flight), cut at the first one not old enough. Pruning a
-# prefix of the order keeps the watermark exact: everything at or below it is gone,
-# everything above it is kept.
-_PRUNE = f"""
-WITH batch AS (
-    SELECT c.seq, c.xid, c.at FROM changes_change c
-    WHERE c.xid < {HORIZON}
-    ORDER BY c.xid, c.seq
-    LIMIT %(batch)s
-),
-stop AS (
-    SELECT b.xid, b.seq FROM batch b WHERE b.at >= %(cutoff)s ORDER BY b.xid, b.seq LIMIT 1
-),
-doomed AS (
-    SELECT b.seq FROM batch b
-    WHERE NOT EXISTS (SELECT 1 FROM stop s WHERE (b.xid, b.seq) >= (s.xid, s.seq))
-),
-deleted AS (
-    DELETE FROM changes_change c USING doomed d WHERE c.seq = d.seq RETURNING c.xid, c.seq
-),
-last AS (
-    SELECT xid, seq FROM deleted ORDER BY xid DESC, seq DESC LIMIT 1
-),
-moved AS (
-    UPDATE changes_feed f SET pruned_xid = last.xid, pruned_seq = last.seq
-    FROM last
-    WHERE f.pruned_xid IS NULL OR (last.xid, last.seq) > (f.pruned_xid, f.pruned_seq)
-    RETURNING f.id
-)
-SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM moved)
-"""  # noqa: S608 - only the constant horizon is formatted in
+
+def _call(sql: str, params: list[Any]) -> Any:
+    """One definer function's answer (changes/migrations/0005_privileged_feed_writes.py);
+    FeedMissing when the feed's state row is gone."""
+    with connection.cursor() as cur:
+        try:
+            cur.execute(sql, params)
+        except Error as exc:
+            if isinstance(exc.__cause__, psycopg.errors.NoDataFound):
+                raise FeedMissing("changes_feed has no row") from exc
+            raise
+        row = cur.fetchone()
+    return row[0] if row else None
 
 
 @service
@@ -56,14 +40,8 @@ def changes_prune_batch(*, actor: Any = None, older_than: datetime, batch_size: 
     move the watermark past them; returns how many were deleted. One transaction."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    with connection.cursor() as cur:
-        # One pruner at a time: the watermark only ever moves forward.
-        cur.execute("SELECT epoch FROM changes_feed FOR UPDATE")
-        if cur.fetchone() is None:
-            raise FeedMissing("changes_feed has no row")
-        cur.execute(_PRUNE, {"batch": batch_size, "cutoff": older_than})
-        row = cur.fetchone()
-    return int(row[0]) if row else 0
+    # The change log is append-only for the application: the owner's function deletes.
+    return int(_call("SELECT crewcall_changes_prune(%s, %s)", [batch_size, older_than]) or 0)
 
 
 def changes_prune(
@@ -82,29 +60,16 @@ def changes_prune(
     return total
 
 
-# A restored change log can hold rows whose transaction ids this cluster has not reached
-# yet: they would pass for new once its counter got there, and a retention watermark up
-# there would make every new cursor look pruned.
-_DROP_FUTURE_CHANGES = """
-WITH cut AS (SELECT pg_current_xact_id() AS xid),
-gone AS (DELETE FROM changes_change c USING cut WHERE c.xid >= cut.xid RETURNING 1),
-watermark AS (
-    UPDATE changes_feed f SET pruned_xid = NULL, pruned_seq = NULL
-    FROM cut WHERE f.pruned_xid >= cut.xid RETURNING 1
-)
-SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM watermark)
-"""
-
-
 @service
 def changes_after_restore(*, actor: Any = None) -> tuple[str, int]:
     """After `crewcall restore`: a new epoch (every earlier cursor gets `reset`) and no
     restored change left ahead of this cluster's transaction ids. Returns (epoch, dropped)."""
     epoch = secrets.token_hex(6)
-    with connection.cursor() as cur:
-        cur.execute("UPDATE changes_feed SET epoch = %s RETURNING epoch", [epoch])
-        if cur.fetchone() is None:
-            raise FeedMissing("changes_feed has no row")
-        cur.execute(_DROP_FUTURE_CHANGES)
-        row = cur.fetchone()
-    return epoch, int(row[0]) if row else 0
+    return epoch, int(_call("SELECT crewcall_changes_new_epoch(%s)", [epoch]) or 0)
+
+
+@service
+def changes_feed_recreate(*, actor: Any = None) -> bool:
+    """The integrity repair for a lost feed state row: a new one, with a new epoch (every
+    client gets a reset). False when the row was there after all."""
+    return bool(_call("SELECT crewcall_changes_feed_recreate(%s)", [secrets.token_hex(6)]))

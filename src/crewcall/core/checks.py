@@ -32,3 +32,22 @@ def check_public_url_is_https(app_configs: Any = None, **kwargs: Any) -> list[Ch
             )
         ]
     return []
+
+
+@register()
+def check_two_database_roles(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    return one_database_role(settings.DATABASES["default"])
+
+
+def one_database_role(database: dict[str, Any]) -> list[CheckMessage]:
+    if database["ENGINE"] == "django.db.backends.postgresql" and not database.get("CREWCALL_OWNER"):
+        return [
+            Warning(
+                "DATABASE_URL's user both runs migrations and serves the application: nothing keeps "
+                "the application from rewriting history.",
+                hint="Make an owner and a runtime role with `crewcall roles`, point DATABASE_URL at the "
+                "runtime role and CREWCALL_MIGRATION_DATABASE_URL at the owner (docs/operations.md).",
+                id="crewcall.W002",
+            )
+        ]
+    return []

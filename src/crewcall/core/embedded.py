@@ -109,26 +109,65 @@ class EmbeddedPostgres:
                 port=str(params["port"]) if params.get("port") else None,
             )
             atexit.register(self.detach)
+            self._ensure_roles()
             return self._connection
 
-    def ensure_database(self, name: str) -> None:
-        """Create the named database on first use (pgserver creates none)."""
+    def admin_connection(self, dbname: str = "postgres") -> Any:
+        """A connection as the server's superuser (roles and databases are made with it;
+        the application never uses it)."""
+        import psycopg
+        import psycopg.conninfo
+
+        conn_info = self._connection
+        assert conn_info is not None  # noqa: S101 - attached first
+        conninfo = psycopg.conninfo.make_conninfo(
+            host=conn_info.host, user=conn_info.user, dbname=dbname, port=conn_info.port or None
+        )
+        return psycopg.connect(conninfo, autocommit=True)
+
+    def _ensure_roles(self) -> None:
+        """The owner and the runtime role (core/roles.py), made once per server."""
+        from crewcall.core.roles import OWNER, RUNTIME, ensure_role
+
+        with self.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s)", [OWNER, RUNTIME])
+            row = cur.fetchone()
+            if row and row[0] == 2:
+                return
+            with self._lifecycle():  # one process makes them
+                for name, owner in ((OWNER, True), (RUNTIME, False)):
+                    ensure_role(cur, name, owner=owner)
+
+    def ensure_database(self, name: str, *, create: bool = True) -> None:
+        """Create the named database on first use (pgserver creates none), owned by the
+        owner role; a database made before there were two roles is adopted (its objects
+        handed to the owner, the runtime role granted its share)."""
         if name in self._databases:
             return
         import psycopg
-        import psycopg.conninfo
         from psycopg import sql
 
-        conn_info = self.attach()
-        conninfo = psycopg.conninfo.make_conninfo(
-            host=conn_info.host, user=conn_info.user, dbname="postgres", port=conn_info.port or None
-        )
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-            if not exists:
+        from crewcall.core.roles import OWNER, RUNTIME, ensure_roles
+
+        self.attach()
+        with self.admin_connection() as conn:
+            row = conn.execute(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [name]
+            ).fetchone()
+            if row is None and not create:
+                return
+            if row is None:
                 # Another process may create it first.
                 with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                    conn.execute(
+                        sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                            sql.Identifier(name), sql.Identifier(OWNER)
+                        )
+                    )
+        if row is None or row[0] != OWNER:
+            with self._lifecycle(), self.admin_connection(name) as conn:
+                for note in ensure_roles(conn, owner=OWNER, runtime=RUNTIME, database=name):
+                    logger.info("embedded PostgreSQL, database %s: %s", name, note)
         self._databases.add(name)
 
     def detach(self) -> None:

@@ -6,6 +6,8 @@ stops the process at start instead of running with a silent default.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from pathlib import Path
@@ -93,6 +95,49 @@ def env_url(name: str, default: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ImproperlyConfigured(f"{name}={value!r} must start with http:// or https://.")
     return value
+
+
+def decode_key(text: str, *, length: int = 32) -> bytes:
+    """A key of `length` random bytes written in urlsafe base64 (`=` padding optional);
+    ValueError saying what is wrong otherwise."""
+    value = text.strip()
+    value += "=" * (-len(value) % 4)
+    try:
+        key = base64.b64decode(value, altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not urlsafe base64 (A-Z a-z 0-9 - _)") from None
+    if len(key) != length:
+        raise ValueError(f"{len(key)} bytes, not {length}")
+    return key
+
+
+def env_key(name: str, *, length: int = 32) -> bytes | None:
+    """A key of `length` bytes in urlsafe base64 (decode_key), or None when unset."""
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return None
+    try:
+        return decode_key(raw, length=length)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"{name} is not a key of {length} bytes in urlsafe base64 ({exc}); make one with "
+            f"python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom({length})).decode())'"
+        ) from None
+
+
+def env_keys(name: str, *, length: int = 32) -> list[bytes]:
+    """A comma-separated list of keys (env_key); empty when unset."""
+    keys = []
+    for position, raw in enumerate(os.environ.get(name, "").split(","), start=1):
+        if not raw.strip():
+            continue
+        try:
+            keys.append(decode_key(raw, length=length))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name}: key {position} is not a key of {length} bytes in urlsafe base64 ({exc})."
+            ) from None
+    return keys
 
 
 def data_dir(name: str = "CREWCALL_DATA_DIR") -> Path:

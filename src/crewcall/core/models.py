@@ -57,3 +57,22 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key} ({self.state})"
+
+
+class PrivilegedCall(models.Model):
+    """One call of a `SECURITY DEFINER` function: the few writes the runtime role may not
+    make itself (erasure, retention of append-only rows, the epoch after a restore) run as
+    the owner through such a function, and each leaves this row (written by
+    `crewcall_privileged_call_record`; the runtime role may only read it)."""
+
+    at = models.DateTimeField(db_default=Now(), editable=False)
+    function = models.CharField(max_length=100)
+    arguments = models.JSONField(default=dict)
+    affected = models.BigIntegerField(default=0)
+    session_role = models.CharField(max_length=100)
+
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="core_privilegedcall_at")]
+
+    def __str__(self) -> str:
+        return f"{self.function} at {self.at:%Y-%m-%d %H:%M:%S}"

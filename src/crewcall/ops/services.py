@@ -9,7 +9,6 @@ human. No repair deletes history.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -153,12 +152,10 @@ def row_resnapshot(finding: Finding) -> str:
     return repair_row_resnapshot(table=finding.kind, row_id=_int_id(finding))
 
 
-@service
 def repair_feed_state(*, actor: Any = None) -> str:
-    with connection.cursor() as cur:
-        cur.execute(
-            "INSERT INTO changes_feed (epoch) VALUES (%s) ON CONFLICT DO NOTHING", [secrets.token_hex(6)]
-        )
+    from crewcall.changes.services import changes_feed_recreate
+
+    changes_feed_recreate(actor=actor)
     return "recreated the feed state with a new epoch (every client gets a reset)"
 
 

@@ -16,6 +16,7 @@ from django.db import connection
 
 from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.tokens import user_for_token
+from crewcall.core.tests.owner import migration_url_for
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -53,6 +54,9 @@ def _crewcall(*args: str) -> subprocess.CompletedProcess[str]:
         env["DATABASE_URL"] = (
             f"postgresql://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
         )
+        env.pop("CREWCALL_MIGRATION_DATABASE_URL", None)
+        if owner := migration_url_for(str(db["NAME"])):
+            env["CREWCALL_MIGRATION_DATABASE_URL"] = owner
     else:
         env["CREWCALL_DATABASE_NAME"] = str(db["NAME"])
     env.update(CREWCALL_DATA_DIR=str(settings.DATA_DIR), CREWCALL_LOG_LEVEL="WARNING")

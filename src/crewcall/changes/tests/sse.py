@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import connection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from crewcall.core.tests.owner import migration_url_for
+
 START_S = 60.0
 
 
@@ -37,6 +39,9 @@ def web_env(**extra: str) -> dict[str, str]:
         parts = conninfo_to_dict(env["DATABASE_URL"])
         parts["dbname"] = name
         env["DATABASE_URL"] = make_conninfo(**{k: str(v) for k, v in parts.items() if v is not None})
+        env.pop("CREWCALL_MIGRATION_DATABASE_URL", None)
+        if owner := migration_url_for(name):
+            env["CREWCALL_MIGRATION_DATABASE_URL"] = owner
     else:
         env["CREWCALL_DATA_DIR"] = str(settings.DATA_DIR)
         env["CREWCALL_DATABASE_NAME"] = name

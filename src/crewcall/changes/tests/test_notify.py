@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from crewcall.changes.hub import NOTIFY_CHANNEL, _listen_params
+from crewcall.core.tests.owner import as_owner
 from crewcall.core.tests.sql import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,11 +22,15 @@ def notifications_after(write: str) -> list[str]:
 
 def test_the_hint_is_off_as_installed_and_one_per_transaction_when_on(db) -> None:
     assert run("SELECT tgenabled FROM pg_trigger WHERE tgname = 'changes_notify'") == [("D",)]
-    assert notifications_after("INSERT INTO people_skill (key, name, is_active) VALUES ('a', 'A', true)") == []
-    run("ALTER TABLE changes_change ENABLE TRIGGER changes_notify")
+    assert (
+        notifications_after("INSERT INTO people_skill (key, name, is_active) VALUES ('a', 'A', true)") == []
+    )
+    as_owner("ALTER TABLE changes_change ENABLE TRIGGER changes_notify")
     try:
         # Two rows in one transaction: one notification (PostgreSQL folds them).
-        got = notifications_after("INSERT INTO people_skill (key, name, is_active) VALUES ('b', 'B', true), ('c', 'C', true)")
+        got = notifications_after(
+            "INSERT INTO people_skill (key, name, is_active) VALUES ('b', 'B', true), ('c', 'C', true)"
+        )
     finally:
-        run("ALTER TABLE changes_change DISABLE TRIGGER changes_notify")
+        as_owner("ALTER TABLE changes_change DISABLE TRIGGER changes_notify")
     assert got == [NOTIFY_CHANNEL]

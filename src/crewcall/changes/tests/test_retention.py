@@ -14,6 +14,7 @@ from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import changes_after, current_cursor
 from crewcall.changes.services import changes_prune, changes_prune_batch
 from crewcall.changes.tests.conftest import settle
+from crewcall.core.tests.owner import as_owner
 from crewcall.core.tests.sql import run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.feed]
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.feed]
 def _clear_watermark() -> Iterator[None]:
     """changes_feed is unmanaged (the flush between tests keeps it): leave no watermark."""
     yield
-    run("UPDATE changes_feed SET pruned_xid = NULL, pruned_seq = NULL")
+    as_owner("UPDATE changes_feed SET pruned_xid = NULL, pruned_seq = NULL")
 
 
 def add_changes(count: int, *, days_old: int, wait: bool = True) -> None:
@@ -46,14 +47,20 @@ def watermark() -> tuple[int, int] | None:
 def test_pruning_goes_in_batches_and_keeps_young_changes(db) -> None:
     add_changes(12, days_old=9)
     add_changes(3, days_old=0)
-    order = [(int(x), seq) for x, seq in run("SELECT xid::text AS xid_text, seq FROM changes_change ORDER BY xid, seq")]
+    order = [
+        (int(x), seq)
+        for x, seq in run("SELECT xid::text AS xid_text, seq FROM changes_change ORDER BY xid, seq")
+    ]
     cutoff = timezone.now() - timedelta(days=7)
     assert changes_prune_batch(older_than=cutoff, batch_size=5) == 5
     assert watermark() == order[4]
     assert run("SELECT count(*) FROM changes_change") == [(10,)]
     assert changes_prune(older_than=cutoff, batch_size=5) == 7  # 5 + 2: the short batch ends it
     assert watermark() == order[11]
-    kept = [(int(x), seq) for x, seq in run("SELECT xid::text AS xid_text, seq FROM changes_change ORDER BY xid, seq")]
+    kept = [
+        (int(x), seq)
+        for x, seq in run("SELECT xid::text AS xid_text, seq FROM changes_change ORDER BY xid, seq")
+    ]
     assert kept == order[12:]
     assert changes_prune(older_than=cutoff, batch_size=5) == 0
     assert watermark() == order[11]
@@ -81,13 +88,17 @@ def test_a_young_change_stops_the_prune_even_with_older_ones_behind_it(db) -> No
     # The watermark stays a clean prefix: nothing above it is gone.
     mark = watermark()
     assert mark is not None
-    assert run("SELECT count(*) FROM changes_change WHERE (xid, seq) <= (%s::xid8, %s)", [str(mark[0]), mark[1]]) == [(0,)]
+    assert run(
+        "SELECT count(*) FROM changes_change WHERE (xid, seq) <= (%s::xid8, %s)", [str(mark[0]), mark[1]]
+    ) == [(0,)]
 
 
 def test_nothing_still_in_flight_is_pruned(db, writers) -> None:
     add_changes(2, days_old=9)
     held = writers()
-    held.execute("INSERT INTO changes_change (table_name, op, row_id, at) VALUES ('people_role', 'U', 1, now() - interval '9 days')")
+    held.execute(
+        "INSERT INTO changes_change (table_name, op, row_id, at) VALUES ('people_role', 'U', 1, now() - interval '9 days')"
+    )
     add_changes(2, days_old=9, wait=False)  # committed, but above the open transaction's xid
     assert changes_prune(older_than=timezone.now() - timedelta(days=7)) == 2
     held.commit()

@@ -16,6 +16,7 @@ from crewcall.changes.selectors import current_cursor
 from crewcall.changes.services import changes_prune
 from crewcall.changes.tests.conftest import settle
 from crewcall.changes.tests.sse import Event, SSEClient, web_processes
+from crewcall.core.tests.owner import as_owner
 from crewcall.core.tests.sql import run
 from crewcall.events.services import event_update
 
@@ -56,7 +57,9 @@ def test_a_change_arrives_live_and_only_for_signed_in_users(tmp_path, agency, co
         assert stream.response.getheader("Content-Type", "").startswith("text/event-stream")
         assert stream.response.getheader("X-Accel-Buffering") == "no"
         time.sleep(0.5)  # the stream has its "now"
-        event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Gala 2"})
+        event_update(
+            actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Gala 2"}
+        )
         got = stream.next_event()
         stream.close()
     assert got.event == "change"
@@ -77,7 +80,9 @@ def test_scripts_follow_with_an_api_token_and_outsiders_are_refused(tmp_path, ag
         stream = SSEClient(web.port, PATH, token=token_for(bob))
         assert stream.status == 200
         time.sleep(0.5)  # the stream has its "now"
-        event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Gala 3"})
+        event_update(
+            actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Gala 3"}
+        )
         got = stream.next_event()
         stream.close()
     assert (got.data["table"], got.data["op"], got.data["id"]) == ("events_event", "U", event.pk)
@@ -131,7 +136,9 @@ def test_two_web_processes_both_deliver_a_change_made_anywhere(tmp_path, agency,
     with web_processes(tmp_path, count=2) as (one, two):
         streams = [SSEClient(web.port, PATH + f"?event={event.pk}", cookie=cookie) for web in (one, two)]
         time.sleep(0.5)
-        event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Both"})
+        event_update(
+            actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Both"}
+        )
         got = [stream.next_event() for stream in streams]
         for stream in streams:
             stream.close()
@@ -147,7 +154,9 @@ def test_streams_hold_no_database_connection(tmp_path, agency, cookie) -> None:
         streams = [SSEClient(web.port, PATH + f"?event={event.pk}", cookie=cookie) for _ in range(8)]
         assert [s.status for s in streams] == [200] * 8
         time.sleep(0.5)
-        event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "All"})
+        event_update(
+            actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "All"}
+        )
         got = [s.next_event() for s in streams]
         for stream in streams:
             stream.close()
@@ -157,8 +166,12 @@ def test_streams_hold_no_database_connection(tmp_path, agency, cookie) -> None:
 def test_a_filtered_stream_sees_only_its_event(tmp_path, agency, cookie) -> None:
     mine, other = agency.event(title="Mine"), agency.event(title="Other")
     start = current_cursor()
-    event_update(actor=agency.actor, event_id=other.pk, expected_version=other.version, changes={"title": "Other 2"})
-    event_update(actor=agency.actor, event_id=mine.pk, expected_version=mine.version, changes={"title": "Mine 2"})
+    event_update(
+        actor=agency.actor, event_id=other.pk, expected_version=other.version, changes={"title": "Other 2"}
+    )
+    event_update(
+        actor=agency.actor, event_id=mine.pk, expected_version=mine.version, changes={"title": "Mine 2"}
+    )
     with web_processes(tmp_path) as (web,):
         stream = SSEClient(web.port, PATH + f"?event={mine.pk}&since={start}", cookie=cookie)
         got = stream.next_event()
@@ -187,10 +200,12 @@ def test_a_cursor_older_than_retention_or_of_another_feed_gets_reset(tmp_path, c
                 assert Cursor.decode(str(got.data["cursor"])).epoch == start.epoch
                 assert got.id == got.data["cursor"]
     finally:
-        run("UPDATE changes_feed SET pruned_xid = NULL, pruned_seq = NULL")  # the flush keeps it
+        as_owner("UPDATE changes_feed SET pruned_xid = NULL, pruned_seq = NULL")  # the flush keeps it
 
 
-def test_a_cursor_from_the_future_gets_reset_while_the_hub_serves_the_stream(tmp_path, agency, cookie) -> None:
+def test_a_cursor_from_the_future_gets_reset_while_the_hub_serves_the_stream(
+    tmp_path, agency, cookie
+) -> None:
     """With the process's hub running (another stream started it), a cursor beyond any
     transaction id handed out is not "nothing new yet": it gets `reset`, and every change
     committed afterwards arrives (without the reset they would all lie below the cursor)."""

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from crewcall.core import retention, tasks
 from crewcall.core.tests.history_counts import history_state
+from crewcall.core.tests.owner import empty_job_tables
 from crewcall.core.tests.sql import run
 from crewcall.ops import metrics
 
@@ -24,9 +25,9 @@ PROCRASTINATE = "procrastinate_events, procrastinate_periodic_defers, procrastin
 @pytest.fixture(autouse=True)
 def _empty_queue() -> Iterator[None]:
     """procrastinate's tables are unmanaged: the flush between tests leaves their rows."""
-    run(f"TRUNCATE {PROCRASTINATE} RESTART IDENTITY CASCADE")
+    empty_job_tables()
     yield
-    run(f"TRUNCATE {PROCRASTINATE} RESTART IDENTITY CASCADE")
+    empty_job_tables()
 
 
 def add_job(status: str, *, events_days_ago: tuple[int, ...], task: str = "test.job") -> int:

@@ -28,6 +28,7 @@ from crewcall.changes.tests.sse import WebProcess
 from crewcall.conftest import Agency
 from crewcall.core.models import IdempotencyKey
 from crewcall.core.tests.api import token_for
+from crewcall.core.tests.owner import empty_job_tables
 from crewcall.messaging.tests.webhook_helpers import inbound_params, new_sid, signed_headers
 from crewcall.ops.tests.processes import Proxy, database_target
 from crewcall.people.models import Employee
@@ -125,6 +126,10 @@ class World:
     proxy: TripwireProxy
     token: str
     cookie: str
+    log: Path
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
 
 
 @pytest.fixture
@@ -141,12 +146,11 @@ def world(tmp_path: Path, agency: Agency, alice: Any) -> Iterator[World]:
     client.force_login(alice)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     try:
-        yield World(Site(web.port), proxy, token_for(agency.actor), cookie)
+        yield World(Site(web.port), proxy, token_for(agency.actor), cookie, tmp_path / "web.log")
     finally:
         proxy.cut()
         web.stop()
-        with connection.cursor() as cur:  # procrastinate's tables are not flushed between tests
-            cur.execute("TRUNCATE procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs")
+        empty_job_tables()  # procrastinate's tables are not flushed between tests
 
 
 def _webhook(path: str, params: dict[str, str]) -> tuple[bytes, dict[str, str]]:
@@ -276,7 +280,7 @@ def test_a_write_committed_before_its_answer_could_be_stored_is_not_applied_agai
     }
     world.proxy.arm(b"UPDATE core_idempotencykey SET state = 'done'")
     first = site.call("POST", "/api/v1/employees", json.dumps(NEW).encode(), headers)
-    assert world.proxy.tripped.is_set()
+    assert world.proxy.tripped.is_set(), (first.status, first.text[:300], world.log_tail())
     print(f"committed, answer not stored: {first.status} in {first.seconds:.2f} s")
     # The client gets the true answer: the employee exists.
     assert first.status == 201 and first.json()["name"] == "Ida", first.text[:300]

@@ -26,6 +26,7 @@ from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.manager import JobManager
 
 from crewcall.changes.tests.sse import web_env
+from crewcall.core.tests.owner import empty_job_tables
 from crewcall.core.worker_lanes import ResilientJobManager
 from crewcall.ops.tasks import canary_echo
 from crewcall.ops.tests.processes import Proxy, database_target, stop_process
@@ -52,10 +53,9 @@ def sql(query: str, params: list[int] | None = None) -> list[tuple[Any, ...]]:
 
 @pytest.fixture(autouse=True)
 def empty_queue() -> Iterator[None]:
-    tables = "procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, procrastinate_workers"
-    sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    empty_job_tables()
     yield
-    sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    empty_job_tables()
 
 
 @pytest.fixture

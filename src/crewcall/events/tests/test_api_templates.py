@@ -164,6 +164,7 @@ def test_weekly_copies_land_on_the_same_weekday_with_the_work_areas(
     assert (source.status, source.version) == ("recruiting", 2)
 
 
+@pytest.mark.django_db(transaction=True)  # the owner adds a rule on a connection of its own
 def test_weekly_copies_are_made_all_together_or_not_at_all(agency: Agency, bob: Any, api_as: Any) -> None:
     api = api_as(bob)
     late = agency.event("Late", event_date=date(9999, 12, 1))
@@ -173,13 +174,15 @@ def test_weekly_copies_are_made_all_together_or_not_at_all(agency: Agency, bob: 
     assert Event.objects.count() == 1 and WorkArea.objects.count() == 1
     # The events are written first, then their work areas: a refusal at the areas (a
     # rule added for this test, for new rows only) must take the new events with it.
-    from crewcall.core.tests.sql import run
+    from crewcall.core.tests.owner import as_owner
 
     source = agency.event("Quiz", event_date=date(2030, 3, 6))
     agency.area(source, "Bar", position_order=7)
-    run("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks may stand in the way of ALTER
-    run("ALTER TABLE events_workarea ADD CONSTRAINT test_no_copy CHECK (position_order <> 7) NOT VALID")
-    r = api.post(f"events/{source.pk}/weekly-copies", {"count": 3})
+    as_owner("ALTER TABLE events_workarea ADD CONSTRAINT test_no_copy CHECK (position_order <> 7) NOT VALID")
+    try:
+        r = api.post(f"events/{source.pk}/weekly-copies", {"count": 3})
+    finally:
+        as_owner("ALTER TABLE events_workarea DROP CONSTRAINT test_no_copy")
     assert r.status_code == 409, r.content
     assert Event.objects.filter(title="Quiz").count() == 1
     assert WorkArea.objects.filter(event__title="Quiz").count() == 1

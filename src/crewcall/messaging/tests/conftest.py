@@ -9,10 +9,10 @@ from typing import Any
 
 import pybreaker
 import pytest
-from django.db import connection
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 
+from crewcall.core.tests.owner import empty_job_tables
 from crewcall.messaging import tasks
 from crewcall.messaging.tests.fake_twilio import FakeTwilio
 
@@ -23,11 +23,7 @@ PROCRASTINATE_TABLES = ["procrastinate_jobs", "procrastinate_events", "procrasti
 
 
 def _truncate_procrastinate() -> None:
-    with connection.cursor() as cur:
-        cur.execute("SELECT to_regclass('procrastinate_workers') IS NOT NULL")
-        row = cur.fetchone()
-        tables = PROCRASTINATE_TABLES + (["procrastinate_workers"] if row and row[0] else [])
-        cur.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    empty_job_tables()
 
 
 @pytest.fixture(autouse=True)

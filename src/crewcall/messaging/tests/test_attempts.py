@@ -11,9 +11,9 @@ from typing import Any
 
 import pybreaker
 import pytest
-from django.db import connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import transaction
 
+from crewcall.core.tests.owner import as_owner, migrate_to
 from crewcall.core.tests.sql import refused, run
 from crewcall.messaging import tasks
 from crewcall.messaging.models import OutboundMessage
@@ -253,9 +253,8 @@ def test_attempts_changed_outside_a_claim_or_a_release_are_found(agency: Any) ->
 def test_the_data_fix_counts_one_attempt_for_messages_past_queued(agency: Any) -> None:
     """Migration 0005 on rows the old code wrote: `sent` and `sending` with attempts = 0."""
     sent_at_zero, held_at_zero, waiting = (queue(agency.employee(), f"k:{i}") for i in range(3))
-    executor = MigrationExecutor(connection)
     before, fix = ("messaging", "0004_inbound_raw_retention"), ATTEMPTS_RULE_MIGRATION
-    executor.migrate([before])
+    migrate_to([before])
     try:
         for message in (sent_at_zero, held_at_zero):
             run("UPDATE messaging_outboundmessage SET status = 'sending' WHERE id = %s", [message.pk])
@@ -264,8 +263,7 @@ def test_the_data_fix_counts_one_attempt_for_messages_past_queued(agency: Any) -
             [sent_at_zero.pk],
         )
     finally:
-        executor = MigrationExecutor(connection)  # a fresh graph: the one above was applied
-        executor.migrate([fix])
+        migrate_to([fix])
 
     rows = dict(OutboundMessage.objects.values_list("pk", "attempts"))
     assert rows == {sent_at_zero.pk: 1, held_at_zero.pk: 1, waiting.pk: 0}
@@ -274,8 +272,9 @@ def test_the_data_fix_counts_one_attempt_for_messages_past_queued(agency: Any) -
     # The check reads the data fix as the repair it is, even where clocks put it after the
     # migration's record.
     shift = "UPDATE django_migrations SET applied = applied {} interval '1 hour' WHERE app = %s AND name = %s"
-    run(shift.format("-"), fix)
+    as_owner(shift.format("-"), fix)
     try:
         assert attempt_findings(sent_at_zero) == attempt_findings(held_at_zero) == []
     finally:
-        run(shift.format("+"), fix)
+        as_owner(shift.format("+"), fix)
+        migrate_to()  # the migrations after the fix, too

@@ -5,6 +5,7 @@ touched; nothing else may change a received message."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,8 +112,9 @@ def test_a_received_message_stays_as_it_arrived_except_for_the_payload_going(pho
     # Without the retention switch, the payload cannot be dropped (the control) ...
     refused("UPDATE messaging_inboundmessage SET raw = '{}' WHERE id = %s", [message_id],
             rule="messaging_inboundmessage__raw__immutable")  # fmt: skip
-    # ... and with it, it can only be dropped, not changed, and nothing else can change.
-    for change in ('raw = \'{"Body": "nein"}\'', "body = 'nein'", "from_number = '+4900'"):
+    # ... nor with the switch set by the application itself: only the owner's function may
+    # drop it; and nothing can change it, nor anything else of the message.
+    for change in ("raw = '{}'", 'raw = \'{"Body": "nein"}\'', "body = 'nein'", "from_number = '+4900'"):
         refused(
             "SELECT set_config('crewcall.retention', 'on', true);"
             f" UPDATE messaging_inboundmessage SET {change} WHERE id = %s",
@@ -120,6 +122,18 @@ def test_a_received_message_stays_as_it_arrived_except_for_the_payload_going(pho
             rule="messaging_inboundmessage__raw__immutable",
         )
     assert InboundMessage.objects.get(pk=message_id).raw["Body"] == "ja"
+
+
+def test_the_prune_skips_the_history_trigger_pghistory_made() -> None:
+    """The definer function names the history's copy-on-update trigger it skips; a renamed
+    trigger would make the prune write history rows (or fail)."""
+    import pgtrigger
+
+    from crewcall.messaging.migrations import __path__ as migrations_path
+
+    model, trigger = pgtrigger.registered("messaging.InboundMessage:update_update")[0]
+    source = (Path(migrations_path[0]) / "0006_privileged_raw_prune.py").read_text()
+    assert "{" + trigger.get_pgid(model) + "}" in source
 
 
 def test_a_batch_drops_at_most_its_size(phone: str) -> None:

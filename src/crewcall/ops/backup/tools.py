@@ -45,6 +45,15 @@ class Target:
 
     @classmethod
     def for_alias(cls, alias: str = "default") -> Target:
+        """The database as its owner (core/roles.py): a dump reads every row, row security
+        notwithstanding, and a restore creates objects the owner must own."""
+        from crewcall.core.roles import as_owner
+
+        with as_owner(alias):
+            return cls._for_wrapper(alias)
+
+    @classmethod
+    def _for_wrapper(cls, alias: str) -> Target:
         wrapper = connections[alias]
         # For the embedded server this attaches to it (starting it, creating the database).
         raw = wrapper.get_connection_params()

@@ -3,24 +3,30 @@ and readers of an integrity run's outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from crewcall.core.tests.owner import superuser_connection
 from crewcall.core.tests.sql import run
 from crewcall.events import services as events
 from crewcall.ops.integrity.runner import IntegrityOutcome
 
 
 @contextmanager
-def triggers_off() -> Iterator[None]:
-    """Raw SQL as a careless admin would: no trigger fires (no guard, no version, no
-    history, no change feed, no foreign-key check). The test user is a superuser."""
-    run("SET session_replication_role = replica")
-    try:
-        yield
-    finally:
-        run("SET session_replication_role = origin")
+def triggers_off() -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
+    """Raw SQL as a careless superuser would: no trigger fires (no guard, no version, no
+    history, no change feed, no foreign-key check). Runs on a superuser's connection of its
+    own, committed at once (the application's role could not do it): the tests that use it
+    are transactional."""
+    with superuser_connection() as conn:
+        conn.execute("SET session_replication_role = replica")
+
+        def raw(statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
+            cur = conn.execute(statement, params)
+            return cur.fetchall() if cur.description else []
+
+        yield raw
 
 
 class World:

@@ -19,6 +19,7 @@ from django.db import connection
 from django.test import Client
 
 from crewcall.changes import hub as hub_module
+from crewcall.core.tests.owner import as_owner, empty_job_tables
 from crewcall.ops import health
 
 
@@ -26,12 +27,7 @@ from crewcall.ops import health
 def no_workers(transactional_db: Any) -> Iterator[None]:
     """procrastinate's tables are not flushed between tests: start and end empty."""
 
-    def truncate() -> None:
-        with connection.cursor() as cur:
-            cur.execute(
-                "TRUNCATE procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers"
-            )
-
+    truncate = empty_job_tables
     truncate()
     yield
     truncate()
@@ -79,19 +75,16 @@ def test_freshness_is_a_setting(no_workers: Any, settings: Any) -> None:
 
 def test_unready_naming_migrations_when_one_is_not_applied(no_workers: Any) -> None:
     heartbeat(0)
-    with connection.cursor() as cur:
-        cur.execute(
-            "DELETE FROM django_migrations WHERE app = 'core' AND name = '0001_row_version' RETURNING applied"
-        )
-        (applied,) = cur.fetchone()
+    [(applied,)] = as_owner(
+        "DELETE FROM django_migrations WHERE app = 'core' AND name = '0001_row_version' RETURNING applied"
+    )
     try:
         status, body = readyz()
     finally:
-        with connection.cursor() as cur:
-            cur.execute(
-                "INSERT INTO django_migrations (app, name, applied) VALUES ('core', '0001_row_version', %s)",
-                [applied],
-            )
+        as_owner(
+            "INSERT INTO django_migrations (app, name, applied) VALUES ('core', '0001_row_version', %s)",
+            [applied],
+        )
     assert status == 503 and body["unready"] == ["migrations"], body
     assert "core.0001_row_version" in body["checks"]["migrations"]["detail"]
     assert readyz()[0] == 200
@@ -114,6 +107,7 @@ def test_unready_naming_the_database_when_it_is_gone(db: Any) -> None:
     env = {
         **os.environ,
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/crewcall",
+        "CREWCALL_MIGRATION_DATABASE_URL": "",
         "DJANGO_SETTINGS_MODULE": "crewcall.settings",
     }
     started = time.monotonic()

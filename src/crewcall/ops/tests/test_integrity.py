@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
+from crewcall.core.tests.owner import as_owner
 from crewcall.core.tests.sql import run
 from crewcall.events import services as events
 from crewcall.ops.integrity.registry import all_checks
@@ -31,7 +32,7 @@ from crewcall.ops.tests.integrity_helpers import (
 from crewcall.people import services as people
 from crewcall.staffing.services import invitation_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 DOCS = Path(__file__).resolve().parents[4] / "docs" / "integrity.md"
 
@@ -74,8 +75,8 @@ def test_json_output_parses_and_exit_1_with_findings(world: World) -> None:
 def test_human_table_groups_by_severity_and_repair_lists_what_it_did_and_left(world: World) -> None:
     run("UPDATE events_event SET status = 'staffed' WHERE id = %s", [world.event.pk])
     invitation_create(actor=world.agency.actor, event_id=world.event.pk, employee_id=world.ben.pk)
-    with triggers_off():
-        run("UPDATE events_workarea SET role_requirements = '{\"ghost\": 1}' WHERE id = %s", [world.area.pk])
+    with triggers_off() as raw:
+        raw("UPDATE events_workarea SET role_requirements = '{\"ghost\": 1}' WHERE id = %s", [world.area.pk])
     out = StringIO()
     with pytest.raises(CommandError) as exit_info:
         call_command("integrity", "--repair", stdout=out)
@@ -102,8 +103,8 @@ def test_event_status_out_of_step_is_repaired_with_source_repair(world: World) -
 
 def test_too_many_acceptances_are_left_for_a_human(world: World) -> None:
     world.accept_and_place(world.ben)
-    with triggers_off():
-        run(
+    with triggers_off() as raw:
+        raw(
             "UPDATE events_event SET employees_needed = 1, employees_to_ask = 1 WHERE id = %s",
             [world.event.pk],
         )
@@ -113,8 +114,8 @@ def test_too_many_acceptances_are_left_for_a_human(world: World) -> None:
 
 
 def test_cancelled_event_with_open_invitations_is_found(world: World) -> None:
-    with triggers_off():
-        run("UPDATE events_event SET status = 'cancelled' WHERE id = %s", [world.event.pk])
+    with triggers_off() as raw:
+        raw("UPDATE events_event SET status = 'cancelled' WHERE id = %s", [world.event.pk])
     outcome = integrity_run(repair=True)
     assert left(outcome, "event.cancelled_with_open_invitations") == [("invitation", world.ada_inv.pk)]
 
@@ -132,8 +133,8 @@ def test_cancelled_event_with_open_invitations_is_found(world: World) -> None:
 def test_role_requirements_of_the_wrong_shape_are_found(
     world: World, requirements: str, problem: str
 ) -> None:
-    with triggers_off():
-        run(
+    with triggers_off() as raw:
+        raw(
             "UPDATE events_workarea SET role_requirements = %s::jsonb WHERE id = %s",
             [requirements, world.area.pk],
         )
@@ -145,8 +146,8 @@ def test_role_requirements_of_the_wrong_shape_are_found(
 
 def test_overfull_work_area_is_found(world: World) -> None:
     world.accept_and_place(world.ben)
-    with triggers_off():
-        run(
+    with triggers_off() as raw:
+        raw(
             "UPDATE events_workarea SET max_capacity = 1, role_requirements = '{}' WHERE id = %s",
             [world.area.pk],
         )
@@ -156,8 +157,8 @@ def test_overfull_work_area_is_found(world: World) -> None:
 
 def test_role_placed_beyond_its_requirement_is_found(world: World) -> None:
     world.accept_and_place(world.ben)
-    with triggers_off():
-        run(
+    with triggers_off() as raw:
+        raw(
             "UPDATE events_workarea SET role_requirements = '{\"bartender\": 1}' WHERE id = %s",
             [world.area.pk],
         )
@@ -173,8 +174,8 @@ def test_unlisted_roles_beyond_the_places_left_are_found(world: World) -> None:
         role_id=world.agency.waiter.pk,
         invitation_id=inv.pk,
     )
-    with triggers_off():
-        run(
+    with triggers_off() as raw:
+        raw(
             "UPDATE events_workarea SET role_requirements = '{\"bartender\": 3}' WHERE id = %s",
             [world.area.pk],
         )
@@ -183,8 +184,8 @@ def test_unlisted_roles_beyond_the_places_left_are_found(world: World) -> None:
 
 
 def test_placement_without_acceptance_is_removed_by_repair(world: World) -> None:
-    with triggers_off():
-        run("UPDATE staffing_invitation SET status = 'declined' WHERE id = %s", [world.ada_inv.pk])
+    with triggers_off() as raw:
+        raw("UPDATE staffing_invitation SET status = 'declined' WHERE id = %s", [world.ada_inv.pk])
     assert found(integrity_run(), "assignment.invitation_accepted") == [("assignment", world.ada_placed.pk)]
     outcome = integrity_run(repair=True)
     assert outcome.exit_code == 0, outcome.left
@@ -200,8 +201,8 @@ def test_placement_without_acceptance_is_removed_by_repair(world: World) -> None
 
 
 def test_hours_without_acceptance_are_left(world: World) -> None:
-    with triggers_off():
-        run(
+    with triggers_off() as raw:
+        raw(
             "INSERT INTO staffing_worklog (event_id, employee_id, started_at, ended_at, break_minutes, note)"
             " VALUES (%s, %s, now() - interval '5 hours', now() - interval '1 hour', 0, '')",
             [world.event.pk, world.cem.pk],
@@ -226,8 +227,8 @@ def test_asked_but_never_messaged_gets_its_message_on_repair(world: World) -> No
 
 def test_asked_for_a_past_event_is_left(world: World) -> None:
     inv = invitation_create(actor=world.agency.actor, event_id=world.event.pk, employee_id=world.ben.pk)
-    with triggers_off():
-        run("UPDATE events_event SET event_date = %s WHERE id = %s", [date(2020, 1, 1), world.event.pk])
+    with triggers_off() as raw:
+        raw("UPDATE events_event SET event_date = %s WHERE id = %s", [date(2020, 1, 1), world.event.pk])
     outcome = integrity_run(repair=True)
     (item,) = [f for f in outcome.left if f["check"] == "invitation.asked_without_message"]
     assert item["id"] == inv.pk and "event is over" in item["reason"]
@@ -328,9 +329,9 @@ def test_idempotency_key_of_a_missing_user_is_forgotten(world: World) -> None:
 
 
 def test_row_without_history_or_change_is_resnapshotted_with_source_repair(world: World) -> None:
-    with triggers_off():
-        run("INSERT INTO people_role (key, name, is_active) VALUES ('ghost', 'Ghost', true)")
-        run(
+    with triggers_off() as raw:
+        raw("INSERT INTO people_role (key, name, is_active) VALUES ('ghost', 'Ghost', true)")
+        raw(
             "UPDATE people_employee SET version = version + 1, notes = 'typed in psql' WHERE id = %s",
             [world.ben.pk],
         )
@@ -356,8 +357,8 @@ def test_row_without_history_or_change_is_resnapshotted_with_source_repair(world
 
 def test_link_row_without_history_is_left(world: World) -> None:
     skill = people.skill_create(actor=world.agency.actor, key="cocktails", name="Cocktails")
-    with triggers_off():
-        run(
+    with triggers_off() as raw:
+        raw(
             "INSERT INTO people_employeeskill (employee_id, skill_id) VALUES (%s, %s)",
             [world.ben.pk, skill.pk],
         )
@@ -371,8 +372,8 @@ def test_row_deleted_behind_the_triggers_leaves_orphan_history_and_changes(world
         actor=world.agency.actor, employee_id=world.cem.pk, kind="vacation",
         starts_on=date(2031, 1, 1), ends_on=date(2031, 1, 2),
     )  # fmt: skip
-    with triggers_off():
-        run("DELETE FROM people_absence WHERE id = %s", [absence.pk])
+    with triggers_off() as raw:
+        raw("DELETE FROM people_absence WHERE id = %s", [absence.pk])
     outcome = integrity_run(repair=True)
     assert left(outcome, "history.points_at_something") == [("people_absence", absence.pk)]
     assert left(outcome, "changes.points_at_something") == [("people_absence", absence.pk)]
@@ -380,7 +381,7 @@ def test_row_deleted_behind_the_triggers_leaves_orphan_history_and_changes(world
 
 
 def test_missing_feed_state_is_recreated(world: World) -> None:
-    run("DELETE FROM changes_feed")
+    as_owner("DELETE FROM changes_feed")
     assert found(integrity_run(), "changes.feed_state") == [("changes_feed", 0)]
     assert integrity_run(repair=True).exit_code == 0
     assert run("SELECT count(*) FROM changes_feed") == [(1,)]
@@ -392,11 +393,11 @@ def test_change_log_gaps_are_healed_by_recording_the_rows_state(world: World) ->
         changes={"title": "Gala II"},
     )  # fmt: skip
     assert event.version >= 3
-    run(
+    as_owner(
         "DELETE FROM changes_change WHERE table_name = 'events_event' AND row_id = %s AND version = 2",
         [world.event.pk],
     )
-    run(
+    as_owner(
         "DELETE FROM changes_change WHERE table_name = 'staffing_invitation' AND row_id = %s AND version = 1",
         [world.ada_inv.pk],
     )
@@ -417,7 +418,7 @@ def test_change_log_gaps_are_healed_by_recording_the_rows_state(world: World) ->
 
 def test_changes_below_the_watermark_or_from_the_future_are_found(world: World) -> None:
     (seq, xid) = run("SELECT seq, xid::text FROM changes_change ORDER BY xid, seq LIMIT 1")[0]
-    run("UPDATE changes_feed SET pruned_xid = %s::xid8, pruned_seq = %s", [xid, seq])
+    as_owner("UPDATE changes_feed SET pruned_xid = %s::xid8, pruned_seq = %s", [xid, seq])
     run(
         "INSERT INTO changes_change (xid, table_name, op, row_id) VALUES"
         " ((pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 1000)::text::xid8, 'events_event', 'U', %s)",

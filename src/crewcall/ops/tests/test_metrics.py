@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from crewcall.core.tests.owner import empty_job_tables
 from crewcall.core.transactions import service
 from crewcall.messaging.tasks import new_breaker, send_message
 from crewcall.ops.metrics import metrics_dir
@@ -72,13 +73,7 @@ def measured(settings: Any) -> None:
 
 @pytest.fixture
 def empty_queue(transactional_db: Any) -> Iterator[None]:
-    def truncate() -> None:
-        with connection.cursor() as cur:
-            cur.execute(
-                "TRUNCATE procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, "
-                "procrastinate_workers"
-            )
-
+    truncate = empty_job_tables
     truncate()
     yield
     truncate()

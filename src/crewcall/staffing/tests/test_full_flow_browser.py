@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 
 from crewcall.changes.tests.sse import WebProcess
+from crewcall.core.tests.owner import empty_job_tables
 from crewcall.events.models import Event
 from crewcall.events.services import event_create, work_area_create
 from crewcall.messaging.models import InboundMessage, OutboundMessage
@@ -48,8 +49,7 @@ PROCRASTINATE_TABLES = "procrastinate_jobs, procrastinate_events, procrastinate_
 
 
 def _truncate_jobs() -> None:
-    with connection.cursor() as cur:
-        cur.execute(f"TRUNCATE {PROCRASTINATE_TABLES} RESTART IDENTITY CASCADE")
+    empty_job_tables()
 
 
 @pytest.fixture
