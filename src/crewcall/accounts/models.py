@@ -5,12 +5,15 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from crewcall.core.audit_chain import history_meta
 from crewcall.core.models import Versioned
 
 ROLE_RANK = {"employee": 0, "viewer": 1, "dispatcher": 2, "admin": 3}
 
 
-@pghistory.track(model_name="UserHistory", exclude=["password", "last_login"])
+@pghistory.track(
+    model_name="UserHistory", exclude=["password", "last_login"], append_only=False, meta=history_meta()
+)
 class User(AbstractUser, Versioned):
     """A person who signs in: admin, dispatcher or viewer."""
 
@@ -36,7 +39,12 @@ class User(AbstractUser, Versioned):
         ]
 
 
-@pghistory.track(model_name="ApiTokenHistory", exclude=["last_used_at", "secret_hash"])
+@pghistory.track(
+    model_name="ApiTokenHistory",
+    exclude=["last_used_at", "secret_hash"],
+    append_only=False,
+    meta=history_meta(),
+)
 class ApiToken(models.Model):
     """A secret for scripts and integrators, acting as its user.
 

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from crewcall.core.audit_chain import history_meta
 from crewcall.core.models import Versioned
 
 
@@ -43,7 +44,7 @@ class Priority(models.TextChoices):
     CRITICAL = "critical", _("Critical")
 
 
-@pghistory.track(model_name="EventHistory")
+@pghistory.track(model_name="EventHistory", append_only=False, meta=history_meta())
 class Event(Versioned):
     """An event to staff, or (is_template) a pattern events are created from.
 
@@ -120,7 +121,7 @@ class Event(Versioned):
         return f"{self.title} ({self.event_date or 'template'})"
 
 
-@pghistory.track(model_name="WorkAreaHistory")
+@pghistory.track(model_name="WorkAreaHistory", append_only=False, meta=history_meta())
 class WorkArea(Versioned):
     """A part of an event with its own capacity (bar, kitchen, entrance …).
 
@@ -165,7 +166,7 @@ class WorkArea(Versioned):
         return self.name
 
 
-@pghistory.track(model_name="WorkAreaSkillHistory")
+@pghistory.track(model_name="WorkAreaSkillHistory", append_only=False, meta=history_meta())
 class WorkAreaSkill(models.Model):
     work_area = models.ForeignKey(WorkArea, on_delete=models.CASCADE, related_name="skill_links")
     skill = models.ForeignKey("people.Skill", on_delete=models.PROTECT, related_name="work_area_links")
@@ -182,7 +183,7 @@ class WorkAreaSkill(models.Model):
         return f"{self.work_area_id} needs {self.skill_id}"
 
 
-@pghistory.track(model_name="AssignmentHistory")
+@pghistory.track(model_name="AssignmentHistory", append_only=False, meta=history_meta())
 class Assignment(Versioned):
     """An accepted employee placed in one work area of the event, in one role.
 

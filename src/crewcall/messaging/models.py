@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crewcall.core.audit_chain import history_meta
 from crewcall.core.models import Versioned
 
 
@@ -66,7 +67,7 @@ class Provider(models.TextChoices):
     SIMULATOR = "simulator", "Simulator"
 
 
-@pghistory.track(model_name="OutboundMessageHistory")
+@pghistory.track(model_name="OutboundMessageHistory", append_only=False, meta=history_meta())
 class OutboundMessage(Versioned):
     employee = models.ForeignKey(
         "people.Employee", on_delete=models.PROTECT, related_name="outbound_messages"
@@ -112,8 +113,9 @@ class OutboundMessage(Versioned):
             models.CheckConstraint(
                 condition=Q(provider__in=Provider.values), name="messaging_outboundmessage__provider__known"
             ),
+            # Blank only once erased (crewcall_employee_erase).
             models.CheckConstraint(
-                condition=Q(to_number__regex=r"^\+[1-9][0-9]{6,14}$"),
+                condition=Q(to_number__regex=r"^\+[1-9][0-9]{6,14}$") | Q(to_number=""),
                 name="messaging_outboundmessage__to_number__e164",
             ),
             models.CheckConstraint(condition=~Q(body=""), name="messaging_outboundmessage__body__not_blank"),
@@ -148,7 +150,7 @@ class InboundOutcome(models.TextChoices):
     FAILED = "failed", _("Could not be applied")
 
 
-@pghistory.track(model_name="InboundMessageHistory")
+@pghistory.track(model_name="InboundMessageHistory", append_only=False, meta=history_meta())
 class InboundMessage(Versioned):
     """A message from an employee, kept raw. `provider_sid` is unique: a webhook delivered
     twice stores one row."""

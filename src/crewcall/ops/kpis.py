@@ -10,12 +10,14 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from prometheus_client.samples import Sample
 
 from crewcall.changes.selectors import feed_horizon_age_s
+from crewcall.ops.audit_seal import chain_heads
 from crewcall.ops.metrics import registry
 from crewcall.ops.models import CanaryRun, IntegrityRun
 
@@ -67,6 +69,8 @@ class Kpis:
     # and the age past which /readyz calls the feed degraded.
     feed_horizon_age_s: float = 0.0
     feed_horizon_limit_s: float = 30.0
+    # The last sealed row of every audit chain (ops/audit_seal.py): table, key, chain hash.
+    chain_heads: list[tuple[str, Any]] = field(default_factory=list)
 
     @property
     def feed_held_back(self) -> bool:
@@ -153,6 +157,7 @@ def kpi_figures(*, top_routes: int = 12) -> Kpis:
     with connection.cursor() as cursor:
         cursor.execute(DELIVERY_SQL)
         delivered, undelivered = cursor.fetchone()
+        heads = chain_heads(cursor)["tables"]
     horizon_age = feed_horizon_age_s()
     return Kpis(
         integrity=IntegrityRun.objects.order_by("-started_at", "-id").first(),
@@ -174,4 +179,5 @@ def kpi_figures(*, top_routes: int = 12) -> Kpis:
         routes=routes,
         feed_horizon_age_s=horizon_age,
         feed_horizon_limit_s=settings.READY_HORIZON_AGE_S,
+        chain_heads=sorted(heads.items()),
     )

@@ -67,3 +67,25 @@ def fold_metrics_files(timestamp: int) -> int:
     """Fold the metrics files of processes that ended into the archive, on the machine of
     the worker that runs it (each web process also does at every scrape)."""
     return fold_dead_processes().files
+
+
+@on_stall(RETRY)
+@app.periodic(cron="* * * * *", periodic_id="audit-seal")
+@app.task(queue="housekeeping", name="ops.audit_seal", queueing_lock="ops.audit_seal")
+def audit_seal(timestamp: int) -> int:
+    """Seal the audit trail's new rows into their hash chains (ops/audit_seal.py)."""
+    from crewcall.ops.audit_seal import audit_seal as seal
+
+    with request_context(source="worker"):
+        return seal()
+
+
+@on_stall(RETRY)
+@app.periodic(cron="17 * * * *", periodic_id="audit-chain-heads")
+@app.task(queue="housekeeping", name="ops.audit_chain_heads", queueing_lock="ops.audit_chain_heads")
+def audit_chain_heads(timestamp: int) -> int:
+    """Log the chains' heads once an hour: a copy outside the database for --expect-heads."""
+    from crewcall.ops.audit_seal import log_chain_heads
+
+    heads = log_chain_heads()
+    return sum(1 for head in heads["tables"].values() if head)

@@ -7,36 +7,17 @@ follow <table>__<field>__<rule> so a refusal can be reported against its field.
 from __future__ import annotations
 
 import pghistory
-import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from crewcall.core.audit_chain import history_meta
 from crewcall.core.models import Versioned
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
 KEY = r"^[a-z][a-z0-9_]{0,39}$"
-
-# History of personal data is append-only too, with one way to rewrite it: GDPR erasure
-# (people.services.employee_anonymise) sets `crewcall.erasure` for its own transaction and
-# may then blank personal columns. The audit columns themselves (pgh_*) never change, and
-# no history row can ever be deleted.
-ERASURE_ONLY = pgtrigger.Condition(
-    "current_setting('crewcall.erasure', true) IS DISTINCT FROM 'on'"
-    " OR OLD.pgh_id IS DISTINCT FROM NEW.pgh_id"
-    " OR OLD.pgh_obj_id IS DISTINCT FROM NEW.pgh_obj_id"
-    " OR OLD.pgh_label IS DISTINCT FROM NEW.pgh_label"
-    " OR OLD.pgh_created_at IS DISTINCT FROM NEW.pgh_created_at"
-    " OR OLD.pgh_context IS DISTINCT FROM NEW.pgh_context"
-)
-PERSONAL_HISTORY_META = {
-    "triggers": [
-        pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
-        pgtrigger.Protect(name="append_only_update", operation=pgtrigger.Update, condition=ERASURE_ONLY),
-    ]
-}
 
 
 class EmploymentType(models.TextChoices):
@@ -51,7 +32,7 @@ class Language(models.TextChoices):
     ENGLISH = "en", "English"
 
 
-@pghistory.track(model_name="RoleHistory")
+@pghistory.track(model_name="RoleHistory", append_only=False, meta=history_meta())
 class Role(Versioned):
     """A job an employee can do at an event (bartender, waiter, cook …).
 
@@ -74,7 +55,7 @@ class Role(Versioned):
         return self.name
 
 
-@pghistory.track(model_name="SkillHistory")
+@pghistory.track(model_name="SkillHistory", append_only=False, meta=history_meta())
 class Skill(Versioned):
     key = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=80)
@@ -91,7 +72,7 @@ class Skill(Versioned):
         return self.name
 
 
-@pghistory.track(model_name="EmployeeHistory", append_only=False, meta=PERSONAL_HISTORY_META)
+@pghistory.track(model_name="EmployeeHistory", append_only=False, meta=history_meta())
 class Employee(Versioned):
     """A person in the agency's pool.
 
@@ -156,7 +137,7 @@ class Employee(Versioned):
         return self.name
 
 
-@pghistory.track(model_name="EmployeeSkillHistory")
+@pghistory.track(model_name="EmployeeSkillHistory", append_only=False, meta=history_meta())
 class EmployeeSkill(models.Model):
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="skill_links")
     skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="employee_links")
@@ -196,7 +177,7 @@ class AbsenceKind(models.TextChoices):
     BLOCKED = "blocked", _("Blocked")
 
 
-@pghistory.track(model_name="AbsenceHistory", append_only=False, meta=PERSONAL_HISTORY_META)
+@pghistory.track(model_name="AbsenceHistory", append_only=False, meta=history_meta())
 class Absence(Versioned):
     """An employee unavailable on every day from `starts_on` to `ends_on`, both included.
     Two absences of one employee never overlap (exclusion constraint, migration 0002)."""
@@ -219,7 +200,7 @@ class Absence(Versioned):
         ]
 
 
-@pghistory.track(model_name="EmploymentTypeLimitHistory")
+@pghistory.track(model_name="EmploymentTypeLimitHistory", append_only=False, meta=history_meta())
 class EmploymentTypeLimit(Versioned):
     """Monthly caps per employment type (a mini-job has a legal earnings limit)."""
 

@@ -6,11 +6,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crewcall.accounts.models import User
+from crewcall.core.audit_chain import erased_name
 from crewcall.core.errors import RuleViolation, ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current, update_versioned
@@ -177,16 +179,18 @@ def employee_restore(*, actor: User | None, employee_id: int, expected_version: 
 
 @service
 def employee_anonymise(*, actor: User | None, employee_id: int, expected_version: int | None) -> Employee:
-    """GDPR erasure: personal data replaced, hours and invitations kept for statistics."""
+    """GDPR erasure: personal data replaced everywhere it was kept or copied (history rows,
+    messages, the linked account ...); hours, invitations and counts kept for statistics."""
     employee = lock_current(Employee, pk=employee_id, expected_version=expected_version)
     if employee.anonymised_at is not None:
         return employee
     employee.absences.all().delete()
-    placeholder = f"Anonymised employee {employee.pk}"
+    if employee.user_id is not None:
+        _end_sessions(employee.user_id)
     apply_changes(
         employee,
         {
-            "name": placeholder,
+            "name": erased_name(employee.pk),
             "phone_number": None,
             "notes": "",
             "is_active": False,
@@ -195,22 +199,22 @@ def employee_anonymise(*, actor: User | None, employee_id: int, expected_version
         },
         allowed={"name", "phone_number", "notes", "is_active", "user", "anonymised_at"},
     )
-    _erase_history(employee_id=employee.pk, placeholder=placeholder)
+    # The rest is beyond the runtime role (history, immutable messages): the owner's
+    # definer function finds the person's rows from the id and blanks them.
+    with connection.cursor() as cur:
+        cur.execute("SELECT crewcall_employee_erase(%s)", [employee.pk])
     return employee
 
 
-def _erase_history(*, employee_id: int, placeholder: str) -> None:
-    """Blank personal data in this employee's history rows (the one rewrite the history
-    triggers permit, and only while `crewcall.erasure` is on in this transaction)."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT set_config('crewcall.erasure', 'on', true)")
-        cur.execute(
-            "UPDATE people_employeehistory SET name = %s, phone_number = NULL, notes = ''"
-            " WHERE pgh_obj_id = %s",
-            [placeholder, employee_id],
-        )
-        cur.execute("UPDATE people_absencehistory SET note = '' WHERE employee_id = %s", [employee_id])
-        cur.execute("SELECT set_config('crewcall.erasure', 'off', true)")
+def _end_sessions(user_id: int) -> None:
+    """Log the person's account out everywhere (a session names its user only inside its
+    signed data, so each live one is decoded; erasure is rare)."""
+    doomed = [
+        session.pk
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if session.get_decoded().get("_auth_user_id") == str(user_id)
+    ]
+    Session.objects.filter(pk__in=doomed).delete()
 
 
 @service

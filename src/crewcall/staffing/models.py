@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from crewcall.core.audit_chain import history_meta
 from crewcall.core.models import Versioned
 
 
@@ -60,7 +61,7 @@ class ResponseMethod(models.TextChoices):
     MANUAL = "manual", _("Manual")
 
 
-@pghistory.track(model_name="InvitationHistory")
+@pghistory.track(model_name="InvitationHistory", append_only=False, meta=history_meta())
 class Invitation(Versioned):
     """One employee's standing for one event (the seed's employee_event_status)."""
 
@@ -98,7 +99,7 @@ class Invitation(Versioned):
         indexes = [models.Index(fields=["event", "status"], name="invitation_event_status")]
 
 
-@pghistory.track(model_name="WorkLogHistory")
+@pghistory.track(model_name="WorkLogHistory", append_only=False, meta=history_meta())
 class WorkLog(Versioned):
     """Hours one employee actually worked at one event. `hours` is computed by the
     database from start, end and break (a generated column), never typed in."""

@@ -47,7 +47,10 @@ class Check:
     id: str
     severity: Severity
     description: str
-    sql: str
+    sql: str = ""
+    # A check no single query can make (the audit chains): (total, first findings) from
+    # the parameters, read inside the run's snapshot.
+    scan: Callable[[dict[str, Any]], tuple[int, list[Finding]]] | None = None
     # Fixes one finding in its own transaction, or raises with the reason it could not.
     repair: Callable[[Finding], str] | None = None
     # For a check without repair: why a human has to decide.
@@ -79,12 +82,15 @@ def register(check: Check) -> Check:
 
 def all_checks() -> list[Check]:
     # Importing the domain modules registers their checks.
-    from crewcall.ops.integrity import audit, jobs, messaging, staffing  # noqa: F401
+    from crewcall.ops.integrity import audit, chain, jobs, messaging, staffing  # noqa: F401
 
     return list(REGISTRY.values())
 
 
 def _run_one(check: Check, params: dict[str, Any]) -> CheckResult:
+    if check.scan is not None:
+        total, findings = check.scan(params)
+        return CheckResult(check=check, total=total, findings=findings[:FINDINGS_CAP])
     wrapped = (
         "SELECT count(*) OVER (), f.* FROM ("  # noqa: S608 - the check's own constant SQL
         + check.sql
@@ -92,7 +98,8 @@ def _run_one(check: Check, params: dict[str, Any]) -> CheckResult:
         f"ORDER BY f.object_kind, f.object_id LIMIT {FINDINGS_CAP}"
     )
     with connection.cursor() as cur:
-        cur.execute(wrapped, params)
+        # Only the query parameters (a scan's, like expected heads, are no SQL values).
+        cur.execute(wrapped, {k: params[k] for k in DEFAULT_PARAMS})
         rows = cur.fetchall()
     findings = [
         Finding(

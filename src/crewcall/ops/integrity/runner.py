@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from crewcall.core.context import request_context
@@ -94,6 +94,10 @@ def integrity_run(
 ) -> IntegrityOutcome:  # fmt: skip
     started = timezone.now()
     checks = checks if checks is not None else all_checks()
+    if not connection.in_atomic_block:
+        from crewcall.ops.audit_seal import audit_seal
+
+        audit_seal()  # the chains are verified up to the newest row that can be sealed
     first = run_checks(checks, params)
     results = first
     repaired: list[dict[str, Any]] = []
