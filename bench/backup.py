@@ -1,6 +1,6 @@
 """Time `crewcall backup` and `crewcall restore` on the demo agency plus 100,000 invitations.
 
-    .venv/bin/python bench/backup.py [--invitations N] [--runs N]
+    .venv/bin/python bench/backup.py [--invitations N] [--runs N] [--file-mb N]
 
 A scratch embedded server in CREWCALL_DATA_DIR (default .data/bench-backup): the source
 database `bench_backup` is loaded once (`crewcall demo`, then in SQL: 2,000 employees,
@@ -9,13 +9,18 @@ invitation also has its history row and its change-log row) and reused on the ne
 (remove the folder to load again).
 Each run backs it up (in-process, timing the checksum and dump phases), then restores the
 file into a fresh database `bench_backup_restored` with the real command
-(`python -m crewcall restore`, DATABASE_URL pointing at it) and times that. Figures and
-their reading: docs/backup.md, "Figures".
+(`python -m crewcall restore`, DATABASE_URL pointing at it, the backup's key in
+CREWCALL_BACKUP_KEY) and times that. Then the file phase alone, on a synthetic dump of
+--file-mb MB of random bytes (as incompressible as pg_dump's compressed output): writing
+the backup file (SHA-256, encryption, fsync) and reading it back (decryption,
+authentication, SHA-256), in MB/s: what encryption costs where dumps are gigabytes.
+Figures and their reading: docs/backup.md, "Figures".
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import os
 import subprocess
@@ -23,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from scratch import ROOT, use_scratch_database
@@ -34,7 +40,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from crewcall.ops.backup import create_backup  # noqa: E402
+from crewcall.core.roles import as_owner  # noqa: E402
+from crewcall.ops.backup import archive, create_backup  # noqa: E402
+from crewcall.ops.backup.keys import BackupKey, current_key  # noqa: E402
 from crewcall.ops.backup.progress import Progress  # noqa: E402
 
 TARGET = "bench_backup_restored"
@@ -66,8 +74,11 @@ LIMIT %(invitations)s;
 
 
 def params(dbname: str) -> dict[str, str]:
+    """The owner's connection (core/roles.py): it may create databases and restore into them."""
+    from crewcall.core.roles import owner_connection_params
+
     connection.ensure_connection()
-    raw = connection.get_connection_params()
+    raw = owner_connection_params()
     return {"host": raw["host"], "user": raw.get("user", "postgres"), "dbname": dbname}
 
 
@@ -109,7 +120,7 @@ def load(invitations: int) -> None:
                 "invitations": invitations,
             },
         )
-    with connection.cursor() as cur:
+    with as_owner(), connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     took = time.monotonic() - t0
     print(f"{invitations:,} invitations (and {EMPLOYEES:,} employees, {events} events) in {took:.1f} s")
@@ -121,12 +132,13 @@ def fresh_target() -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TARGET)))
 
 
-def restore(path: Path) -> tuple[float, str]:
+def restore(path: Path, key: BackupKey) -> tuple[float, str]:
     p = params(TARGET)
     env = {
         **os.environ,
         "DATABASE_URL": f"postgresql://{p['user']}@/{TARGET}?{urlencode({'host': p['host']})}",
         "CREWCALL_DATA_DIR": str(ROOT / ".data" / "bench-backup-restore"),
+        "CREWCALL_BACKUP_KEY": base64.urlsafe_b64encode(key.secret).decode(),
     }
     t0 = time.monotonic()
     done = subprocess.run(  # noqa: S603 - our own command
@@ -148,6 +160,9 @@ def main() -> None:
     )
     parser.add_argument("--invitations", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--file-mb", type=int, default=512, help="synthetic dump for the file phase (0: skip)"
+    )
     args = parser.parse_args()
 
     load(args.invitations)
@@ -172,9 +187,36 @@ def main() -> None:
                 f"{result.bytes / 1e6:.1f} MB"
             )
             fresh_target()
-            took, said = restore(path)
+            took, said = restore(path, result.key)
             print(f"run {run}: restore {took:.2f} s, whole command (process start included)")
             print(f"        {said}")
+        if args.file_mb:
+            file_phase(Path(folder), args.file_mb, args.runs, result.manifest)
+
+
+def file_phase(folder: Path, megabytes: int, runs: int, manifest: dict[str, Any]) -> None:
+    """Write and read back a backup file around a synthetic dump (the real backup's manifest)."""
+    key = current_key(create=True)
+    dump = folder / "synthetic.dump"
+    with dump.open("wb") as f:
+        for _ in range(megabytes):
+            f.write(os.urandom(1_000_000))
+    out = folder / "out"
+    out.mkdir()
+    for run in range(1, runs + 1):
+        path = folder / "synthetic.crewcall"
+        t0 = time.monotonic()
+        # What a backup does after pg_dump: hash the dump, then write the file.
+        manifest = {**manifest, "dump": {"bytes": dump.stat().st_size, "sha256": archive.sha256_of(dump)}}
+        archive.write(path, manifest, dump, key)
+        write = time.monotonic() - t0
+        t0 = time.monotonic()
+        archive.open_backup(path).extract_dump(out)
+        read = time.monotonic() - t0
+        print(
+            f"run {run}: file phase, {megabytes} MB dump: write {write:.2f} s "
+            f"({megabytes / write:.0f} MB/s), read back {read:.2f} s ({megabytes / read:.0f} MB/s)"
+        )
 
 
 if __name__ == "__main__":

@@ -123,3 +123,19 @@ def test_the_command_writes_stdout_or_a_file(agency: Agency, alice: User, tmp_pa
     from_file = json.loads(target.read_text(encoding="utf-8"))
     assert from_file["tables"] == doc["tables"]
     assert [p.name for p in tmp_path.iterdir()] == ["crewcall.json"]
+
+
+def test_the_export_file_is_readable_by_its_owner_only(agency: Agency, alice: User, tmp_path: Path) -> None:
+    build(agency, alice)
+    target = tmp_path / "crewcall.json"
+    call_command("export", "--output", str(target), stdout=StringIO(), stderr=StringIO())
+    assert target.stat().st_mode & 0o777 == 0o600
+    # An existing file readable by all is replaced by a new one of mode 600, and a partial
+    # file left by a crash is no obstacle.
+    target.write_text("{}")
+    target.chmod(0o644)
+    (tmp_path / ".crewcall.json.partial").write_text("left by a crash")
+    call_command("export", "--output", str(target), stdout=StringIO(), stderr=StringIO())
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert json.loads(target.read_text(encoding="utf-8"))["tables"]["people_employee"]
+    assert [p.name for p in tmp_path.iterdir()] == ["crewcall.json"]

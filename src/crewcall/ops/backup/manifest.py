@@ -7,6 +7,9 @@ primary-key order (`md5(string_agg(md5(t::text), '' ORDER BY <pk>))`; tables wit
 primary key are ordered by the row text). The text form of a value depends on a few
 settings, which are fixed for the session that measures (`FORMAT_SETTINGS`), so the same
 rows give the same checksum on any server of version 15 or later.
+
+A few tables are backed up without their rows (LEFT_OUT): the manifest lists them, and a
+restore finds them present and empty.
 """
 
 from __future__ import annotations
@@ -19,8 +22,19 @@ import psycopg
 from psycopg import sql
 
 FORMAT = "crewcall-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CHECKSUM_ALGORITHM = "md5(string_agg(md5(row::text), '' ORDER BY primary key))"
+
+# Tables whose rows stay out of backups (their definitions are in): secrets or short-lived
+# state that nothing needs to resume work (docs/backup.md, "What a backup holds").
+LEFT_OUT = (
+    # A session key is a bearer credential: whoever reads it is signed in.
+    "public.django_session",
+    # Lockout counters of failed sign-ins (addresses, typed usernames, sometimes a password
+    # typed into the wrong field): minutes-long state; the sign-in logs stay.
+    "public.axes_accessattempt",
+    "public.axes_accessattemptexpiration",
+)
 
 # Output formats that decide a row's text form.
 FORMAT_SETTINGS = {
@@ -84,12 +98,17 @@ def table_sum(conn: psycopg.Connection[Any], schema: str, table: str, pk: list[s
 
 
 def measure(
-    conn: psycopg.Connection[Any], *, on_table: Callable[[int, int, str], None] | None = None
+    conn: psycopg.Connection[Any],
+    *,
+    on_table: Callable[[int, int, str], None] | None = None,
+    skip: Collection[str] = (),
 ) -> dict[str, TableSum]:
-    """Every table's count and checksum, in the connection's current transaction (open it
-    REPEATABLE READ so that all tables come from one snapshot)."""
+    """Every table's count and checksum (but those in `skip`), in the connection's current
+    transaction (open it REPEATABLE READ so that all tables come from one snapshot)."""
     set_format(conn)
-    tables = list_tables(conn)
+    tables = [
+        (schema, table, pk) for schema, table, pk in list_tables(conn) if f"{schema}.{table}" not in skip
+    ]
     sums: dict[str, TableSum] = {}
     for done, (schema, table, pk) in enumerate(tables):
         name = f"{schema}.{table}"
@@ -119,12 +138,28 @@ def last_names(applied: dict[str, list[str]]) -> dict[str, str]:
 
 
 def compare(
-    expected: dict[str, Any], actual: dict[str, TableSum], *, skip: Collection[str] = ()
+    expected: dict[str, Any],
+    actual: dict[str, TableSum],
+    *,
+    skip: Collection[str] = (),
+    empty: Collection[str] = (),
 ) -> list[str]:
-    """What differs between the manifest's tables and the measured ones, one line each."""
+    """What differs between the manifest's tables and the measured ones, one line each.
+    Tables in `empty` (left out of the backup) must be there without rows."""
     problems: list[str] = []
-    for name in sorted(set(expected) | set(actual)):
+    for name in sorted(set(expected) | set(actual) | set(empty)):
         if name in skip:
+            continue
+        if name in empty and name not in expected:
+            got = actual.get(name)
+            if got is None:
+                problems.append(
+                    f"{name}: in the backup (without its rows), missing from the restored database"
+                )
+            elif got.rows:
+                problems.append(
+                    f"{name}: its rows are left out of backups, yet {got.rows} rows were restored"
+                )
             continue
         want = expected.get(name)
         got = actual.get(name)

@@ -1,26 +1,23 @@
-"""`crewcall backup` and `crewcall restore`, as functions (docs/backup.md).
+"""`crewcall restore` as a function, and what backup and restore share (docs/backup.md).
 
-Backup: one REPEATABLE READ transaction exports its snapshot; in it, every table is
-counted and checksummed, and pg_dump (custom format) runs with `--snapshot`, so the dump
-and the manifest describe exactly the same rows, while the app keeps writing.
-
-Restore: into an empty database only. The manifest and the schema version are checked
-first, then the dump's SHA-256, then pg_restore runs in one transaction (all or
+Restore: into an empty database only. The manifest (authenticated with the key) and the
+schema version are checked first, then every chunk of the dump is decrypted and
+authenticated and its SHA-256 checked, then pg_restore runs in one transaction (all or
 nothing), then every table is measured again and compared with the manifest. Finally the
 change feed gets a new epoch, so every cursor handed out before the restore is answered
-with `reset`.
+with `reset`. Backup: create.py.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +26,17 @@ from django.conf import settings
 from django.db import connection
 from psycopg import sql
 
+from crewcall.core.roles import grant_after_migrate
 from crewcall.ops.backup import archive
 from crewcall.ops.backup.errors import BackupError, VerificationFailed
-from crewcall.ops.backup.manifest import (
-    CHECKSUM_ALGORITHM,
-    FORMAT,
-    FORMAT_SETTINGS,
-    FORMAT_VERSION,
-    applied_migrations,
-    compare,
-    last_names,
-    measure,
-)
+from crewcall.ops.backup.keys import BackupKey
+from crewcall.ops.backup.manifest import compare, measure
 from crewcall.ops.backup.progress import Progress
 from crewcall.ops.backup.tools import _VERSION, Target, Tool, find_tool, server_major
 
 # pg_dump waits this long for a table's share lock (behind a migration, say), then fails.
 LOCK_WAIT = "60s"
 
-_DUMPING = re.compile(r'^pg_dump: dumping contents of table "(.+)"')
 _RESTORING = re.compile(r"^pg_restore: (creating|processing|executing) (.*)")
 
 
@@ -80,6 +69,7 @@ class BackupResult(_ManifestFigures):
     path: Path
     manifest: dict[str, Any]
     bytes: int
+    key: BackupKey
     timings: Timings = field(default_factory=Timings)
 
 
@@ -89,6 +79,7 @@ class RestoreResult(_ManifestFigures):
     migrated: list[str]
     epoch: str
     dropped_changes: int
+    key: BackupKey | None  # None: an unencrypted backup of format version 1
     timings: Timings = field(default_factory=Timings)
 
 
@@ -106,7 +97,7 @@ def megabytes(n: int) -> str:
 # ---------------------------------------------------------------------------- running tools
 
 
-def _run_tool(args: list[str], *, env: dict[str, str]) -> Iterator[str]:
+def run_tool(args: list[str], *, env: dict[str, str]) -> Iterator[str]:
     """Run a PostgreSQL tool, yielding its stderr lines (its --verbose progress); raise
     BackupError with its error lines when it fails."""
     tail: list[str] = []
@@ -132,110 +123,6 @@ def _run_tool(args: list[str], *, env: dict[str, str]) -> Iterator[str]:
     if code != 0:
         said = "\n".join(errors[-10:] or tail)
         raise BackupError(f"{Path(args[0]).name} failed (exit {code}):\n{said}")
-
-
-# ---------------------------------------------------------------------------------- backup
-
-
-def create_backup(path: Path, *, progress: Progress, pg_bin: Path | None = None) -> BackupResult:
-    """Write a backup of the default database to `path` (a tar: manifest.json, database.dump)."""
-    started = time.monotonic()
-    timings = Timings()
-    path = Path(path)
-    if path.is_dir():
-        raise BackupError(f"{path} is a folder: name the backup file to write.")
-    if not path.parent.is_dir():
-        raise BackupError(f"{path.parent} does not exist: create the folder first.")
-    target = Target.for_alias("default")
-    dump = path.with_name(f".{path.name}.dump.partial")
-    try:
-        with target.connect() as conn:
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            conn.read_only = True
-            major = server_major(conn)
-            tool = find_tool("pg_dump", at_least=major, target=target, pg_bin=pg_bin)
-            # The first statement fixes the transaction's snapshot: export it for pg_dump.
-            row = conn.execute(
-                "SELECT pg_export_snapshot(), now(), current_setting('server_version'),"
-                " current_setting('server_version_num')::int, current_database()"
-            ).fetchone()
-            assert row is not None  # noqa: S101 - one row, always
-            snapshot, taken_at, server_version, server_version_num, dbname = row
-            applied = applied_migrations(conn)
-            if not applied:
-                raise BackupError(
-                    f"The {target.describe()} holds no Crewcall schema (no migrations applied): "
-                    "nothing to back up."
-                )
-
-            t0 = time.monotonic()
-            progress.start("checksums", 0)
-            sums = measure(conn, on_table=lambda done, total, name: _table_step(progress, done, total, name))
-            rows = sum(s.rows for s in sums.values())
-            progress.finish(f"{len(sums)} tables, {rows:,} rows")
-            timings.measure_s = time.monotonic() - t0
-
-            t0 = time.monotonic()
-            _dump(tool, target, snapshot, dump, tables=len(sums), progress=progress)
-            timings.dump_s = time.monotonic() - t0
-            conn.rollback()  # the snapshot may go now
-
-        t0 = time.monotonic()
-        size = dump.stat().st_size
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "crewcall_version": crewcall_version(),
-            "created_at": taken_at.astimezone(UTC).isoformat(),
-            "database": dbname,
-            "server": {"version": server_version, "version_num": server_version_num},
-            "dump_tool": tool.version,
-            "schema": last_names(applied),
-            "migrations": applied,
-            "checksum": {"algorithm": CHECKSUM_ALGORITHM, "settings": FORMAT_SETTINGS},
-            "totals": {"tables": len(sums), "rows": rows},
-            "tables": {name: s.as_json() for name, s in sums.items()},
-            "dump": {
-                "file": archive.DUMP,
-                "format": "custom",
-                "bytes": size,
-                "sha256": archive.sha256_of(dump),
-            },
-        }
-        archive.write(path, manifest, dump)
-        timings.write_s = time.monotonic() - t0
-    finally:
-        dump.unlink(missing_ok=True)
-    timings.total_s = time.monotonic() - started
-    return BackupResult(path=path, manifest=manifest, bytes=path.stat().st_size, timings=timings)
-
-
-def _table_step(progress: Progress, done: int, total: int, name: str) -> None:
-    if progress.enabled and done == 0:
-        progress.start("checksums", total)
-    progress.update(done, name)
-
-
-def _dump(tool: Tool, target: Target, snapshot: str, out: Path, *, tables: int, progress: Progress) -> None:
-    args = [
-        str(tool.path),
-        "--format=custom",
-        "--verbose",
-        "--no-password",
-        f"--snapshot={snapshot}",
-        f"--lock-wait-timeout={LOCK_WAIT}",
-        f"--file={out}",
-        f"--dbname={target.conninfo()}",
-    ]
-    progress.start("dump", tables)
-    done = 0
-    for line in _run_tool(args, env=target.tool_env()):
-        match = _DUMPING.match(line)
-        if match:
-            size = out.stat().st_size if out.exists() else 0
-            progress.update(done, f"{match[1]} ({megabytes(size)})")
-            done += 1
-    progress.finish(f"{megabytes(out.stat().st_size)} written")
 
 
 # --------------------------------------------------------------------------------- restore
@@ -303,9 +190,9 @@ def how_to_empty(target: Target) -> str:
         return (
             "To restore into the embedded server: stop Crewcall, move its PostgreSQL folder away "
             f"(mv {settings.DATA_DIR / 'pg'} {settings.DATA_DIR / 'pg.before-restore'}; keep "
-            "secret_key beside it) and run the restore again: it starts a fresh server with an empty "
-            "database. Or restore into a new database: CREWCALL_DATABASE_NAME=crewcall_restored "
-            "crewcall restore FILE. See docs/backup.md."
+            "secret_key and backup_key beside it) and run the restore again: it starts a fresh server "
+            "with an empty database. Or restore into a new database: "
+            "CREWCALL_DATABASE_NAME=crewcall_restored crewcall restore FILE. See docs/backup.md."
         )
     return (
         f"To restore into this server: stop Crewcall, then `dropdb {target.dbname}` and `createdb "
@@ -342,14 +229,34 @@ def check_empty(conn: psycopg.Connection[Any], target: Target) -> None:
     )
 
 
+def check_encrypted(backup: archive.Backup, *, allow_unencrypted: bool) -> None:
+    """Refuse an unencrypted (version 1) backup unless asked: nothing in it is authenticated,
+    so a file put in place of an encrypted one would otherwise restore unnoticed."""
+    if backup.encrypted or allow_unencrypted:
+        return
+    raise BackupError(
+        f"{backup.path} is an unencrypted backup of format version {backup.format_version}, made by "
+        f"Crewcall {backup.manifest.get('crewcall_version', 'unknown')} before backups were encrypted. "
+        "Nothing in it is authenticated: whoever could write where it was kept could have changed "
+        "it. If you trust this copy, restore it with --allow-unencrypted (then make a new backup). "
+        "Nothing was restored."
+    )
+
+
 def restore_backup(
-    path: Path, *, progress: Progress, migrate: bool = False, pg_bin: Path | None = None
+    path: Path,
+    *,
+    progress: Progress,
+    migrate: bool = False,
+    allow_unencrypted: bool = False,
+    pg_bin: Path | None = None,
 ) -> RestoreResult:
     """Restore `path` into the default database, which must be empty; verify it."""
     started = time.monotonic()
     timings = Timings()
-    path = Path(path)
-    manifest = archive.read_manifest(path)
+    backup = archive.open_backup(Path(path))
+    check_encrypted(backup, allow_unencrypted=allow_unencrypted)
+    manifest = backup.manifest
     pending = check_schema(manifest, migrate=migrate)
 
     target = Target.for_alias("default")
@@ -366,15 +273,17 @@ def restore_backup(
     dump_major = int(tool_match[1]) if tool_match else made_on
     tool = find_tool("pg_restore", at_least=max(major, dump_major), target=target, pg_bin=pg_bin)
 
-    with tempfile.TemporaryDirectory(prefix="crewcall-restore-") as folder:
+    with archive.private_folder() as folder:
         t0 = time.monotonic()
-        progress.start("check", manifest["dump"]["bytes"], in_bytes=True)
-        dump = archive.extract_dump(path, manifest, Path(folder), on_bytes=progress.update)
-        progress.finish("SHA-256 matches")
+        progress.start("decrypt" if backup.encrypted else "check", manifest["dump"]["bytes"], in_bytes=True)
+        dump = backup.extract_dump(Path(folder), on_bytes=progress.update)
+        progress.finish("every chunk authentic, SHA-256 matches" if backup.encrypted else "SHA-256 matches")
         timings.check_s = time.monotonic() - t0
 
         t0 = time.monotonic()
         _restore(tool, target, dump, progress=progress)
+        # The owner restored every object; the application's role gets its share.
+        grant_after_migrate()
         timings.restore_s = time.monotonic() - t0
 
     t0 = time.monotonic()
@@ -384,7 +293,7 @@ def restore_backup(
         progress.start("verify", 0)
         sums = measure(conn, on_table=lambda done, total, name: _verify_step(progress, done, total, name))
         conn.rollback()
-    mismatches = compare(manifest["tables"], sums)
+    mismatches = compare(manifest["tables"], sums, empty=manifest.get("left_out", []))
     progress.finish(f"{len(mismatches)} mismatches" if mismatches else "every table matches")
     timings.verify_s = time.monotonic() - t0
 
@@ -401,8 +310,34 @@ def restore_backup(
     if mismatches:
         raise VerificationFailed(mismatches)
     return RestoreResult(
-        manifest=manifest, migrated=migrated, epoch=epoch, dropped_changes=dropped, timings=timings
+        manifest=manifest,
+        migrated=migrated,
+        epoch=epoch,
+        dropped_changes=dropped,
+        key=backup.key,
+        timings=timings,
     )
+
+
+def extract_dump(
+    path: Path, out: Path, *, progress: Progress, allow_unencrypted: bool = False
+) -> archive.Backup:
+    """Write the backup's pg_dump file to `out` (mode 600), decrypted and checked like a
+    restore checks it, for `pg_restore` by hand; no database is touched."""
+    out = Path(out)
+    if out.is_dir() or not out.parent.is_dir():
+        raise BackupError(f"{out}: name a file to write, in a folder that exists.")
+    backup = archive.open_backup(Path(path))
+    check_encrypted(backup, allow_unencrypted=allow_unencrypted)
+    # Beside its final name, so the rename is atomic; a private folder, as for a restore.
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as folder:
+        progress.start(
+            "decrypt" if backup.encrypted else "check", backup.manifest["dump"]["bytes"], in_bytes=True
+        )
+        dump = backup.extract_dump(Path(folder), on_bytes=progress.update)
+        progress.finish("SHA-256 matches")
+        os.replace(dump, out)
+    return backup
 
 
 def _verify_step(progress: Progress, done: int, total: int, name: str) -> None:
@@ -431,7 +366,7 @@ def _restore(tool: Tool, target: Target, dump: Path, *, progress: Progress) -> N
     ]
     progress.start("restore", items)
     done = 0
-    for line in _run_tool(args, env=target.tool_env()):
+    for line in run_tool(args, env=target.tool_env()):
         match = _RESTORING.match(line)
         if match:
             done += 1

@@ -9,13 +9,20 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crewcall.core.exports import export_all
+from crewcall.core.private_files import create_private
 
 
 class Command(BaseCommand):
     help = "Export every domain table as one JSON document (a consistent snapshot; no secrets)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--output", "-o", default="-", help="File to write (default: standard output).")
+        parser.add_argument(
+            "--output",
+            "-o",
+            default="-",
+            help="File to write (default: standard output), readable by its owner only (mode 600); "
+            "an existing file is replaced by a new one of mode 600, whatever its mode was.",
+        )
 
     def handle(self, *args: Any, output: str, **options: Any) -> None:
         if output == "-":
@@ -29,9 +36,11 @@ class Command(BaseCommand):
 
     def _to_file(self, path: Path) -> dict[str, int]:
         # Written beside the target and renamed at the end: a failed export leaves no half file.
+        # It holds everyone's personal data: mode 600 from its creation, and the rename puts this
+        # new file in the place of an existing one, so an old file's wider mode goes with it.
         partial = path.with_name(f".{path.name}.partial")
         try:
-            with partial.open("w", encoding="utf-8") as out:
+            with os.fdopen(create_private(partial), "w", encoding="utf-8") as out:
                 counts = export_all(out)
             os.replace(partial, path)
         except OSError as exc:
