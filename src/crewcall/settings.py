@@ -92,6 +92,9 @@ MIDDLEWARE = [
     "crewcall.core.api.guard.ApiGuardMiddleware",
     "crewcall.core.idempotency.IdempotencyMiddleware",
     "crewcall.accounts.login_limits.LoginRateLimitMiddleware",
+    # Reads and viewers' requests in a read-only transaction (docs/web.md). Inside the
+    # session, idempotency and auth middleware: their writes happen outside it.
+    "crewcall.core.read_only.ReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

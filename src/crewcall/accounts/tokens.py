@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -9,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from crewcall.accounts.models import User
+from crewcall.core.read_only import after_read_only
 
 PREFIX = "cc_"
 # last_used_at is recorded at most this often per token: a read must not cost a write each time.
@@ -51,12 +53,14 @@ def user_for_token(secret: str) -> tuple[User, int] | None:
     token_id, used = row[0], row[1]
     user = User.from_db(connection.alias, _USER_ATTNAMES, row[2:])
     if used is None or (timezone.now() - used).total_seconds() >= LAST_USED_EVERY_S:
-        _note_use(token_id)
+        # A read's transaction is read-only (core/read_only.py): noted after it ends.
+        after_read_only(functools.partial(_note_use, token_id))
     return user, token_id
 
 
 def _note_use(token_id: int) -> None:
-    # Autocommit, conditional: at most one write per token a minute, however busy it is.
+    # Conditional: at most one write per token a minute, however busy it is (and however
+    # many times one request looked the token up).
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_apitoken SET last_used_at = now() WHERE id = %s AND "

@@ -10,6 +10,9 @@ worked) from 90 days back on, with the work area they are placed in; a shift tha
 called off after they accepted stays in the feed as STATUS:CANCELLED, so subscribed
 calendars show it as cancelled instead of silently dropping it. The feed's own words are
 in the employee's language (messaging.texts.preferred_language), from the catalogue.
+
+Both links read inside the employee's scope (core/employee_scope.py): PostgreSQL's
+row-level security shows them that employee's rows only, whatever a query forgot.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import override, pgettext
 from django.views.decorators.http import require_safe
 
+from crewcall.core.employee_scope import employee_scope
 from crewcall.messaging.texts import preferred_language
 from crewcall.people.models import Employee
 from crewcall.staffing.models import Invitation
@@ -44,8 +48,8 @@ def employee_link_token(employee_id: int) -> str:
     return signing.Signer(salt=SALT).sign(str(employee_id))
 
 
-def employee_for_token(token: str) -> Employee:
-    """The active employee a link names, or 404 (forged, altered, archived or anonymised)."""
+def employee_id_for_token(token: str) -> int:
+    """The employee id a link carries, or 404 (forged or altered); not looked up yet."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise Http404("No such link.")
     try:
@@ -54,7 +58,13 @@ def employee_for_token(token: str) -> Employee:
         raise Http404("No such link.") from None
     if not raw.isdigit() or len(raw) > 18:
         raise Http404("No such link.")
-    employee = Employee.objects.filter(pk=int(raw), is_active=True, anonymised_at__isnull=True).first()
+    return int(raw)
+
+
+def employee_for_token(token: str) -> Employee:
+    """The active employee a link names, or 404 (forged, altered, archived or anonymised)."""
+    employee_id = employee_id_for_token(token)
+    employee = Employee.objects.filter(pk=employee_id, is_active=True, anonymised_at__isnull=True).first()
     if employee is None:
         raise Http404("No such link.")
     return employee
@@ -159,8 +169,10 @@ def employee_calendar_ics(employee: Employee, *, today: dt.date | None = None) -
 
 @require_safe
 def employee_calendar(request: HttpRequest, token: str) -> HttpResponse:
-    employee = employee_for_token(token)
-    response = HttpResponse(employee_calendar_ics(employee), content_type="text/calendar; charset=utf-8")
+    # Every read in the employee's scope: row-level security shows this employee's rows only.
+    with employee_scope(employee_id_for_token(token)):
+        body = employee_calendar_ics(employee_for_token(token))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="crewcall.ics"'
     # The link is the key: keep it out of shared caches, search engines and referrers.
     response["Cache-Control"] = "private, no-cache"

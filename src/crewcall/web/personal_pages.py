@@ -12,6 +12,9 @@ still open (asked or waitlisted) is answered; anything else says "already answer
 "no longer open" and changes nothing, so a second tap, a reload or a stale page is
 harmless (an acceptance is never withdrawn from here: that stays a WhatsApp "no" or the
 dispatcher's decision).
+
+The page's reads run in the employee's scope (core/employee_scope.py: row-level security
+shows that employee's rows only); the answer's own reads too, but not the answer itself.
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ from django.utils import timezone
 from django.utils.translation import override, pgettext
 from django.views.decorators.http import require_POST, require_safe
 
+from crewcall.core.employee_scope import employee_scope
 from crewcall.core.errors import Busy, NotFound
 from crewcall.messaging.texts import preferred_language, render_for
 from crewcall.staffing.answers import ANSWERABLE, OPEN_EVENT, REPLY_FOR, Outcome
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_answer_on_page
 from crewcall.web.htmx import render_page
-from crewcall.web.personal import employee_for_token
+from crewcall.web.personal import employee_for_token, employee_id_for_token
 
 # Bounds the page's one list query (a person has a handful of upcoming shifts).
 MAX_ROWS = 100
@@ -101,6 +105,12 @@ def _private(response: HttpResponse, language: str) -> HttpResponse:
 
 @require_safe
 def personal_page(request: HttpRequest, token: str) -> HttpResponse:
+    # Every read, rendering included, in the employee's scope (row-level security).
+    with employee_scope(employee_id_for_token(token)):
+        return _personal_page(request, token)
+
+
+def _personal_page(request: HttpRequest, token: str) -> HttpResponse:
     employee = employee_for_token(token)
     language = preferred_language(employee)
     with override(language):
@@ -123,7 +133,9 @@ class AnswerForm(forms.Form):
 
 @require_POST
 def personal_answer_view(request: HttpRequest, token: str, invitation_id: int) -> HttpResponse:
-    employee = employee_for_token(token)
+    employee_id = employee_id_for_token(token)
+    with employee_scope(employee_id):
+        employee = employee_for_token(token)
     language = preferred_language(employee)
     form = AnswerForm(request.POST)
     with override(language):
@@ -132,6 +144,8 @@ def personal_answer_view(request: HttpRequest, token: str, invitation_id: int) -
             refused = HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
             return _private(refused, language)
         try:
+            # Not in the scope: the answer weighs the event's other invitations (places
+            # left, waiting list) and writes history, changes and messages.
             invitation, outcome = invitation_answer_on_page(
                 employee_id=employee.pk, invitation_id=invitation_id, answer=form.cleaned_data["answer"]
             )
@@ -141,6 +155,7 @@ def personal_answer_view(request: HttpRequest, token: str, invitation_id: int) -
             busy = pgettext("personal page", "That did not go through just now. Please try again.")
             messages.error(request, busy)
         else:
-            messages.add_message(request, LEVEL[outcome], reply_text(invitation, outcome))
+            with employee_scope(employee_id):
+                messages.add_message(request, LEVEL[outcome], reply_text(invitation, outcome))
     response = HttpResponseRedirect(reverse("employee-page", args=[token]), status=303)
     return _private(response, language)
