@@ -158,18 +158,25 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 
 def _flush_as_owner() -> None:
     """A transactional test ends with Django's flush, a TRUNCATE of every table, history
-    included, which the runtime role may not do: the owner does it."""
+    included, and one with `reset_sequences` starts by setting sequences back: neither is
+    the runtime role's right, so the owner does both."""
     from django.test import TransactionTestCase
 
     from crewcall.core.roles import as_owner
 
     flush = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]
+    reset = TransactionTestCase._reset_sequences  # type: ignore[attr-defined]
 
     def _fixture_teardown(self: TransactionTestCase) -> None:
         with as_owner():
             flush(self)
 
+    def _reset_sequences(db_name: str) -> None:  # a staticmethod in Django
+        with as_owner(db_name):
+            reset(db_name)
+
     TransactionTestCase._fixture_teardown = _fixture_teardown  # type: ignore[attr-defined]
+    TransactionTestCase._reset_sequences = staticmethod(_reset_sequences)  # type: ignore[attr-defined]
 
 
 _flush_as_owner()
