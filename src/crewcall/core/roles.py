@@ -109,7 +109,8 @@ def as_owner(alias: str = "default") -> Iterator[None]:
             become_runtime(alias)
 
 
-def _plain_params(conn: Any) -> dict[str, Any]:
+def plain_connection_params(conn: Any) -> dict[str, Any]:
+    """psycopg.connect() keyword arguments for a connection of its own, like `conn`'s."""
     params = dict(conn.get_connection_params())
     for sync_only in ("cursor_factory", "context", "prepare_threshold", "pool"):
         params.pop(sync_only, None)
@@ -121,11 +122,11 @@ def owner_connection_params(alias: str = "default") -> dict[str, Any]:
     conn = connections[alias]
     owner = owner_settings(alias)
     if owner is None or is_owner(alias):
-        return _plain_params(conn)
+        return plain_connection_params(conn)
     runtime = conn.settings_dict
     conn.settings_dict = _owner_dict(runtime, owner)
     try:
-        return _plain_params(conn)
+        return plain_connection_params(conn)
     finally:
         conn.settings_dict = runtime
 

@@ -17,7 +17,7 @@ import psycopg
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from crewcall.core.roles import OWNER, RUNTIME, ensure_roles
+from crewcall.core.roles import OWNER, RUNTIME, ensure_roles, plain_connection_params
 
 
 class Command(BaseCommand):
@@ -28,9 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--runtime", default=RUNTIME, help=f"The runtime role (default {RUNTIME}).")
 
     def handle(self, *args: Any, owner: str, runtime: str, **options: Any) -> None:
-        params = dict(connection.get_connection_params())
-        for sync_only in ("cursor_factory", "context", "prepare_threshold", "pool"):
-            params.pop(sync_only, None)
+        params = plain_connection_params(connection)
         database = str(connection.settings_dict["NAME"])
         try:
             with psycopg.connect(**params, autocommit=True) as conn:
