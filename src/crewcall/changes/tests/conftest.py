@@ -9,13 +9,15 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from crewcall.changes.selectors import HORIZON
+from crewcall.changes.cursor import Cursor
+from crewcall.changes.selectors import HORIZON, Change, changes_after
 from crewcall.core.tests.sql import run
 
 
-def settle(timeout: float = 180.0) -> None:
+def settle(timeout: float = 180.0) -> int:
     """Wait until every transaction that took an id before now and may write to this
-    database has ended, so a read from here on sees everything committed so far.
+    database has ended, so a read from here on sees everything committed so far; returns
+    the xid the horizon passed (see `read_settled`).
 
     The feed's horizon ignores transactions of other databases (under `pytest -n`, the other
     worker's), but not the other connections to this one. Never call it with a transaction
@@ -32,6 +34,28 @@ def settle(timeout: float = 180.0) -> None:
                 f"the horizon did not pass {target} in {timeout} s; oldest writers: {holders}"
             )
         time.sleep(0.02)
+    return int(target)
+
+
+def read_settled(cursor: Cursor, *, limit: int = 100, **filters: int | None) -> tuple[list[Change], Cursor]:
+    """Everything committed so far after `cursor`, and the cursor after it.
+
+    One read after `settle()` is not enough: a read's horizon can dip below a change an
+    earlier read returned, for as long as a transaction of another database (the other
+    pytest worker's) that ended meanwhile is still in the read's snapshot, since it cannot
+    then be told from one of this database's. A client reads it on its next poll; so does
+    this, until its cursor has passed what `settle()` waited for."""
+    target = settle()
+    changes: list[Change] = []
+    while True:
+        batch = changes_after(cursor=cursor, limit=limit, **filters)
+        assert not batch.reset
+        changes += batch.changes
+        cursor = batch.cursor
+        if not batch.more and cursor.xid >= target:
+            return changes, cursor
+        if not batch.more:
+            time.sleep(0.02)
 
 
 class Writer:

@@ -13,7 +13,7 @@ from django.db import transaction
 from crewcall.changes.cursor import Cursor, InvalidCursor
 from crewcall.changes.selectors import Change, changes_after, current_cursor
 from crewcall.changes.services import changes_after_restore
-from crewcall.changes.tests.conftest import settle
+from crewcall.changes.tests.conftest import read_settled, settle
 from crewcall.core.tests.sql import run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
@@ -23,15 +23,7 @@ RENAME = "UPDATE people_role SET name = %s WHERE id = %s"
 
 def read_all(cursor: Cursor, *, limit: int = 100, **filters: Any) -> tuple[list[Change], Cursor]:
     """Everything committed so far after `cursor` (waits for the horizon to pass it)."""
-    settle()
-    changes: list[Change] = []
-    while True:
-        batch = changes_after(cursor=cursor, limit=limit, **filters)
-        assert not batch.reset
-        changes += batch.changes
-        cursor = batch.cursor
-        if not batch.more:
-            return changes, cursor
+    return read_settled(cursor, limit=limit, **filters)
 
 
 def fresh_start() -> Cursor:

@@ -13,8 +13,8 @@ from django.db import connection, transaction
 
 from crewcall.changes.cursor import Cursor
 from crewcall.changes.hub import ChangeHub
-from crewcall.changes.selectors import Change, changes_after, current_cursor
-from crewcall.changes.tests.conftest import settle
+from crewcall.changes.selectors import Change, current_cursor
+from crewcall.changes.tests.conftest import read_settled, settle
 from crewcall.changes.views import follow
 from crewcall.core.tests.sql import run
 
@@ -22,15 +22,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, 
 
 
 def read_all(cursor: Cursor, **filters: int | None) -> list[Change]:
-    settle()
-    changes: list[Change] = []
-    while True:
-        batch = changes_after(cursor=cursor, limit=100, **filters)
-        assert not batch.reset
-        changes += batch.changes
-        cursor = batch.cursor
-        if not batch.more:
-            return changes
+    return read_settled(cursor, **filters)[0]
 
 
 def reply(employee_id: int, invitation_id: int) -> int:
