@@ -1,4 +1,4 @@
-"""Crewcall settings, read from the environment (DESIGN.md §7).
+"""Crewcall settings, read from the environment (README.md lists every variable).
 
 Every value comes through a typed helper in crewcall.core.env that stops the process
 with a message naming the variable when the value is bad.
@@ -310,7 +310,7 @@ PGHISTORY_MIDDLEWARE_METHODS = ()  # our own middleware sets the context
 
 PROCRASTINATE_ON_APP_READY = None
 
-# Messaging (DESIGN.md §6). With every TWILIO_* value set, WhatsApp goes through Twilio;
+# Messaging (docs/messaging.md). With every TWILIO_* value set, WhatsApp goes through Twilio;
 # otherwise through the simulator, which signs its webhooks with a key derived from
 # SECRET_KEY so the same signature check runs either way.
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")

@@ -1,4 +1,4 @@
-"""The change feed: one row per inserted, updated or deleted domain row (DESIGN.md §5.5).
+"""The change feed: one row per inserted, updated or deleted domain row (docs/changes.md).
 
 Tables only. Rows are written by the trigger function `changes_record` (migration
 changes.0001) in the same transaction as the change itself, so no code path can skip

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on every API POST (DESIGN.md §5.3).
+"""`Idempotency-Key` on every API POST (docs/api.md).
 
 A key belongs to one caller (token or signed-in user) and moves through three states:
 

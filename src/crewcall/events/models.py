@@ -26,7 +26,7 @@ class EventStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# The lifecycle (DESIGN.md §3), the single Python copy of what the trigger
+# The lifecycle (docs/data-model.md), the single Python copy of what the trigger
 # `events_event_guard` enforces; a test checks both agree.
 EVENT_TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"recruiting", "cancelled"}),

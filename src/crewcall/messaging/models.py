@@ -1,4 +1,4 @@
-"""Outbound and inbound WhatsApp messages (DESIGN.md §3, §6).
+"""Outbound and inbound WhatsApp messages (docs/messaging.md).
 
 Tables and constraints only. An outbound row is the outbox: it is written in the same
 transaction as the change that needs it, with a send job deferred beside it, and its

@@ -1,4 +1,4 @@
-"""The outbox: queue a message with the change that needs it (DESIGN.md §5.6, §6).
+"""The outbox: queue a message with the change that needs it (docs/messaging.md).
 
 `message_queue` runs inside the caller's transaction: the OutboundMessage row and its send
 job are committed together or not at all, and the unique `intent_key` makes one intent one

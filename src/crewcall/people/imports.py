@@ -1,5 +1,5 @@
 """CSV import of employees: every row is checked first, then all are written in one
-transaction, or none is (DESIGN.md §7: all-or-nothing, every bad row reported).
+transaction, or none is: all or nothing, every bad row reported.
 
 The file: UTF-8 (a byte-order mark is fine), a header row naming the columns, comma or
 semicolon separated (read off the header). Columns: name, phone_number, primary_role

@@ -85,7 +85,7 @@ def answer_invitation(
 
 def withdraw_acceptance(invitation: Invitation, event: Event, extra: dict[str, object]) -> None:
     """An accepted employee drops out: the placement goes, the invitation is cancelled and
-    the place goes to the waiting list first (DESIGN.md §4). The caller holds the event lock."""
+    the place goes to the waiting list first (docs/asking-and-replies.md). The caller holds the event lock."""
     Assignment.objects.filter(invitation=invitation).delete()
     apply_changes(invitation, {"status": "cancelled", **extra}, allowed={"status", *extra})
     waitlist_move_up(event)

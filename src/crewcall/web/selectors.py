@@ -108,7 +108,7 @@ def dashboard(*, today: dt.date | None = None) -> dict[str, Any]:
 
 
 # The audit history of one object (the API's /history/{kind}/{id} and the history page).
-# Reads the pghistory tables the database triggers fill (DESIGN.md §5.4). Keyset-paginated
+# Reads the pghistory tables the database triggers fill (docs/data-model.md). Keyset-paginated
 # by entry id; a page costs two queries (its rows and the row before them) plus one for
 # usernames the context lacks.
 

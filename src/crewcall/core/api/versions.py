@@ -1,4 +1,4 @@
-"""ETag and If-Match: the version a client read, carried over HTTP (DESIGN.md §5.2).
+"""ETag and If-Match: the version a client read, carried over HTTP (docs/api.md).
 
 The ETag of a row is its version, `"<version>"` (strong: the version changes with every
 byte of the representation that can change). Writes to an existing object need

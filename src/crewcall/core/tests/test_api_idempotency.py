@@ -1,4 +1,4 @@
-"""Idempotency-Key on API POSTs: replay, a different body, in flight, expiry (DESIGN.md §5.3)."""
+"""Idempotency-Key on API POSTs: replay, a different body, in flight, expiry."""
 
 from __future__ import annotations
 

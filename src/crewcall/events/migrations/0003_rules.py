@@ -1,6 +1,6 @@
 """Database-held rules for events, work areas and assignments.
 
-- the event lifecycle (DESIGN.md §3) refused by a trigger when illegal;
+- the event lifecycle (docs/data-model.md) refused by a trigger when illegal;
 - role_requirements: a JSON object of positive integer counts, keyed by catalogue roles,
   summing to at most max_capacity; a role still required somewhere cannot be deleted;
 - capacity and role caps never exceeded, even by concurrent assignments: the assignment

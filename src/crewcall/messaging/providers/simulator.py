@@ -5,7 +5,7 @@ construction: a retry after a crash produces the same id and nothing external ha
 the first time. `find_sent` therefore only reports what the row itself already says.
 
 After the send is recorded, the job `messaging.simulate_delivery` posts a signed
-"delivered" status callback to the real webhook endpoint, as DESIGN.md §6 describes.
+"delivered" status callback to the real webhook endpoint, as Twilio does.
 """
 
 from __future__ import annotations

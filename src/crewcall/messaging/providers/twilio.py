@@ -1,4 +1,4 @@
-"""WhatsApp through Twilio's official SDK (DESIGN.md §6).
+"""WhatsApp through Twilio's official SDK (docs/messaging.md).
 
 Invitations, reminders and confirmations go out as Content templates (Yes/No buttons)
 when their content SID is configured, everything else as plain text. Errors are mapped

@@ -1,6 +1,6 @@
 """Database-held rules for invitations and the work log, and the derived employee stats.
 
-The invitation lifecycle (DESIGN.md §3) is refused by a trigger when illegal, so no code
+The invitation lifecycle (docs/data-model.md) is refused by a trigger when illegal, so no code
 path and no raw SQL can move an invitation backwards or invite to a template.
 """
 

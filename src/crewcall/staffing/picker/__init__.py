@@ -1,4 +1,4 @@
-"""The fair picker (DESIGN.md §4): who to ask next for an event, and why.
+"""The fair picker (docs/fairness.md): who to ask next for an event, and why.
 
     from crewcall.staffing.picker import Pick, pick_candidates
 

@@ -2,7 +2,7 @@
 
 1. the situation: the event, its active areas with required skills, open invitations by
    role, the role catalogue;
-2. the candidates: every rule of DESIGN.md §4 as SQL, keeping only the best `count` per
+2. the candidates: every rule of docs/fairness.md as SQL, keeping only the best `count` per
    role (no role can take more, and the best remaining overall are among them).
 
 Reads only. Called inside the "ask" service's transaction it sees that transaction's

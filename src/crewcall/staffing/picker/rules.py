@@ -1,4 +1,4 @@
-"""The fair picker's rules that need no database (DESIGN.md §4).
+"""The fair picker's rules that need no database (docs/fairness.md).
 
 Both ways of finding candidates end here: the SQL picker (`picker.query`, fast on a large
 pool) and the in-memory reference (`picker.reference`, used by the season simulation).

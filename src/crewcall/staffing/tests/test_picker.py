@@ -1,4 +1,4 @@
-"""The fair picker, rule by rule (DESIGN.md §4), on agencies built through the services
+"""The fair picker, rule by rule (docs/fairness.md), on agencies built through the services
 (the `agency` fixture) or, where hours must sit on exact dates, by the picker-test Builder."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`crewcall simulate_season [--json] [--seed N]` (DESIGN.md §7 spells it simulate-season):
+"""`crewcall simulate_season [--json] [--seed N]` (also spelt simulate-season):
 the fairness simulation with its Gini figures.
 
 Runs in memory on a simulated agency (staffing.simulation); it neither reads nor writes
