@@ -53,8 +53,11 @@ messages: $(STAMP) | $(MSGFMT)
 	$(TEST_ENV) $(BIN)/crewcall makemessages -l de --no-obsolete --add-location file \
 		$(addprefix -i ,$(MESSAGES_IGNORE))
 
+# The import contracts (pyproject.toml) and the module graph's cycles: docs/architecture.md.
 lint: $(STAMP)
 	$(BIN)/ruff check src
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/python tools/import_cycles.py
 	$(TEST_ENV) $(BIN)/mypy
 
 check-migrations: $(STAMP)

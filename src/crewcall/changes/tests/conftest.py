@@ -37,7 +37,7 @@ def settle(timeout: float = 180.0) -> int:
     return int(target)
 
 
-def read_settled(cursor: Cursor, *, limit: int = 100, **filters: int | None) -> tuple[list[Change], Cursor]:
+def read_settled(cursor: Cursor, *, limit: int = 100, **filters: Any) -> tuple[list[Change], Cursor]:
     """Everything committed so far after `cursor`, and the cursor after it.
 
     One read after `settle()` is not enough: a read's horizon can dip below a change an
