@@ -18,10 +18,10 @@ from django.views.decorators.http import require_POST
 from crewcall.accounts import selectors, services
 from crewcall.accounts.forms import TokenCreateForm, UserCreateForm, UserEditForm
 from crewcall.accounts.models import User
+from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.api.pagination import Sort, keyset_page
 from crewcall.core.api.problems import ApiProblem
-from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
-from crewcall.people.forms import show_service_errors
+from crewcall.ui.writes import run_write
 from crewcall.web import conflicts
 from crewcall.web.access import admin_only
 from crewcall.web.htmx import render_page
@@ -29,10 +29,6 @@ from crewcall.web.htmx import render_page
 PAGE_SIZE = 50
 TOKENS_SHOWN = 100
 BY_USERNAME = Sort(field="username", descending=False)
-
-
-def _actor(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
 
 
 def _user_or_404(user_id: int) -> User:
@@ -62,14 +58,14 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 @admin_only
 @require_POST
-def user_create(request: HttpRequest) -> HttpResponse:
+def user_create(request: SignedInRequest) -> HttpResponse:
     form = UserCreateForm(request.POST)
     if form.is_valid():
-        try:
-            user = services.user_create(actor=_actor(request), **form.cleaned_data)
-        except ValidationFailed as error:
-            show_service_errors(form, error)
-        else:
+        written = run_write(
+            request, lambda: services.user_create(actor=request.user, **form.cleaned_data), form=form
+        )
+        if written.ok:
+            user = written.value
             messages.success(request, _("%(name)s was added. Without a password they sign in with a token or "
                                         "after an admin sets one.") % {"name": user.username})  # fmt: skip
             return redirect("accounts:detail", user_id=user.pk)
@@ -97,27 +93,27 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @admin_only
 @require_POST
-def user_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_edit(request: SignedInRequest, user_id: int) -> HttpResponse:
     user = _user_or_404(user_id)
     # A post of the conflict view (keep mine, merged) becomes the form's data here.
     form = UserEditForm(
         conflicts.resolve(request.POST, UserEditForm), initial=UserEditForm.initial_from(user)
     )
     if form.is_valid():
-        try:
-            services.user_update(
-                actor=_actor(request),
+        written = run_write(
+            request,
+            lambda: services.user_update(
+                actor=request.user,
                 user_id=user.pk,
                 expected_version=form.cleaned_data["version"],
                 changes=form.changes(),
-            )
-        except VersionConflict:
-            return _conflict(request, user.pk, form)
-        except NotFound as error:
-            raise Http404(error.message) from None
-        except ValidationFailed as error:
-            show_service_errors(form, error)
-        else:
+            ),
+            form=form,
+            conflict=lambda: _conflict(request, user.pk, form),
+        )
+        if written.answer is not None:
+            return written.answer
+        if written.ok:
             messages.success(request, _("The account was saved."))
             return redirect("accounts:detail", user_id=user.pk)
     return _detail(request, user, form=form)
@@ -138,17 +134,19 @@ def _conflict(request: HttpRequest, user_id: int, yours: UserEditForm) -> HttpRe
 
 @admin_only
 @require_POST
-def token_create(request: HttpRequest, user_id: int) -> HttpResponse:
+def token_create(request: SignedInRequest, user_id: int) -> HttpResponse:
     user = _user_or_404(user_id)
     form = TokenCreateForm(request.POST)
     if form.is_valid():
-        try:
-            made = services.token_create(
-                actor=_actor(request), user_id=user.pk, name=form.cleaned_data["name"]
-            )
-        except ValidationFailed as error:
-            show_service_errors(form, error)
-        else:
+        written = run_write(
+            request,
+            lambda: services.token_create(
+                actor=request.user, user_id=user.pk, name=form.cleaned_data["name"]
+            ),
+            form=form,
+        )
+        if written.ok:
+            made = written.value
             # The secret exists only in this answer: shown once, never cached, never stored.
             response = _detail(request, user, new_token=made.token, new_secret=made.secret)
             add_never_cache_headers(response)
@@ -158,11 +156,11 @@ def token_create(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @admin_only
 @require_POST
-def token_revoke(request: HttpRequest, user_id: int, token_id: int) -> HttpResponse:
+def token_revoke(request: SignedInRequest, user_id: int, token_id: int) -> HttpResponse:
     token = selectors.token_detail(token_id=token_id)
     if token is None or token.user_id != user_id:
         raise Http404(_("There is no such token."))
-    services.token_revoke(actor=_actor(request), token_id=token.pk)
+    services.token_revoke(actor=request.user, token_id=token.pk)
     messages.success(
         request, _("The token “%(name)s” was revoked; it never works again.") % {"name": token.name}
     )

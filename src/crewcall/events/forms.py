@@ -1,7 +1,7 @@
 """Forms of the event pages: they parse input; the services judge it.
 
 A form's clean values go to a service unchanged; the service's ValidationFailed comes
-back onto the form as field errors (`show_errors`).
+back onto the form as field errors (crewcall.ui.writes).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crewcall.core.errors import ValidationFailed
 from crewcall.events.models import EventStatus, Priority
 from crewcall.events.selectors import templates_in_use
 from crewcall.events.services import MAX_ROLE_COUNT, MAX_WEEKLY_COPIES
@@ -41,13 +40,6 @@ class DateTimeInput(forms.DateTimeInput):
 
     def __init__(self) -> None:
         super().__init__(format="%Y-%m-%dT%H:%M")
-
-
-def show_errors(form: forms.Form, error: ValidationFailed) -> None:
-    """Put a service's field errors onto the form; names it lacks become form errors."""
-    for field, messages in error.errors.items():
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 class VersionedForm(forms.Form):

@@ -1,5 +1,5 @@
 """Forms of the employee pages. They check the shape of the input only; the rules live in
-people.services, whose ValidationFailed is shown on the form (`show_service_errors`)."""
+people.services, whose ValidationFailed is shown on the form (crewcall.ui.writes)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crewcall.core.errors import ValidationFailed
 from crewcall.people.models import AbsenceKind, Employee, EmploymentType, Language, Role, Skill
 
 STATUS_CHOICES = [("active", _("Active")), ("archived", _("Archived")), ("all", _("All"))]
-
-
-def show_service_errors(form: forms.Form, error: ValidationFailed) -> None:
-    """Put a service's errors next to their fields; names the form lacks go on top."""
-    for field, messages in error.errors.items():
-        target = field if field in form.fields and field != "version" else None
-        for message in messages:
-            form.add_error(target, message)
 
 
 class EmployeeFilterForm(forms.Form):

@@ -1,6 +1,6 @@
 """What the event pages share: the versioned edit form with its side-by-side conflict
 view (crewcall.web.conflicts; who may read and write is crewcall.web.access, as for
-every page)."""
+every page; the service's refusals are answered by crewcall.ui.writes.run_write)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 
-from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
-from crewcall.events.forms import TemplateForm, show_errors
+from crewcall.accounts.requests import SignedInRequest
+from crewcall.events.forms import TemplateForm
 from crewcall.events.models import Event
+from crewcall.ui.writes import run_write
 from crewcall.web import conflicts
 
 
@@ -27,7 +28,7 @@ def initial_of(obj: Event, form_class: type[forms.Form]) -> dict[str, Any]:
 
 
 def versioned_edit(
-    request: HttpRequest,
+    request: SignedInRequest,
     *,
     load: Callable[[], Event | None],
     form_class: type[TemplateForm],
@@ -44,32 +45,33 @@ def versioned_edit(
     obj = load()
     if obj is None:
         raise Http404
-    conflict: conflicts.Conflict | None = None
     if request.method != "POST":
         form = form_class(initial=initial_of(obj, form_class))
     else:
         form = form_class(conflicts.resolve(request.POST, form_class))
+
+        def conflict() -> HttpResponse:
+            current = load()
+            if current is None:
+                raise Http404
+            found = conflicts.conflict(
+                yours=form,
+                theirs=initial_of(current, form_class),
+                version=current.version,
+                action=action,
+                theirs_url=theirs_url,
+            )
+            return render(request, template, {**context, "form": form, "object": current, "conflict": found})
+
         if form.is_valid():
-            try:
-                save(form.cleaned_data["version"], form.values())
-            except VersionConflict:
-                current = load()
-                if current is None:
-                    raise Http404 from None
-                conflict = conflicts.conflict(
-                    yours=form,
-                    theirs=initial_of(current, form_class),
-                    version=current.version,
-                    action=action,
-                    theirs_url=theirs_url,
-                )
-                obj = current
-            except ValidationFailed as error:
-                show_errors(form, error)
-            except Busy as error:
-                form.add_error(None, error.message)
-            except NotFound:
-                raise Http404 from None
-            else:
+            written = run_write(
+                request,
+                lambda: save(form.cleaned_data["version"], form.values()),
+                form=form,
+                conflict=conflict,
+            )
+            if written.answer is not None:
+                return written.answer
+            if written.ok:
                 return HttpResponseRedirect(done)
-    return render(request, template, {**context, "form": form, "object": obj, "conflict": conflict})
+    return render(request, template, {**context, "form": form, "object": obj, "conflict": None})

@@ -3,8 +3,10 @@ weekly copies and the status actions. Every write goes through events.services."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -13,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
+from crewcall.accounts.requests import SignedInRequest
 from crewcall.events import selectors, services
 from crewcall.events.forms import (
     EventFilterForm,
@@ -21,10 +23,10 @@ from crewcall.events.forms import (
     FromTemplateForm,
     StatusForm,
     WeeklyCopiesForm,
-    show_errors,
 )
 from crewcall.events.models import Event
 from crewcall.events.views.common import versioned_edit
+from crewcall.ui.writes import run_write
 from crewcall.web.access import can_edit, editor, reader
 from crewcall.web.live import render_live
 
@@ -85,7 +87,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @editor
-def event_new(request: HttpRequest) -> HttpResponse:
+def event_new(request: SignedInRequest) -> HttpResponse:
     """A blank event, or one made from a template (the page offers both)."""
     blank = EventForm(prefix="blank")
     chosen = request.GET.get("template")
@@ -93,8 +95,8 @@ def event_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("kind") == "template":
             from_template = FromTemplateForm(request.POST, prefix="tpl")
-            created = _create(from_template, lambda data: services.event_create_from_template(
-                actor=request.user,  # type: ignore[arg-type]
+            created = _create(request, from_template, lambda data: services.event_create_from_template(
+                actor=request.user,
                 template_id=data["template"].pk,
                 event_date=data["event_date"],
                 title=data["title"] or None,
@@ -102,8 +104,7 @@ def event_new(request: HttpRequest) -> HttpResponse:
         else:
             blank = EventForm(request.POST, prefix="blank")
             created = _create(
-                blank,
-                lambda _data: services.event_create(actor=request.user, **blank.values()),  # type: ignore[arg-type]
+                request, blank, lambda _data: services.event_create(actor=request.user, **blank.values())
             )
         if created is not None:
             return HttpResponseRedirect(reverse("events:detail", args=[created.pk]))
@@ -115,29 +116,25 @@ def event_new(request: HttpRequest) -> HttpResponse:
     return render(request, "events/event_new.html", context)
 
 
-def _create(form: Any, create: Any) -> Event | None:
-    """The service's event, or None with its refusal shown on the form."""
+def _create(
+    request: HttpRequest, form: forms.Form, create: Callable[[dict[str, Any]], Event]
+) -> Event | None:
+    """The service's event, or None with its refusal shown on the form (a template gone
+    meanwhile too: the page itself stands)."""
     if not form.is_valid():
         return None
-    try:
-        event: Event = create(form.cleaned_data)
-    except ValidationFailed as error:
-        show_errors(form, error)
-    except (NotFound, Busy) as error:
-        form.add_error(None, error.message)
-    else:
-        return event
-    return None
+    written = run_write(request, lambda: create(form.cleaned_data), form=form, missing=True)
+    return written.value if written.ok else None
 
 
 @editor
-def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def event_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     return versioned_edit(
         request,
         load=lambda: Event.objects.filter(pk=pk, is_template=False).first(),
         form_class=EventForm,
         save=lambda version, values: services.event_update(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             event_id=pk,
             expected_version=version,
             changes=values,
@@ -151,55 +148,49 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @editor
-def event_weekly_copies(request: HttpRequest, pk: int) -> HttpResponse:
+def event_weekly_copies(request: SignedInRequest, pk: int) -> HttpResponse:
     event = _event(pk)
     form = WeeklyCopiesForm(request.POST if request.method == "POST" else None)
     copies: list[Event] = []
     if request.method == "POST" and form.is_valid():
-        try:
-            copies = services.event_copy_weekly(
-                actor=request.user,  # type: ignore[arg-type]
-                event_id=pk,
-                count=form.cleaned_data["count"],
-            )
-        except ValidationFailed as error:
-            show_errors(form, error)
-        except (NotFound, Busy) as error:
-            form.add_error(None, error.message)
+        written = run_write(
+            request,
+            lambda: services.event_copy_weekly(
+                actor=request.user, event_id=pk, count=form.cleaned_data["count"]
+            ),
+            form=form,
+            missing=True,
+        )
+        if written.ok:
+            copies = written.value
     return render(request, "events/event_weekly.html", {"event": event, "form": form, "copies": copies})
 
 
-def _act(request: HttpRequest, pk: int, action: Any) -> HttpResponse | None:
+def _act(request: HttpRequest, pk: int, action: Callable[[int | None, str], object]) -> HttpResponse | None:
     """Run a status action with the version the page showed; problems become a message
     on the event's page. Returns None when it worked."""
     form = StatusForm(request.POST)
     version = form.cleaned_data["version"] if form.is_valid() else None
-    try:
-        action(version, form.cleaned_data.get("to_status", "") if form.is_valid() else "")
-    except VersionConflict:
-        messages.error(request, _("Someone else changed this event meanwhile; here it is as it is now."))
-    except ValidationFailed as error:
-        for texts in error.errors.values():
-            for text in texts:
-                messages.error(request, text)
-    except Busy as error:
-        messages.error(request, error.message)
-    except NotFound:
-        raise Http404 from None
-    else:
+    to_status = form.cleaned_data.get("to_status", "") if form.is_valid() else ""
+    written = run_write(
+        request,
+        lambda: action(version, to_status),
+        conflict=_("Someone else changed this event meanwhile; here it is as it is now."),
+    )
+    if written.ok:
         return None
     return HttpResponseRedirect(reverse("events:detail", args=[pk]))
 
 
 @editor
 @require_POST
-def event_transition(request: HttpRequest, pk: int) -> HttpResponse:
+def event_transition(request: SignedInRequest, pk: int) -> HttpResponse:
     _event(pk)
     failed = _act(
         request,
         pk,
         lambda version, to_status: services.event_transition(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             event_id=pk,
             expected_version=version,
             to_status=to_status,
@@ -209,7 +200,7 @@ def event_transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @editor
-def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def event_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
     event = _event(pk)
     if request.method != "POST":
         return render(request, "events/event_confirm.html", {"event": event, "action": "cancel"})
@@ -217,7 +208,7 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         lambda version, _to: services.event_cancel(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             event_id=pk,
             expected_version=version,
         ),
@@ -226,7 +217,7 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @editor
-def event_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def event_delete(request: SignedInRequest, pk: int) -> HttpResponse:
     event = _event(pk)
     if request.method != "POST":
         return render(request, "events/event_confirm.html", {"event": event, "action": "delete"})
@@ -234,7 +225,7 @@ def event_delete(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         lambda version, _to: services.event_delete_draft(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             event_id=pk,
             expected_version=version,
         ),

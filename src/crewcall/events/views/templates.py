@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
+from crewcall.accounts.requests import SignedInRequest
 from crewcall.events import selectors, services
-from crewcall.events.forms import StatusForm, TemplateForm, show_errors
+from crewcall.events.forms import StatusForm, TemplateForm
 from crewcall.events.views.common import versioned_edit
+from crewcall.ui.writes import run_write
 from crewcall.web.access import can_edit, editor, reader
 from crewcall.web.live import render_live
 
@@ -34,28 +35,27 @@ def template_list(request: HttpRequest) -> HttpResponse:
 
 
 @editor
-def template_new(request: HttpRequest) -> HttpResponse:
+def template_new(request: SignedInRequest) -> HttpResponse:
     form = TemplateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.event_create(actor=request.user, is_template=True, **form.values())  # type: ignore[arg-type]
-        except ValidationFailed as error:
-            show_errors(form, error)
-        except Busy as error:
-            form.add_error(None, error.message)
-        else:
+        written = run_write(
+            request,
+            lambda: services.event_create(actor=request.user, is_template=True, **form.values()),
+            form=form,
+        )
+        if written.ok:
             return HttpResponseRedirect(reverse("events:templates"))
     return render(request, "events/template_form.html", {"form": form, "object": None})
 
 
 @editor
-def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def template_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     return versioned_edit(
         request,
         load=lambda: selectors.template_detail(template_id=pk),
         form_class=TemplateForm,
         save=lambda version, values: services.event_update(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             event_id=pk,
             expected_version=version,
             changes=values,
@@ -70,21 +70,16 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @editor
 @require_POST
-def template_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def template_archive(request: SignedInRequest, pk: int) -> HttpResponse:
     if selectors.template_detail(template_id=pk) is None:
         raise Http404
     form = StatusForm(request.POST)
     version = form.cleaned_data["version"] if form.is_valid() else None
-    try:
-        services.template_archive(actor=request.user, event_id=pk, expected_version=version)  # type: ignore[arg-type]
-    except VersionConflict:
-        messages.error(request, _("Someone else changed this template meanwhile; look again and retry."))
-    except ValidationFailed as error:
-        messages.error(request, " ".join(t for texts in error.errors.values() for t in texts))
-    except Busy as error:
-        messages.error(request, error.message)
-    except NotFound:
-        raise Http404 from None
-    else:
+    written = run_write(
+        request,
+        lambda: services.template_archive(actor=request.user, event_id=pk, expected_version=version),
+        conflict=_("Someone else changed this template meanwhile; look again and retry."),
+    )
+    if written.ok:
         messages.success(request, _("The template was archived."))
     return HttpResponseRedirect(reverse("events:templates"))

@@ -18,11 +18,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
+from crewcall.accounts.requests import SignedInRequest
 from crewcall.events import services
-from crewcall.events.forms import WorkAreaForm, format_role_requirements, show_errors
+from crewcall.events.forms import WorkAreaForm, format_role_requirements
 from crewcall.events.models import Event, WorkArea
 from crewcall.people.models import Role
+from crewcall.ui.writes import run_write
 from crewcall.web import conflicts
 from crewcall.web.access import editor
 
@@ -89,33 +90,30 @@ def _render(
 
 
 @editor
-def work_area_new(request: HttpRequest, pk: int) -> HttpResponse:
+def work_area_new(request: SignedInRequest, pk: int) -> HttpResponse:
     event = _event(pk)
     if request.method != "POST":
         return _render(request, event, WorkAreaForm(role_keys=_role_keys()), None)
     form = WorkAreaForm(request.POST, role_keys=_role_keys())
     if form.is_valid():
-        try:
-            area = services.work_area_create(
-                actor=request.user,  # type: ignore[arg-type]
+        written = run_write(
+            request,
+            lambda: services.work_area_create(
+                actor=request.user,
                 event_id=event.pk,
                 required_skills=list(form.cleaned_data["required_skills"]),
                 **form.changes(),
-            )
-        except ValidationFailed as error:
-            show_errors(form, error)
-        except Busy as error:
-            form.add_error(None, error.message)
-        except NotFound:
-            raise Http404 from None
-        else:
-            messages.success(request, _("Work area %(name)s added.") % {"name": area.name})
+            ),
+            form=form,
+        )
+        if written.ok:
+            messages.success(request, _("Work area %(name)s added.") % {"name": written.value.name})
             return HttpResponseRedirect(_board(event))
     return _render(request, event, form, None)
 
 
 @editor
-def work_area_edit(request: HttpRequest, pk: int, area_id: int) -> HttpResponse:
+def work_area_edit(request: SignedInRequest, pk: int, area_id: int) -> HttpResponse:
     """GET: the form with the version read. POST (the form, or the conflict view's keep
     mine / merged): the service with that version; on a stale version the shared conflict
     view (crewcall.web.conflicts) instead of the form, nothing written."""
@@ -125,33 +123,35 @@ def work_area_edit(request: HttpRequest, pk: int, area_id: int) -> HttpResponse:
         return _render(request, event, WorkAreaForm(initial=_initial(area), role_keys=_role_keys()), area)
     # A post of the conflict view (keep mine, merged) becomes the form's data here.
     form = WorkAreaForm(conflicts.resolve(request.POST, WorkAreaForm), role_keys=_role_keys())
+
+    def conflict() -> HttpResponse:
+        current = _area(event, area_id)
+        found = conflicts.conflict(
+            yours=form,
+            theirs=_initial(current),
+            version=current.version,
+            action=reverse("events:work_area_edit", kwargs={"pk": event.pk, "area_id": current.pk}),
+            theirs_url=_board(event),
+            form_kwargs={"role_keys": _role_keys()},
+        )
+        return _render(request, event, form, current, found)
+
     if form.is_valid():
-        try:
-            services.work_area_update(
-                actor=request.user,  # type: ignore[arg-type]
+        written = run_write(
+            request,
+            lambda: services.work_area_update(
+                actor=request.user,
                 work_area_id=area.pk,
                 expected_version=form.cleaned_data["version"],
                 changes=form.changes(),
                 required_skills=list(form.cleaned_data["required_skills"]),
-            )
-        except VersionConflict:
-            current = _area(event, area_id)
-            found = conflicts.conflict(
-                yours=form,
-                theirs=_initial(current),
-                version=current.version,
-                action=reverse("events:work_area_edit", kwargs={"pk": event.pk, "area_id": current.pk}),
-                theirs_url=_board(event),
-                form_kwargs={"role_keys": _role_keys()},
-            )
-            return _render(request, event, form, current, found)
-        except ValidationFailed as error:
-            show_errors(form, error)
-        except Busy as error:
-            form.add_error(None, error.message)
-        except NotFound:
-            raise Http404 from None
-        else:
+            ),
+            form=form,
+            conflict=conflict,
+        )
+        if written.answer is not None:
+            return written.answer
+        if written.ok:
             messages.success(request, _("Work area %(name)s saved.") % {"name": form.cleaned_data["name"]})
             return HttpResponseRedirect(_board(event))
     return _render(request, event, form, area)
@@ -193,32 +193,19 @@ def work_area_validate(request: HttpRequest, pk: int, area_id: int | None = None
 
 @editor
 @require_POST
-def work_area_delete(request: HttpRequest, pk: int, area_id: int) -> HttpResponse:
+def work_area_delete(request: SignedInRequest, pk: int, area_id: int) -> HttpResponse:
     event = _event(pk)
     area = _area(event, area_id)
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:
         version = None
-    try:
-        services.work_area_delete(
-            actor=request.user,  # type: ignore[arg-type]
-            work_area_id=area.pk,
-            expected_version=version,
-        )
-    except VersionConflict:
-        messages.error(
-            request, _("This work area was changed by someone else meanwhile; nothing was deleted.")
-        )
-    except ValidationFailed as error:
-        for texts in error.errors.values():
-            for text in texts:
-                messages.error(request, text)
-    except Busy as error:
-        messages.error(request, error.message)
-    except NotFound:
-        raise Http404 from None
-    else:
+    written = run_write(
+        request,
+        lambda: services.work_area_delete(actor=request.user, work_area_id=area.pk, expected_version=version),
+        conflict=_("This work area was changed by someone else meanwhile; nothing was deleted."),
+    )
+    if written.ok:
         messages.success(request, _("Work area %(name)s deleted.") % {"name": area.name})
         return HttpResponseRedirect(_board(event))
     return HttpResponseRedirect(reverse("events:work_area_edit", kwargs={"pk": event.pk, "area_id": area.pk}))

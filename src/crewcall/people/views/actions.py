@@ -13,11 +13,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
+from crewcall.accounts.requests import SignedInRequest
 from crewcall.people import services
-from crewcall.people.forms import AbsenceForm, VersionForm, show_service_errors
+from crewcall.people.forms import AbsenceForm, VersionForm
 from crewcall.people.models import Absence
 from crewcall.people.views.pages import detail_context, employee_or_404
+from crewcall.ui.writes import run_write
 from crewcall.web.access import editor
 from crewcall.web.live import render_live
 
@@ -30,30 +31,20 @@ def _versioned(request: HttpRequest, write: Callable[[int], Any], done: str) -> 
     if not form.is_valid():
         messages.error(request, _("The page was out of date; nothing was changed. Please try again."))
         return False
-    try:
-        write(form.cleaned_data["version"])
-    except VersionConflict:
-        messages.error(request, STALE)
-    except NotFound as error:
-        raise Http404(error.message) from None
-    except ValidationFailed as error:
-        for field_messages in error.errors.values():
-            for message in field_messages:
-                messages.error(request, message)
-    else:
+    written = run_write(request, lambda: write(form.cleaned_data["version"]), conflict=STALE)
+    if written.ok:
         messages.success(request, done)
-        return True
-    return False
+    return written.ok
 
 
 @editor
 @require_POST
-def employee_archive(request: HttpRequest, employee_id: int) -> HttpResponse:
+def employee_archive(request: SignedInRequest, employee_id: int) -> HttpResponse:
     employee = employee_or_404(employee_id)
     _versioned(
         request,
         lambda version: services.employee_archive(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             employee_id=employee.pk,
             expected_version=version,
         ),
@@ -64,12 +55,12 @@ def employee_archive(request: HttpRequest, employee_id: int) -> HttpResponse:
 
 @editor
 @require_POST
-def employee_restore(request: HttpRequest, employee_id: int) -> HttpResponse:
+def employee_restore(request: SignedInRequest, employee_id: int) -> HttpResponse:
     employee = employee_or_404(employee_id)
     _versioned(
         request,
         lambda version: services.employee_restore(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             employee_id=employee.pk,
             expected_version=version,
         ),
@@ -79,14 +70,14 @@ def employee_restore(request: HttpRequest, employee_id: int) -> HttpResponse:
 
 
 @editor
-def employee_anonymise(request: HttpRequest, employee_id: int) -> HttpResponse:
+def employee_anonymise(request: SignedInRequest, employee_id: int) -> HttpResponse:
     """GET: what anonymising means, and the button. POST: do it."""
     employee = employee_or_404(employee_id)
     if request.method == "POST":
         _versioned(
             request,
             lambda version: services.employee_anonymise(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 employee_id=employee.pk,
                 expected_version=version,
             ),
@@ -98,21 +89,16 @@ def employee_anonymise(request: HttpRequest, employee_id: int) -> HttpResponse:
 
 @editor
 @require_POST
-def absence_add(request: HttpRequest, employee_id: int) -> HttpResponse:
+def absence_add(request: SignedInRequest, employee_id: int) -> HttpResponse:
     employee = employee_or_404(employee_id)
     form = AbsenceForm(request.POST)
     if form.is_valid():
-        try:
-            services.absence_create(
-                actor=request.user,  # type: ignore[arg-type]
-                employee_id=employee.pk,
-                **form.cleaned_data,
-            )
-        except NotFound as error:
-            raise Http404(error.message) from None
-        except ValidationFailed as error:
-            show_service_errors(form, error)
-        else:
+        written = run_write(
+            request,
+            lambda: services.absence_create(actor=request.user, employee_id=employee.pk, **form.cleaned_data),
+            form=form,
+        )
+        if written.ok:
             messages.success(request, _("The absence was added."))
             return redirect("people:detail", employee_id=employee.pk)
     return render_live(
@@ -122,13 +108,13 @@ def absence_add(request: HttpRequest, employee_id: int) -> HttpResponse:
 
 @editor
 @require_POST
-def absence_delete(request: HttpRequest, employee_id: int, absence_id: int) -> HttpResponse:
+def absence_delete(request: SignedInRequest, employee_id: int, absence_id: int) -> HttpResponse:
     if not Absence.objects.filter(pk=absence_id, employee_id=employee_id).exists():
         raise Http404(_("There is no such absence."))
     _versioned(
         request,
         lambda version: services.absence_delete(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             absence_id=absence_id,
             expected_version=version,
         ),

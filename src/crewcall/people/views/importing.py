@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.errors import CrewcallError
 from crewcall.people import imports
 from crewcall.people.models import EmploymentType, Language, Role, Skill
@@ -70,7 +71,7 @@ def _context(request: HttpRequest, form: ImportForm, **extra: Any) -> dict[str, 
 
 
 @editor
-def employee_import(request: HttpRequest) -> HttpResponse:
+def employee_import(request: SignedInRequest) -> HttpResponse:
     """GET: the form. POST: import the file, then the count or the per-row report."""
     posted = request.method == "POST"
     form = ImportForm(request.POST, request.FILES) if posted else ImportForm()
@@ -80,7 +81,7 @@ def employee_import(request: HttpRequest) -> HttpResponse:
         try:
             # One byte past the limit tells it is too large without reading all of it.
             text = imports.decode_csv(upload.read(imports.MAX_BYTES + 1))
-            result = imports.employees_import(actor=request.user, csv_text=text)  # type: ignore[arg-type]
+            result = imports.employees_import(actor=request.user, csv_text=text)
         except imports.ImportRejected as rejected:
             rows = [problem for problem in rejected.problems if problem.line is not None]
             if rows:

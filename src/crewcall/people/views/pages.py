@@ -10,12 +10,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.api.pagination import Sort, keyset_page
 from crewcall.core.api.problems import ApiProblem
-from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
 from crewcall.people import selectors, services
-from crewcall.people.forms import AbsenceForm, EmployeeFilterForm, EmployeeForm, show_service_errors
+from crewcall.people.forms import AbsenceForm, EmployeeFilterForm, EmployeeForm
 from crewcall.people.models import Employee
+from crewcall.ui.writes import run_write
 from crewcall.web import conflicts
 from crewcall.web.access import can_edit, editor, reader
 from crewcall.web.live import render_live
@@ -85,25 +86,25 @@ def employee_detail(request: HttpRequest, employee_id: int) -> HttpResponse:
 
 
 @editor
-def employee_create(request: HttpRequest) -> HttpResponse:
+def employee_create(request: SignedInRequest) -> HttpResponse:
     form = EmployeeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            employee = services.employee_create(
-                actor=request.user,  # type: ignore[arg-type]
-                skills=list(form.cleaned_data["skills"]),
-                **form.service_arguments(),
-            )
-        except ValidationFailed as error:
-            show_service_errors(form, error)
-        else:
+        written = run_write(
+            request,
+            lambda: services.employee_create(
+                actor=request.user, skills=list(form.cleaned_data["skills"]), **form.service_arguments()
+            ),
+            form=form,
+        )
+        if written.ok:
+            employee = written.value
             messages.success(request, _("%(name)s was added.") % {"name": employee.name})
             return redirect("people:detail", employee_id=employee.pk)
     return render(request, "people/form.html", {"form": form, "employee": None})
 
 
 @editor
-def employee_edit(request: HttpRequest, employee_id: int) -> HttpResponse:
+def employee_edit(request: SignedInRequest, employee_id: int) -> HttpResponse:
     employee = employee_or_404(employee_id)
     if employee.anonymised_at is not None:
         messages.error(request, _("An anonymised employee cannot be changed."))
@@ -116,21 +117,21 @@ def employee_edit(request: HttpRequest, employee_id: int) -> HttpResponse:
     # A post of the conflict view (keep mine, merged) becomes the form's data here.
     form = EmployeeForm(conflicts.resolve(request.POST, EmployeeForm), initial=initial)
     if form.is_valid():
-        try:
-            services.employee_update(
-                actor=request.user,  # type: ignore[arg-type]
+        written = run_write(
+            request,
+            lambda: services.employee_update(
+                actor=request.user,
                 employee_id=employee.pk,
                 expected_version=form.cleaned_data["version"],
                 changes=form.service_arguments(),
                 skills=list(form.cleaned_data["skills"]),
-            )
-        except VersionConflict:
-            return _conflict(request, employee.pk, form)
-        except NotFound as error:
-            raise Http404(error.message) from None
-        except ValidationFailed as error:
-            show_service_errors(form, error)
-        else:
+            ),
+            form=form,
+            conflict=lambda: _conflict(request, employee.pk, form),
+        )
+        if written.answer is not None:
+            return written.answer
+        if written.ok:
             messages.success(request, _("Your changes were saved."))
             return redirect("people:detail", employee_id=employee.pk)
     return render(request, "people/form.html", {"form": form, "employee": employee})

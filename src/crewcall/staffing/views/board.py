@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
+from crewcall.accounts.requests import SignedInRequest
+from crewcall.core.errors import ValidationFailed
 from crewcall.events import services as events
 from crewcall.events.models import Assignment, Event, WorkArea
 from crewcall.people.models import Role
@@ -36,6 +37,7 @@ from crewcall.staffing.forms import (
     next_statuses,
 )
 from crewcall.staffing.models import Invitation, InvitationStatus, ResponseMethod
+from crewcall.ui.writes import run_write
 from crewcall.web.access import can_edit, editor, reader
 from crewcall.web.htmx import render_page
 from crewcall.web.live import render_live
@@ -90,12 +92,6 @@ def _event(event_id: int) -> Event:
     if event is None:
         raise Http404
     return event
-
-
-def _report(request: HttpRequest, error: ValidationFailed, prefix: str = "") -> None:
-    for texts in error.errors.values():
-        for text in texts:
-            messages.error(request, f"{prefix}{text}")
 
 
 def _form_errors(request: HttpRequest, form: Any) -> None:
@@ -191,7 +187,7 @@ def hours_form(row: selectors.HoursRow, event: Event, data: Any = None) -> Hours
 
 
 @editor
-def ask(request: HttpRequest, event_id: int) -> HttpResponse:
+def ask(request: SignedInRequest, event_id: int) -> HttpResponse:
     """GET: who would be asked now and why (the picker, read-only). POST: ask them."""
     event = _event(event_id)
     if request.method == "POST":
@@ -209,23 +205,22 @@ def ask(request: HttpRequest, event_id: int) -> HttpResponse:
     return render(request, "staffing/ask.html", context)
 
 
-def _ask(request: HttpRequest, event: Event) -> HttpResponse:
+def _ask(request: SignedInRequest, event: Event) -> HttpResponse:
     form = AskConfirmForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
         return _back(event.pk)
-    try:
-        result = asking.event_ask(
-            actor=request.user,  # type: ignore[arg-type]
+    written = run_write(
+        request,
+        lambda: asking.event_ask(
+            actor=request.user,
             event_id=event.pk,
             wave=form.cleaned_data["wave"],
             count=form.cleaned_data["count"],
-        )
-    except ValidationFailed as error:
-        _report(request, error)
-    except Busy as error:
-        messages.error(request, error.message)
-    else:
+        ),
+    )
+    if written.ok:
+        result = written.value
         asked = len(result.invitations)
         if not result.created:
             messages.info(request, _("These people had been asked already; nobody was asked twice."))
@@ -239,15 +234,11 @@ def _ask(request: HttpRequest, event: Event) -> HttpResponse:
 
 @editor
 @require_POST
-def nudge(request: HttpRequest, event_id: int) -> HttpResponse:
+def nudge(request: SignedInRequest, event_id: int) -> HttpResponse:
     _event(event_id)
-    try:
-        sent = asking.event_nudge(actor=request.user, event_id=event_id)  # type: ignore[arg-type]
-    except ValidationFailed as error:
-        _report(request, error)
-    except Busy as error:
-        messages.error(request, error.message)
-    else:
+    written = run_write(request, lambda: asking.event_nudge(actor=request.user, event_id=event_id))
+    if written.ok:
+        sent = written.value
         if sent:
             text = ngettext("Reminded %(n)d person.", "Reminded %(n)d people.", sent) % {"n": sent}
             messages.success(request, text)
@@ -256,33 +247,25 @@ def nudge(request: HttpRequest, event_id: int) -> HttpResponse:
     return _back(event_id)
 
 
-def _write(request: HttpRequest, event_id: int, write: Callable[[], Any], *, whose: str) -> bool:
+def _write(request: HttpRequest, write: Callable[[], Any], *, whose: str) -> bool:
     """Run one versioned write; its refusal becomes a message. True when it worked."""
-    try:
-        write()
-    except VersionConflict:
-        messages.error(
-            request,
-            _(
-                "%(whose)s was changed by someone else meanwhile; nothing was changed. "
-                "Here is the board as it is now."
-            )
-            % {"whose": whose},
+    written = run_write(
+        request,
+        write,
+        conflict=_(
+            "%(whose)s was changed by someone else meanwhile; nothing was changed. "
+            "Here is the board as it is now."
         )
-    except ValidationFailed as error:
-        _report(request, error, prefix=f"{whose}: ")
-    except NotFound:
-        messages.error(request, _("%(whose)s no longer exists.") % {"whose": whose})
-    except Busy as error:
-        messages.error(request, error.message)
-    else:
-        return True
-    return False
+        % {"whose": whose},
+        missing=_("%(whose)s no longer exists.") % {"whose": whose},
+        prefix=f"{whose}: ",
+    )
+    return written.ok
 
 
 @editor
 @require_http_methods(["GET", "POST"])
-def invitation_status(request: HttpRequest, event_id: int, invitation_id: int) -> HttpResponse:
+def invitation_status(request: SignedInRequest, event_id: int, invitation_id: int) -> HttpResponse:
     """GET: the form (the board loads it into a row when its "Change status" opens, so a
     board of hundreds of rows does not render hundreds of forms); POST: the change."""
     invitation = (
@@ -308,9 +291,8 @@ def invitation_status(request: HttpRequest, event_id: int, invitation_id: int) -
     status = form.cleaned_data["status"]
     done = _write(
         request,
-        event_id,
         lambda: services.invitation_set_status(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             invitation_id=invitation_id,
             expected_version=form.cleaned_data["version"],
             status=status,
@@ -330,7 +312,7 @@ def invitation_status(request: HttpRequest, event_id: int, invitation_id: int) -
 
 @editor
 @require_POST
-def place(request: HttpRequest, event_id: int) -> HttpResponse:
+def place(request: SignedInRequest, event_id: int) -> HttpResponse:
     _event(event_id)
     form = PlaceForm(
         request.POST,
@@ -348,19 +330,19 @@ def place(request: HttpRequest, event_id: int) -> HttpResponse:
     if invitation is None:
         raise Http404
     name = invitation.employee.name
-    try:
-        placed = events.assignment_create(
-            actor=request.user,  # type: ignore[arg-type]
+    written = run_write(
+        request,
+        lambda: events.assignment_create(
+            actor=request.user,
             event_id=event_id,
             invitation_id=invitation.pk,
             work_area_id=form.cleaned_data["work_area"],
             role_id=form.cleaned_data["role"],
-        )
-    except ValidationFailed as error:
-        _report(request, error, prefix=_("%(name)s was not placed: ") % {"name": name})
-    except Busy as error:
-        messages.error(request, error.message)
-    else:
+        ),
+        prefix=_("%(name)s was not placed: ") % {"name": name},
+    )
+    if written.ok:
+        placed = written.value
         messages.success(
             request,
             _("%(name)s is placed in %(area)s as %(role)s.")
@@ -371,7 +353,7 @@ def place(request: HttpRequest, event_id: int) -> HttpResponse:
 
 @editor
 @require_POST
-def unplace(request: HttpRequest, event_id: int, assignment_id: int) -> HttpResponse:
+def unplace(request: SignedInRequest, event_id: int, assignment_id: int) -> HttpResponse:
     placement = (
         Assignment.objects.select_related("employee").filter(pk=assignment_id, event_id=event_id).first()
     )
@@ -384,9 +366,8 @@ def unplace(request: HttpRequest, event_id: int, assignment_id: int) -> HttpResp
     name = placement.employee.name
     done = _write(
         request,
-        event_id,
         lambda: events.assignment_delete(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             assignment_id=assignment_id,
             expected_version=form.cleaned_data["version"],
         ),
@@ -399,7 +380,7 @@ def unplace(request: HttpRequest, event_id: int, assignment_id: int) -> HttpResp
 
 @editor
 @require_POST
-def move(request: HttpRequest, event_id: int, assignment_id: int) -> HttpResponse:
+def move(request: SignedInRequest, event_id: int, assignment_id: int) -> HttpResponse:
     """Move a placed person to another work area (the role stays); capacity and role
     requirements are the service's (and the database's) to enforce."""
     placement = (
@@ -415,9 +396,8 @@ def move(request: HttpRequest, event_id: int, assignment_id: int) -> HttpRespons
     area_id = form.cleaned_data["work_area"]
     done = _write(
         request,
-        event_id,
         lambda: events.assignment_move(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             assignment_id=assignment_id,
             expected_version=form.cleaned_data["version"],
             work_area_id=area_id,

@@ -16,11 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
+from crewcall.accounts.requests import SignedInRequest
+from crewcall.core.errors import VersionConflict
 from crewcall.events.models import Event
 from crewcall.staffing import selectors, services
 from crewcall.staffing.forms import HOURS_FIELDS, VersionForm
 from crewcall.staffing.views.board import hours_form
+from crewcall.ui.writes import run_write
 from crewcall.web.access import editor
 from crewcall.web.htmx import wants_fragment
 
@@ -79,7 +81,7 @@ def _shown(log: Any) -> str:
 
 @editor
 @require_POST
-def hours_save(request: HttpRequest, event_id: int, employee_id: int) -> HttpResponse:
+def hours_save(request: SignedInRequest, event_id: int, employee_id: int) -> HttpResponse:
     event = _event(event_id)
     hours, row = _row(event, employee_id)
     form = hours_form(row, event, data=request.POST)
@@ -95,25 +97,21 @@ def hours_save(request: HttpRequest, event_id: int, employee_id: int) -> HttpRes
         "break_minutes": form.cleaned_data["break_minutes"],
         "note": form.cleaned_data["note"],
     }
-    try:
-        if row.log is not None and form.cleaned_data["version"] is None:
+    log = row.log
+
+    def write() -> object:
+        if log is None:
+            return services.work_log_create(
+                actor=request.user, event_id=event.pk, employee_id=employee_id, **values
+            )
+        if form.cleaned_data["version"] is None:
             # Typed as a first entry, but someone saved one meanwhile (another tab, the API).
-            raise VersionConflict(entity="work log", pk=row.log.pk, expected=0, current=row.log.version)
-        if row.log is None:
-            services.work_log_create(
-                actor=request.user,  # type: ignore[arg-type]
-                event_id=event.pk,
-                employee_id=employee_id,
-                **values,
-            )
-        else:
-            services.work_log_update(
-                actor=request.user,  # type: ignore[arg-type]
-                work_log_id=row.log.pk,
-                expected_version=form.cleaned_data["version"],
-                **values,
-            )
-    except VersionConflict:
+            raise VersionConflict(entity="work log", pk=log.pk, expected=0, current=log.version)
+        return services.work_log_update(
+            actor=request.user, work_log_id=log.pk, expected_version=form.cleaned_data["version"], **values
+        )
+
+    def conflict() -> HttpResponse:
         # Keep what was typed, now against the current version: Save again keeps it.
         hours, row = _row(event, employee_id)
         data = request.POST.copy()
@@ -130,13 +128,11 @@ def hours_save(request: HttpRequest, event_id: int, employee_id: int) -> HttpRes
             ),
             theirs=_shown(row.log) if row.log is not None else "",
         )
-    except ValidationFailed as error:
-        for field, texts in error.errors.items():
-            for text in texts:
-                form.add_error(HOURS_FIELDS.get(field), text)
-        return _answer(request, event, hours, row)
-    except (Busy, NotFound) as error:
-        form.add_error(None, error.message)
+
+    written = run_write(request, write, form=form, conflict=conflict, missing=True, fields=HOURS_FIELDS)
+    if written.answer is not None:
+        return written.answer
+    if not written.ok:
         return _answer(request, event, hours, row)
     hours, row = _row(event, employee_id)
     row.form = hours_form(row, event)
@@ -147,7 +143,7 @@ def hours_save(request: HttpRequest, event_id: int, employee_id: int) -> HttpRes
 
 @editor
 @require_POST
-def hours_approve(request: HttpRequest, event_id: int, employee_id: int) -> HttpResponse:
+def hours_approve(request: SignedInRequest, event_id: int, employee_id: int) -> HttpResponse:
     event = _event(event_id)
     hours, row = _row(event, employee_id)
     form = VersionForm(request.POST)
@@ -157,19 +153,18 @@ def hours_approve(request: HttpRequest, event_id: int, employee_id: int) -> Http
     elif not form.is_valid():
         problem = _("The version of these hours is missing; reload the board.")
     else:
-        try:
-            services.work_log_approve(
-                actor=request.user,  # type: ignore[arg-type]
-                work_log_id=row.log.pk,
-                expected_version=form.cleaned_data["version"],
-            )
-        except VersionConflict:
-            problem = _("These hours were changed meanwhile; check them, then approve again.")
-        except ValidationFailed as error:
-            problem = " ".join(text for texts in error.errors.values() for text in texts)
-        except (Busy, NotFound) as error:
-            problem = error.message
-        else:
+        log_id = row.log.pk
+        written = run_write(
+            request,
+            lambda: services.work_log_approve(
+                actor=request.user, work_log_id=log_id, expected_version=form.cleaned_data["version"]
+            ),
+            form=form,  # the refusal lands above this form (it shows no field), said as the problem
+            conflict=_("These hours were changed meanwhile; check them, then approve again."),
+            missing=True,
+        )
+        problem = " ".join(str(text) for text in form.non_field_errors())
+        if written.ok:
             hours, row = _row(event, employee_id)
             if not wants_fragment(request):
                 messages.success(request, _("Hours of %(name)s approved.") % {"name": row.employee.name})

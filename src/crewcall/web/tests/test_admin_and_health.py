@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from crewcall.core.tests.test_audit import tracked_models
+from crewcall.people.models import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +39,44 @@ def test_a_change_in_the_admin_is_audited_with_its_actor(client, alice, agency) 
     client.force_login(alice)
     role = agency.bartender
     response = client.post(
-        reverse("admin:people_role_change", args=[role.pk]), {"name": "Barkeeper", "is_active": "on"}
+        reverse("admin:people_role_change", args=[role.pk]),
+        {"name": "Barkeeper", "is_active": "on", "read_version": role.version},
     )
     assert response.status_code == 302
     row = role.history.filter(pgh_label="update").get()
     assert row.name == "Barkeeper"
     assert row.pgh_context["user"] == alice.pk and row.pgh_context["source"] == "web"
+    assert row.pgh_context["action"] == "people.role_update"
+
+
+def test_an_admin_save_from_a_stale_version_writes_nothing(client, alice, agency) -> None:
+    client.force_login(alice)
+    role = agency.bartender
+    url = reverse("admin:people_role_change", args=[role.pk])
+    read = role.version
+    Role.objects.filter(pk=role.pk).update(name="Mixologist")  # someone else, meanwhile
+    response = client.post(url, {"name": "Barkeeper", "is_active": "on", "read_version": read}, follow=True)
+    role.refresh_from_db()
+    assert role.name == "Mixologist"
+    assert "changed by someone else" in response.content.decode()
+
+
+def test_users_are_read_only_in_the_admin_but_for_setting_a_password(client, alice, bob) -> None:
+    client.force_login(alice)
+    bob.set_password("an old password of bob's")
+    bob.save()
+    page = client.get(reverse("admin:accounts_user_change", args=[bob.pk])).content.decode()
+    assert bob.password not in page and bob.password.split("$")[-1] not in page
+    change = client.post(reverse("admin:accounts_user_change", args=[bob.pk]), {"username": "robert"})
+    assert change.status_code == 403
+    bob.refresh_from_db()
+    assert bob.username == "bob"
+    password = reverse("admin:auth_user_password_change", args=[bob.pk])
+    new = "a long and new password 42"
+    answer = client.post(password, {"password1": new, "password2": new, "usable_password": "true"})
+    assert answer.status_code == 302
+    bob.refresh_from_db()
+    assert bob.check_password(new)
 
 
 def test_healthz_answers_without_a_query(client, django_assert_num_queries) -> None:
