@@ -11,6 +11,9 @@ so memory stays flat however large the data. Dates, times and decimals are strin
 8601, exact digits); JSON columns stay JSON. Secrets never leave: no password hash, no
 token hash. Audit history and operational tables (job queue, change feed, idempotency
 keys) are not domain data and are left to `crewcall backup`.
+
+Each app says what it contributes in its own `exports` module (`EXPORT`, an ExportPart):
+its tables, less the columns that must not leave. Apps come in INSTALLED_APPS order.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -25,21 +30,31 @@ from django.apps import apps
 from django.db import connection, models, transaction
 from pghistory.models import Event as HistoryEvent
 
+from crewcall.core.app_modules import app_modules
+
 FORMAT = "crewcall-export"
 VERSION = 1
-APPS = ("accounts", "people", "events", "staffing", "messaging")
-OMITTED_COLUMNS: dict[str, frozenset[str]] = {
-    "accounts_user": frozenset({"password"}),
-    "accounts_apitoken": frozenset({"secret_hash"}),
-}
 CHUNK_ROWS = 2000
 
 
+@dataclass(frozen=True)
+class ExportPart:
+    """One app's part of the export: every stored table of the app (not views, not audit
+    history), without the omitted columns (db_table -> column names): secrets."""
+
+    app_label: str
+    omitted_columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+def export_parts() -> list[ExportPart]:
+    return [module.EXPORT for module in app_modules(name="exports")]
+
+
 def exported_models() -> list[type[models.Model]]:
-    """The domain tables of APPS: stored (not views), not audit history."""
+    """The domain tables of every part: stored (not views), not audit history."""
     found = []
-    for label in APPS:
-        for model in apps.get_app_config(label).get_models():
+    for part in export_parts():
+        for model in apps.get_app_config(part.app_label).get_models():
             meta = model._meta
             if not meta.managed or meta.proxy or issubclass(model, HistoryEvent):
                 continue
@@ -62,7 +77,8 @@ def _dumps(value: Any) -> str:
 
 
 def _columns(model: type[models.Model]) -> list[models.Field[Any, Any]]:
-    omitted = OMITTED_COLUMNS.get(model._meta.db_table, frozenset())
+    part = next(p for p in export_parts() if p.app_label == model._meta.app_label)
+    omitted = part.omitted_columns.get(model._meta.db_table, frozenset())
     return [f for f in model._meta.concrete_fields if f.column not in omitted]
 
 

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
+from crewcall.core.integrity import REGISTRY
 from crewcall.core.stalled_jobs import FAIL, RETRY, action_on_stall, jobs_recover_stalled
-from crewcall.ops.integrity.registry import REGISTRY, all_checks, run_checks
+from crewcall.ops.integrity.registry import all_checks, run_checks
 from crewcall.ops.integrity.runner import integrity_run
 
 pytestmark = pytest.mark.django_db

@@ -16,12 +16,12 @@ from django.db import transaction
 from crewcall.core.tests.owner import as_owner, migrate_to
 from crewcall.core.tests.sql import refused, run
 from crewcall.messaging import tasks
+from crewcall.messaging.integrity import ATTEMPTS_FOLLOW_CLAIMS, ATTEMPTS_RULE_MIGRATION
 from crewcall.messaging.models import OutboundMessage
 from crewcall.messaging.outbox import message_claim, message_queue
 from crewcall.messaging.providers import get_provider
 from crewcall.messaging.tests.conftest import WHATSAPP_FROM
 from crewcall.messaging.tests.fake_twilio import Fail, FakeTwilio
-from crewcall.ops.integrity.messaging import ATTEMPTS_FOLLOW_CLAIMS, ATTEMPTS_RULE_MIGRATION
 from crewcall.ops.integrity.registry import run_checks
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("twilio_settings", "breaker")]

@@ -32,11 +32,11 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 
 from crewcall.messaging import tasks
+from crewcall.messaging.integrity import ATTEMPTS_FOLLOW_CLAIMS
 from crewcall.messaging.models import OutboundMessage
 from crewcall.messaging.outbox import message_queue
 from crewcall.messaging.tests.conftest import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_FROM
 from crewcall.messaging.tests.fake_twilio import FakeTwilio
-from crewcall.ops.integrity.messaging import ATTEMPTS_FOLLOW_CLAIMS
 from crewcall.ops.integrity.registry import run_checks
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

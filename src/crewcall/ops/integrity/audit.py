@@ -1,49 +1,17 @@
-"""Checks of the audit trail (pghistory's history tables) and the change feed's log.
+"""Checks of the audit trail: pghistory's history tables (the change feed checks its own
+log, changes/integrity.py).
 
-The table lists come from the models and the change feed's migration, so a new tracked
-table is checked without touching this file.
+The table lists come from the models, so a new tracked table is checked without touching
+this file.
 """
 
 from __future__ import annotations
 
-import importlib
-from functools import cache
-
-import pghistory.models
-from django.apps import apps
-
-from crewcall.ops import services as repairs
-from crewcall.ops.integrity.registry import Check, register
-
-# Tables on the change feed whose trigger records no version (docs/changes.md).
-FEED_WITHOUT_VERSION = {"accounts_user", "events_workareaskill", "people_employeeskill"}
-
-
-@cache
-def tracked_tables() -> list[tuple[str, str, bool]]:
-    """(table, history table, has a version column) for every history-tracked table."""
-    found: list[tuple[str, str, bool]] = []
-    for model in apps.get_models():
-        if issubclass(model, pghistory.models.Event) and hasattr(model, "pgh_tracked_model"):
-            tracked = model.pgh_tracked_model
-            if tracked is None:
-                continue
-            versioned = any(f.name == "version" for f in tracked._meta.concrete_fields)
-            found.append((tracked._meta.db_table, model._meta.db_table, versioned))
-    return sorted(found)
-
-
-def feed_tables() -> list[str]:
-    record = importlib.import_module("crewcall.changes.migrations.0002_record_changes")
-    return sorted(record.TABLES)
-
-
-def _union(parts: list[str]) -> str:
-    return "\nUNION ALL\n".join(parts)
+from crewcall.core.integrity import Check, register, row_resnapshot, tracked_tables, union_all
 
 
 def history_latest_sql() -> str:
-    return _union(
+    return union_all(
         [
             f"""SELECT '{t}', t.id,
                    CASE WHEN h.v IS NULL THEN 'row has no history' ELSE 'history behind the row' END,
@@ -64,7 +32,7 @@ def history_latest_sql() -> str:
 
 
 def history_orphans_sql() -> str:
-    return _union(
+    return union_all(
         [
             f"""SELECT '{t}', h.pgh_obj_id, 'history of a row that is gone without a delete',
                    'the row, or a delete history row', 'none'
@@ -76,56 +44,6 @@ def history_orphans_sql() -> str:
     )
 
 
-def changes_latest_sql() -> str:
-    return _union(
-        [
-            f"""SELECT '{t}', t.id,
-                   CASE WHEN c.v IS NULL THEN 'no change recorded' ELSE 'change log behind the row' END,
-                   t.version::text, COALESCE(c.v::text, 'none')
-            FROM {t} t LEFT JOIN (SELECT row_id, max(version) AS v FROM changes_change
-                                  WHERE table_name = '{t}' GROUP BY row_id) c ON c.row_id = t.id
-            WHERE CASE WHEN c.v IS NULL THEN (SELECT f.pruned_xid IS NULL FROM changes_feed f)
-                       ELSE c.v <> t.version END"""  # noqa: S608
-            for t in feed_tables()
-            if t not in FEED_WITHOUT_VERSION
-        ]
-    )
-
-
-def changes_orphans_sql() -> str:
-    return _union(
-        [
-            f"""SELECT '{t}', c.row_id, 'changes of a row that is gone without a delete change',
-                   'the row, or a delete change', 'none'
-            FROM (SELECT row_id FROM changes_change WHERE table_name = '{t}'
-                  GROUP BY row_id HAVING NOT bool_or(op = 'D')) c
-            WHERE NOT EXISTS (SELECT 1 FROM {t} t WHERE t.id = c.row_id)"""  # noqa: S608
-            for t in feed_tables()
-        ]
-    )
-
-
-# A gap is healed once a repair has recorded the row's whole state after it.
-VERSION_GAPS = """
-WITH healed AS (
-    SELECT table_name, row_id, max(version) AS v FROM changes_change
-    WHERE source = 'repair' AND version IS NOT NULL GROUP BY table_name, row_id
-)
-SELECT c.table_name, c.row_id, 'change log skips versions', (c.prev + 1)::text, c.version::text
-FROM (SELECT table_name, row_id, version,
-             lag(version) OVER (PARTITION BY table_name, row_id ORDER BY version, seq) AS prev
-      FROM changes_change WHERE version IS NOT NULL) c
-LEFT JOIN healed h ON h.table_name = c.table_name AND h.row_id = c.row_id
-WHERE c.prev IS NOT NULL AND c.version > c.prev + 1 AND (h.v IS NULL OR h.v < c.version)
-UNION ALL
-SELECT c.table_name, c.row_id, 'change log starts after version 1', '1', min(c.version)::text
-FROM changes_change c
-LEFT JOIN healed h ON h.table_name = c.table_name AND h.row_id = c.row_id
-WHERE c.version IS NOT NULL AND h.v IS NULL
-GROUP BY c.table_name, c.row_id
-HAVING min(c.version) > 1 AND (SELECT f.pruned_xid IS NULL FROM changes_feed f)
-"""
-
 register(
     Check(
         id="history.latest_matches_row",
@@ -133,7 +51,7 @@ register(
         description="Every row of a tracked table has history, and its last history row carries "
         "the row's current version.",
         sql=history_latest_sql(),
-        repair=repairs.row_resnapshot,
+        repair=row_resnapshot,
     )
 )
 
@@ -145,70 +63,5 @@ register(
         sql=history_orphans_sql(),
         left_because="History is never deleted; the row was removed behind the triggers' back and "
         "someone has to find out how.",
-    )
-)
-
-register(
-    Check(
-        id="changes.feed_state",
-        severity="error",
-        description="The change feed's state table holds its one row (epoch and watermark).",
-        sql="""SELECT 'changes_feed', 0, 'the feed state row is missing', '1 row', '0 rows'
-               WHERE NOT EXISTS (SELECT 1 FROM changes_feed)""",
-        repair=repairs.feed_state_restore,
-    )
-)
-
-register(
-    Check(
-        id="changes.latest_matches_row",
-        severity="error",
-        description="Every row on the change feed has its last change recorded with its current "
-        "version (until retention has pruned the feed).",
-        sql=changes_latest_sql(),
-        repair=repairs.row_resnapshot,
-    )
-)
-
-register(
-    Check(
-        id="changes.version_gaps",
-        severity="error",
-        description="A row's kept changes have no missing versions (a reader never saw the skipped "
-        "ones), unless a repair has since recorded the row's whole state.",
-        sql=VERSION_GAPS,
-        repair=repairs.row_resnapshot,
-    )
-)
-
-register(
-    Check(
-        id="changes.points_at_something",
-        severity="warning",
-        description="Changes belong to a row that exists, or the log records its delete.",
-        sql=changes_orphans_sql(),
-        left_because="The change log is append-only; retention removes these rows in time.",
-    )
-)
-
-register(
-    Check(
-        id="changes.readable_order",
-        severity="error",
-        description="Kept changes lie above the retention watermark and below the newest "
-        "transaction id: readers skip changes at or below the watermark and stall on future ones.",
-        sql="""
-        SELECT 'changes_change', c.seq, 'kept at or below the retention watermark',
-               '> (' || f.pruned_xid || ', ' || f.pruned_seq || ')', '(' || c.xid || ', ' || c.seq || ')'
-        FROM changes_change c, changes_feed f
-        WHERE f.pruned_xid IS NOT NULL AND (c.xid, c.seq) <= (f.pruned_xid, f.pruned_seq)
-        UNION ALL
-        SELECT 'changes_change', c.seq, 'transaction id from the future',
-               '< ' || pg_snapshot_xmax(pg_current_snapshot()), c.xid::text
-        FROM changes_change c WHERE c.xid >= pg_snapshot_xmax(pg_current_snapshot())
-          AND c.xid IS DISTINCT FROM pg_current_xact_id_if_assigned()  -- our own (tests)
-        """,
-        left_because="The change log is append-only and its order is what cursors rely on; a human "
-        "decides whether to renew the epoch (every client reloads).",
     )
 )

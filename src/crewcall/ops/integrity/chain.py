@@ -37,7 +37,7 @@ from crewcall.core.audit_chain import (
     erased_value,
     personal_fields,
 )
-from crewcall.ops.integrity.registry import FINDINGS_CAP, Check, Finding, register
+from crewcall.core.integrity import FINDINGS_CAP, Check, Finding, register
 
 CHECK_ID = "audit.chain"
 STREAM_BATCH = 5000

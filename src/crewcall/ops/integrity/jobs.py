@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from crewcall.core.integrity import Check, Finding, register
 from crewcall.core.stalled_jobs import jobs_recover_stalled, stalled_jobs_sql
-from crewcall.ops.integrity.registry import Check, Finding, register
 
 
 def stalled_job_recover(finding: Finding) -> str:

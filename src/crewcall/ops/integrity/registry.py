@@ -1,60 +1,21 @@
-"""The integrity checks' shape and registry, and the read of all of them from one snapshot.
+"""Every app's integrity checks, found, and the read of all of them from one snapshot.
 
-A check is a read-only SQL query returning one row per finding:
-`(object_kind, object_id, problem, expected, found)`. Queries are set-based (joins and
+The check shape is the kernel's (core/integrity.py); each app registers its own checks in
+its `integrity` module, which all_checks() imports. Queries are set-based (joins and
 aggregates, no per-row Python), and each returns at most FINDINGS_CAP rows plus the exact
-total. Where a finding is safely fixable, the check names a repair (ops.services), which
-the runner calls once per finding, each in its own transaction.
+total. Where a finding is safely fixable, the check names a repair, which the runner calls
+once per finding, each in its own transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from django.db import connection, transaction
 
-Severity = Literal["error", "warning"]
-FINDINGS_CAP = 1000
-
-# Parameters every query may use (psycopg named placeholders).
-DEFAULT_PARAMS: dict[str, Any] = {"stuck_minutes": 15}
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    kind: str
-    object_id: int | str
-    problem: str
-    expected: str | None = None
-    found: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "check": self.check,
-            "kind": self.kind,
-            "id": self.object_id,
-            "problem": self.problem,
-            "expected": self.expected,
-            "found": self.found,
-        }
-
-
-@dataclass(frozen=True)
-class Check:
-    id: str
-    severity: Severity
-    description: str
-    sql: str = ""
-    # A check no single query can make (the audit chains): (total, first findings) from
-    # the parameters, read inside the run's snapshot.
-    scan: Callable[[dict[str, Any]], tuple[int, list[Finding]]] | None = None
-    # Fixes one finding in its own transaction, or raises with the reason it could not.
-    repair: Callable[[Finding], str] | None = None
-    # For a check without repair: why a human has to decide.
-    left_because: str = ""
+from crewcall.core.app_modules import app_modules
+from crewcall.core.integrity import DEFAULT_PARAMS, FINDINGS_CAP, REGISTRY, Check, Finding
 
 
 @dataclass
@@ -68,22 +29,9 @@ class CheckResult:
         return self.total == 0
 
 
-REGISTRY: dict[str, Check] = {}
-
-
-def register(check: Check) -> Check:
-    if check.id in REGISTRY:
-        raise ValueError(f"integrity check {check.id!r} registered twice")
-    if check.repair is None and not check.left_because:
-        raise ValueError(f"integrity check {check.id!r} needs a repair or a reason to leave it")
-    REGISTRY[check.id] = check
-    return check
-
-
 def all_checks() -> list[Check]:
-    # Importing the domain modules registers their checks.
-    from crewcall.ops.integrity import audit, chain, jobs, messaging, staffing  # noqa: F401
-
+    # Importing each app's `integrity` module registers its checks.
+    app_modules(name="integrity")
     return list(REGISTRY.values())
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from crewcall.core.context import request_context
 from crewcall.core.errors import CrewcallError
+from crewcall.ops.audit_seal import audit_seal
 from crewcall.ops.integrity.registry import Check, CheckResult, all_checks, run_checks
 from crewcall.ops.models import IntegrityRun
 from crewcall.ops.services import integrity_run_record
@@ -95,8 +96,6 @@ def integrity_run(
     started = timezone.now()
     checks = checks if checks is not None else all_checks()
     if not connection.in_atomic_block:
-        from crewcall.ops.audit_seal import audit_seal
-
         audit_seal()  # the chains are verified up to the newest row that can be sealed
     first = run_checks(checks, params)
     results = first

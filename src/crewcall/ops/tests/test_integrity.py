@@ -447,7 +447,8 @@ def test_every_check_is_documented_and_has_a_repair_or_a_reason() -> None:
 def test_checks_read_one_repeatable_read_read_only_snapshot() -> None:
     from django.db import DatabaseError
 
-    from crewcall.ops.integrity.registry import Check, run_checks
+    from crewcall.core.integrity import Check
+    from crewcall.ops.integrity.registry import run_checks
 
     probe = Check(
         id="probe.snapshot",

@@ -1,9 +1,16 @@
-"""Checks of messages, the jobs that move them, and idempotency keys."""
+"""Integrity checks of messages and the jobs that move them (docs/integrity.md), and their
+repairs, registered for `crewcall integrity`."""
 
 from __future__ import annotations
 
-from crewcall.ops import services as repairs
-from crewcall.ops.integrity.registry import Check, register
+from typing import Any
+
+from django.db import connection
+
+from crewcall.core.integrity import Check, Finding, finding_int_id, register
+from crewcall.core.transactions import service
+from crewcall.messaging.inbound import defer_apply
+from crewcall.messaging.outbox import defer_send
 
 # A job that will still run: waiting or running.
 _LIVE_JOB = "j.status IN ('todo', 'doing')"
@@ -11,6 +18,37 @@ _LIVE_JOB = "j.status IN ('todo', 'doing')"
 _NO_SEND_JOB = f"""NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
                   WHERE j.task_name = 'messaging.send_message' AND {_LIVE_JOB}
                     AND j.args ->> 'message_id' = m.id::text)"""  # noqa: S608 - constants
+
+
+@service
+def repair_message_requeue(*, actor: Any = None, message_id: int) -> str:
+    defer_send(message_id)
+    return "deferred a send job (it reconciles a claimed message before resending)"
+
+
+def message_requeue(finding: Finding) -> str:
+    return repair_message_requeue(message_id=finding_int_id(finding))
+
+
+@service
+def repair_inbound_apply_job(*, actor: Any = None) -> str:
+    return "deferred an apply job" if defer_apply() else "an apply job is already waiting"
+
+
+def inbound_apply_job(finding: Finding) -> str:
+    return repair_inbound_apply_job()
+
+
+@service
+def repair_job_cancel(*, actor: Any = None, job_id: int) -> str:
+    with connection.cursor() as cur:
+        cur.execute("SELECT procrastinate_cancel_job_v1(%s, false, false)", [job_id])
+    return "cancelled the job"
+
+
+def job_cancel(finding: Finding) -> str:
+    return repair_job_cancel(job_id=finding_int_id(finding))
+
 
 register(
     Check(
@@ -25,9 +63,10 @@ register(
           AND COALESCE(m.next_attempt_at, m.created_at) < now() - make_interval(mins => %(stuck_minutes)s)
           AND {_NO_SEND_JOB}
         """,  # noqa: S608 - a constant fragment
-        repair=repairs.message_requeue,
+        repair=message_requeue,
     )
 )
+
 
 register(
     Check(
@@ -43,13 +82,14 @@ register(
           AND COALESCE(m.claimed_at, m.updated_at) < now() - make_interval(mins => %(stuck_minutes)s)
           AND {_NO_SEND_JOB}
         """,  # noqa: S608 - a constant fragment
-        repair=repairs.message_requeue,
+        repair=message_requeue,
     )
 )
 
 # Since this migration the attempt count follows its rule (docs/messaging.md, "Attempts");
 # history written before it may show the refunds of maybe-taken calls it stopped.
 ATTEMPTS_RULE_MIGRATION = ("messaging", "0005_attempts_past_queued")
+
 
 ATTEMPTS_FOLLOW_CLAIMS = register(
     Check(
@@ -95,6 +135,7 @@ ATTEMPTS_FOLLOW_CLAIMS = register(
     )
 )
 
+
 register(
     Check(
         id="inbound.never_applied",
@@ -109,31 +150,10 @@ register(
           AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
                           WHERE j.task_name = 'messaging.apply_inbound' AND {_LIVE_JOB})
         """,  # noqa: S608 - a constant fragment
-        repair=repairs.inbound_apply_job,
+        repair=inbound_apply_job,
     )
 )
 
-register(
-    Check(
-        id="message.links_match",
-        severity="error",
-        description="A message linked to an invitation belongs to that invitation's employee "
-        "(and, for outbound, its event).",
-        sql="""
-        SELECT 'outbound_message', m.id, 'linked invitation ' || i.id || ' is someone else''s',
-               'employee ' || i.employee_id || ', event ' || i.event_id,
-               'employee ' || m.employee_id || ', event ' || COALESCE(m.event_id::text, 'none')
-        FROM messaging_outboundmessage m JOIN staffing_invitation i ON i.id = m.invitation_id
-        WHERE i.employee_id <> m.employee_id OR m.event_id IS DISTINCT FROM i.event_id
-        UNION ALL
-        SELECT 'inbound_message', m.id, 'linked invitation ' || i.id || ' is someone else''s',
-               'employee ' || i.employee_id, 'employee ' || COALESCE(m.employee_id::text, 'none')
-        FROM messaging_inboundmessage m JOIN staffing_invitation i ON i.id = m.invitation_id
-        WHERE m.employee_id IS DISTINCT FROM i.employee_id
-        """,
-        left_because="Which link is right cannot be told from the data; a dispatcher reads the message.",
-    )
-)
 
 register(
     Check(
@@ -159,6 +179,7 @@ register(
     )
 )
 
+
 register(
     Check(
         id="jobs.point_at_nothing",
@@ -173,21 +194,6 @@ register(
           AND NOT EXISTS (SELECT 1 FROM messaging_outboundmessage m
                           WHERE m.id::text = j.args ->> 'message_id')
         """,
-        repair=repairs.job_cancel,
-    )
-)
-
-register(
-    Check(
-        id="idempotency.keys_point_at_nothing",
-        severity="warning",
-        description="An idempotency key belongs to a user that no longer exists.",
-        sql="""
-        SELECT 'idempotency_key', k.id, 'caller ' || k.scope || ' does not exist', 'an existing user', 'none'
-        FROM core_idempotencykey k
-        WHERE k.scope ~ '^user:[0-9]+$'
-          AND NOT EXISTS (SELECT 1 FROM accounts_user u WHERE u.id = substr(k.scope, 6)::bigint)
-        """,
-        repair=repairs.idempotency_key_forget,
+        repair=job_cancel,
     )
 )

@@ -1,9 +1,64 @@
-"""Checks of events, work areas, assignments, invitations and the work log."""
+"""Integrity checks of invitations, placements, the work log and the staffing status of
+events (docs/integrity.md), and their repairs, registered for `crewcall integrity`."""
 
 from __future__ import annotations
 
-from crewcall.ops import services as repairs
-from crewcall.ops.integrity.registry import Check, register
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crewcall.core.errors import NotFound, RuleViolation
+from crewcall.core.integrity import Check, Finding, finding_int_id, register
+from crewcall.core.transactions import service
+from crewcall.core.versioning import get_or_not_found
+from crewcall.events.models import Assignment, Event
+from crewcall.events.services import assignment_delete, event_sync_staffing_status
+from crewcall.staffing.asking import queue_invitation_message
+from crewcall.staffing.models import Invitation
+
+
+@service
+def repair_event_staffing_status(*, actor: Any = None, event_id: int) -> str:
+    event = get_or_not_found(Event, pk=event_id, lock=True)
+    before = event.status
+    event_sync_staffing_status(event)
+    return f"status {before} -> {event.status}"
+
+
+def event_staffing_status(finding: Finding) -> str:
+    return repair_event_staffing_status(event_id=finding_int_id(finding))
+
+
+def assignment_remove(finding: Finding) -> str:
+    """The invitation says the person is not coming: the placement goes (its history stays)."""
+    version = Assignment.objects.filter(pk=finding_int_id(finding)).values_list("version", flat=True).first()
+    if version is None:
+        raise NotFound(_("assignment %(id)s is gone already") % {"id": finding.object_id})
+    assignment_delete(actor=None, assignment_id=finding_int_id(finding), expected_version=version)
+    return "removed the placement"
+
+
+@service
+def repair_invitation_message(*, actor: Any = None, invitation_id: int) -> str:
+    invitation = get_or_not_found(Invitation, pk=invitation_id)
+    event = get_or_not_found(Event, pk=invitation.event_id, lock=True)
+    invitation = get_or_not_found(Invitation, pk=invitation_id, lock=True)
+    if invitation.status != "asked" or event.status not in ("recruiting", "staffed"):
+        return "nothing to do: no longer asked"
+    if event.event_date is None or event.event_date < timezone.localdate():
+        raise RuleViolation(
+            field="event",
+            message=_("The event is over: expire the invitation rather than send it now."),
+            constraint="repair",
+        )
+    queue_invitation_message(invitation, event)
+    return "queued the invitation message"
+
+
+def invitation_message(finding: Finding) -> str:
+    return repair_invitation_message(invitation_id=finding_int_id(finding))
+
 
 register(
     Check(
@@ -22,9 +77,10 @@ register(
           AND e.status <> CASE WHEN COALESCE(a.n, 0) >= e.employees_needed
                                THEN 'staffed' ELSE 'recruiting' END
         """,
-        repair=repairs.event_staffing_status,
+        repair=event_staffing_status,
     )
 )
+
 
 register(
     Check(
@@ -44,6 +100,7 @@ register(
     )
 )
 
+
 register(
     Check(
         id="event.cancelled_with_open_invitations",
@@ -59,38 +116,6 @@ register(
     )
 )
 
-register(
-    Check(
-        id="work_area.role_requirements_shape",
-        severity="error",
-        description="role_requirements must be a JSON object of catalogue role key -> positive "
-        "whole number, summing to at most max_capacity.",
-        sql="""
-        SELECT 'work_area', w.id, 'role_requirements is not an object', 'object',
-               jsonb_typeof(w.role_requirements)
-        FROM events_workarea w WHERE jsonb_typeof(w.role_requirements) <> 'object'
-        UNION ALL
-        SELECT 'work_area', w.id, 'count for role ' || r.key || ' is not a positive whole number',
-               'positive integer', r.value::text
-        FROM events_workarea w, jsonb_each(w.role_requirements) r
-        WHERE jsonb_typeof(w.role_requirements) = 'object'
-          AND (jsonb_typeof(r.value) <> 'number' OR r.value::text !~ '^[1-9][0-9]{0,5}$')
-        UNION ALL
-        SELECT 'work_area', w.id, 'unknown role ' || r.key, 'a catalogue role', r.key
-        FROM events_workarea w, jsonb_each(w.role_requirements) r
-        WHERE jsonb_typeof(w.role_requirements) = 'object'
-          AND NOT EXISTS (SELECT 1 FROM people_role p WHERE p.key = r.key)
-        UNION ALL
-        SELECT 'work_area', w.id, 'role requirements exceed the capacity',
-               '<= ' || w.max_capacity, sum(r.value::text::numeric)::text
-        FROM events_workarea w, jsonb_each(w.role_requirements) r
-        WHERE jsonb_typeof(w.role_requirements) = 'object' AND jsonb_typeof(r.value) = 'number'
-        GROUP BY w.id, w.max_capacity
-        HAVING sum(r.value::text::numeric) > w.max_capacity
-        """,
-        left_because="Which count is right is the dispatcher's call; the work area form shows the rule.",
-    )
-)
 
 register(
     Check(
@@ -107,6 +132,7 @@ register(
         left_because="Someone has to be moved to another work area: a dispatcher decides who.",
     )
 )
+
 
 register(
     Check(
@@ -142,6 +168,7 @@ register(
     )
 )
 
+
 register(
     Check(
         id="assignment.invitation_accepted",
@@ -153,9 +180,10 @@ register(
         FROM events_assignment a JOIN staffing_invitation i ON i.id = a.invitation_id
         WHERE i.status NOT IN ('accepted', 'completed')
         """,
-        repair=repairs.assignment_remove,
+        repair=assignment_remove,
     )
 )
+
 
 register(
     Check(
@@ -174,6 +202,7 @@ register(
     )
 )
 
+
 register(
     Check(
         id="invitation.asked_without_message",
@@ -187,6 +216,28 @@ register(
           AND NOT EXISTS (SELECT 1 FROM messaging_outboundmessage m
                           WHERE m.invitation_id = i.id AND m.kind = 'invitation')
         """,
-        repair=repairs.invitation_message,
+        repair=invitation_message,
+    )
+)
+
+register(
+    Check(
+        id="message.links_match",
+        severity="error",
+        description="A message linked to an invitation belongs to that invitation's employee "
+        "(and, for outbound, its event).",
+        sql="""
+        SELECT 'outbound_message', m.id, 'linked invitation ' || i.id || ' is someone else''s',
+               'employee ' || i.employee_id || ', event ' || i.event_id,
+               'employee ' || m.employee_id || ', event ' || COALESCE(m.event_id::text, 'none')
+        FROM messaging_outboundmessage m JOIN staffing_invitation i ON i.id = m.invitation_id
+        WHERE i.employee_id <> m.employee_id OR m.event_id IS DISTINCT FROM i.event_id
+        UNION ALL
+        SELECT 'inbound_message', m.id, 'linked invitation ' || i.id || ' is someone else''s',
+               'employee ' || i.employee_id, 'employee ' || COALESCE(m.employee_id::text, 'none')
+        FROM messaging_inboundmessage m JOIN staffing_invitation i ON i.id = m.invitation_id
+        WHERE m.employee_id IS DISTINCT FROM i.employee_id
+        """,
+        left_because="Which link is right cannot be told from the data; a dispatcher reads the message.",
     )
 )
