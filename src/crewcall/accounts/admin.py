@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from crewcall.accounts.models import ApiToken, User
-from crewcall.web.admin_base import ReadOnlyAdmin
+from crewcall.ui.admin_base import ReadOnlyAdmin
 
 
 @admin.register(User)

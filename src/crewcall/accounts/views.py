@@ -22,9 +22,9 @@ from crewcall.core.api.pagination import Sort, keyset_page
 from crewcall.core.api.problems import ApiProblem
 from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
 from crewcall.people.forms import show_service_errors
-from crewcall.web import conflicts
-from crewcall.web.access import admin_only
-from crewcall.web.htmx import render_page
+from crewcall.ui import conflicts
+from crewcall.ui.access import admin_only
+from crewcall.ui.htmx import render_page
 
 PAGE_SIZE = 50
 TOKENS_SHOWN = 100

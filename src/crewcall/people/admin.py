@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from crewcall.people.models import Absence, Employee, EmployeeSkill, EmploymentTypeLimit, Role, Skill
-from crewcall.web.admin_base import ReadOnlyAdmin, VersionedAdmin
+from crewcall.ui.admin_base import ReadOnlyAdmin, VersionedAdmin
 
 
 @admin.register(Role)

@@ -1,5 +1,5 @@
 """What the event pages share: the versioned edit form with its side-by-side conflict
-view (crewcall.web.conflicts; who may read and write is crewcall.web.access, as for
+view (crewcall.ui.conflicts; who may read and write is crewcall.ui.access, as for
 every page)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.utils import timezone
 from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
 from crewcall.events.forms import TemplateForm, show_errors
 from crewcall.events.models import Event
-from crewcall.web import conflicts
+from crewcall.ui import conflicts
 
 
 def initial_of(obj: Event, form_class: type[forms.Form]) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConfli
 from crewcall.events import selectors, services
 from crewcall.events.forms import StatusForm, TemplateForm, show_errors
 from crewcall.events.views.common import versioned_edit
-from crewcall.web.access import can_edit, editor, reader
-from crewcall.web.live import render_live
+from crewcall.ui.access import can_edit, editor, reader
+from crewcall.ui.live import render_live
 
 
 @reader

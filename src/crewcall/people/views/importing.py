@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy
 from crewcall.core.errors import CrewcallError
 from crewcall.people import imports
 from crewcall.people.models import EmploymentType, Language, Role, Skill
-from crewcall.web.access import editor
-from crewcall.web.htmx import render_page
+from crewcall.ui.access import editor
+from crewcall.ui.htmx import render_page
 
 TEMPLATE_NAME = "employees-template.csv"
 

@@ -16,9 +16,9 @@ from crewcall.core.errors import NotFound, ValidationFailed, VersionConflict
 from crewcall.people import selectors, services
 from crewcall.people.forms import AbsenceForm, EmployeeFilterForm, EmployeeForm, show_service_errors
 from crewcall.people.models import Employee
-from crewcall.web import conflicts
-from crewcall.web.access import can_edit, editor, reader
-from crewcall.web.live import render_live
+from crewcall.ui import conflicts
+from crewcall.ui.access import can_edit, editor, reader
+from crewcall.ui.live import render_live
 
 PAGE_SIZE = 50
 BY_NAME = Sort(field="name", descending=False)
