@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "crewcall.messaging",
     "crewcall.changes",
     "crewcall.ops",
+    "crewcall.ui",
+    "crewcall.dev",
     "crewcall.web",
 ]
 
@@ -165,7 +167,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "crewcall.web.context_processors.page",
+                "crewcall.ui.context_processors.page",
             ],
         },
     },

@@ -41,5 +41,5 @@ urlpatterns = [
     path("r/<str:token>/calendar.ics", personal.employee_calendar, name="employee-calendar"),
 ]
 
-# Every exception no layer answered: 503 when the database cannot answer, else 500 (web/errors.py).
-handler500 = "crewcall.web.errors.server_error"
+# Every exception no layer answered: 503 when the database cannot answer, else 500 (ui/errors.py).
+handler500 = "crewcall.ui.errors.server_error"

@@ -12,7 +12,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
 from crewcall.accounts.models import ApiToken, User
-from crewcall.web.admin_base import ReadOnlyAdmin
+from crewcall.ui.admin_base import ReadOnlyAdmin
 
 SET_PASSWORD_URL_NAME = "auth_user_password_change"  # noqa: S105 - a URL name (Django names it so for any user model)
 

@@ -21,10 +21,10 @@ from crewcall.accounts.models import User
 from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.api.pagination import Sort, keyset_page
 from crewcall.core.api.problems import ApiProblem
+from crewcall.ui import conflicts
+from crewcall.ui.access import admin_only
+from crewcall.ui.htmx import render_page
 from crewcall.ui.writes import run_write
-from crewcall.web import conflicts
-from crewcall.web.access import admin_only
-from crewcall.web.htmx import render_page
 
 PAGE_SIZE = 50
 TOKENS_SHOWN = 100

@@ -2,7 +2,7 @@
 
 Every entry point answers them with 503 and `Retry-After` (docs/api.md, docs/operations.md):
 the API and webhooks with problem+json (core/api/problems.py), pages with a page of their
-own (web/errors.py, Django's handler500, which sees every exception no layer answered:
+own (ui/errors.py, Django's handler500, which sees every exception no layer answered:
 middleware, views, template rendering).
 
 - `unavailable`: the server cannot be reached or went away (no SQLSTATE: refused, reset,

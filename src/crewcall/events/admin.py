@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from crewcall.events.models import Assignment, Event, WorkArea, WorkAreaSkill
-from crewcall.web.admin_base import ReadOnlyAdmin
+from crewcall.ui.admin_base import ReadOnlyAdmin
 
 
 class WorkAreaInline(admin.TabularInline):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from crewcall.messaging.models import InboundMessage, OutboundMessage, WebhookRejection
-from crewcall.web.admin_base import ReadOnlyAdmin
+from crewcall.ui.admin_base import ReadOnlyAdmin
 
 
 @admin.register(OutboundMessage)

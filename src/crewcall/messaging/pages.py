@@ -14,8 +14,8 @@ from crewcall.core.api.pagination import Sort, keyset_page
 from crewcall.core.api.problems import ApiProblem
 from crewcall.messaging import selectors
 from crewcall.messaging.models import DeliveryStatus, InboundOutcome, MessageKind
-from crewcall.web.access import can_edit, reader
-from crewcall.web.live import render_live
+from crewcall.ui.access import can_edit, reader
+from crewcall.ui.live import render_live
 
 PAGE_SIZE = 50
 NEWEST_SENT = Sort(field="created_at", descending=True)

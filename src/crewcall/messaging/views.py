@@ -29,8 +29,8 @@ from crewcall.messaging.selectors import conversation_timeline
 from crewcall.messaging.simulator import deliver_reply
 from crewcall.people.models import Employee
 from crewcall.staffing.models import OPEN_INVITATION_STATUSES, Invitation
-from crewcall.web.access import can_edit, reader
-from crewcall.web.live import render_live
+from crewcall.ui.access import can_edit, reader
+from crewcall.ui.live import render_live
 
 # The list shows the most recent conversations; a search finds any other.
 LIST_LIMIT = 100

@@ -7,7 +7,7 @@ Add it first in MIDDLEWARE, so it times everything else. Per request it records:
   `connection.execute_wrapper` on this thread's default connection;
 - an error category: the API's problem code (`application/problem+json` answers carry
   it), or the code a page answer names (`error_code`: `unavailable` on the 503 page of
-  web/errors.py), else `server_5xx` for a 5xx, `page_4xx` / `webhook_4xx` / `api_4xx`
+  ui/errors.py), else `server_5xx` for a 5xx, `page_4xx` / `webhook_4xx` / `api_4xx`
   for a 4xx.
 
 A streaming answer (the change stream) is measured up to the moment its response starts.

@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from crewcall.ops.kpis import kpi_figures
-from crewcall.web.access import admin_only
-from crewcall.web.htmx import render_page
+from crewcall.ui.access import admin_only
+from crewcall.ui.htmx import render_page
 
 
 @admin_only

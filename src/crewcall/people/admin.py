@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from crewcall.accounts.requests import actor_of
 from crewcall.people import services
 from crewcall.people.models import Absence, Employee, EmployeeSkill, EmploymentTypeLimit, Role, Skill
-from crewcall.web.admin_base import ReadOnlyAdmin, ServiceAdmin
+from crewcall.ui.admin_base import ReadOnlyAdmin, ServiceAdmin
 
 
 class CatalogueAdmin(ServiceAdmin):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from crewcall.staffing.models import Invitation, WorkLog
-from crewcall.web.admin_base import ReadOnlyAdmin
+from crewcall.ui.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Invitation)

@@ -28,7 +28,8 @@ class InvitationStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
 
 
-# The lifecycle (docs/data-model.md); the single Python copy of what trigger `staffing_invitation_guard` enforces.
+# The lifecycle (docs/data-model.md); the single Python copy of what trigger
+# `staffing_invitation_guard` enforces.
 INVITATION_TRANSITIONS: dict[str, frozenset[str]] = {
     "asked": frozenset({"accepted", "waitlisted", "declined", "expired", "cancelled"}),
     "waitlisted": frozenset({"accepted", "declined", "expired", "cancelled"}),

@@ -1,6 +1,7 @@
 """The fairness simulation: one season, the picker against asking at random and by favourites.
 
-Each strategy staffs the same agency (simulation_agency) day by day: a first wave goes
+Each strategy staffs the same agency (an `Agency`, built by the caller: crewcall.dev's
+simulation_agency for `crewcall simulate_season`) day by day: a first wave goes
 out 10-21 days before each event, people answer (yes with their own probability, the
 same answer for the same person and event under every strategy), the first to answer yes
 take the places and later yeses go to the waiting list (as staffing.answers does: first
@@ -39,11 +40,34 @@ from typing import Any
 from crewcall.staffing.picker import reference
 from crewcall.staffing.picker.query import COUNT_BOOKED_HOURS
 from crewcall.staffing.picker.rules import OrderKey, fair_order
-from crewcall.staffing.simulation_agency import Agency, build_agency
 
 STRATEGIES = ("picker", "picker_alt", "random", "favourites")
 MAX_WAVES = 4
 CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How a person answers: the chance they say yes when asked."""
+
+    acceptance: float
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    spec: reference.EventSpec
+    ask_on: date  # the first wave goes out this day
+    kind: str
+
+
+@dataclass
+class Agency:
+    """What a season is run on: the people and events, how each person answers, the season."""
+
+    world: reference.World
+    behaviour: dict[int, Behaviour]
+    events: list[PlannedEvent]
+    season: tuple[date, date]
 
 
 def gini(values: Iterable[float]) -> float:
@@ -241,9 +265,9 @@ class Season:
 
 
 def simulate_season(
-    *, seed: int = 2026, strategies: Iterable[str] = STRATEGIES, build: Callable[..., Agency] = build_agency
+    *, build: Callable[..., Agency], seed: int = 2026, strategies: Iterable[str] = STRATEGIES
 ) -> dict[str, Outcome]:
-    """Every strategy on its own fresh copy of the same agency."""
+    """Every strategy on its own fresh copy of the same agency, `build(seed=seed)`."""
     return {name: Season(build(seed=seed), name, seed).run() for name in strategies}
 
 
@@ -293,4 +317,14 @@ def report(outcomes: dict[str, Outcome], *, seed: int) -> dict[str, Any]:
     }
 
 
-__all__ = ["Outcome", "comparable_gini", "describe", "gini", "report", "simulate_season"]
+__all__ = [
+    "Agency",
+    "Behaviour",
+    "Outcome",
+    "PlannedEvent",
+    "comparable_gini",
+    "describe",
+    "gini",
+    "report",
+    "simulate_season",
+]

@@ -39,7 +39,7 @@ from crewcall.messaging.texts import preferred_language, render_for
 from crewcall.staffing.answers import ANSWERABLE, OPEN_EVENT, REPLY_FOR, Outcome
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_answer_on_page
-from crewcall.web.htmx import render_page
+from crewcall.ui.htmx import render_page
 from crewcall.web.personal import employee_for_token, employee_id_for_token
 
 # Bounds the page's one list query (a person has a handful of upcoming shifts).

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from crewcall.ui.live import render_live
 from crewcall.web import selectors
-from crewcall.web.live import render_live
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -18,7 +18,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from crewcall.core.unavailable import unavailable_code
 from crewcall.ops.health import direct_connection
 from crewcall.ops.middleware import error_category
-from crewcall.web.errors import server_error
+from crewcall.ui.errors import server_error
 
 
 def _closed_port() -> int:

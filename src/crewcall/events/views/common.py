@@ -1,5 +1,5 @@
 """What the event pages share: the versioned edit form with its side-by-side conflict
-view (crewcall.web.conflicts; who may read and write is crewcall.web.access, as for
+view (crewcall.ui.conflicts; who may read and write is crewcall.ui.access, as for
 every page; the service's refusals are answered by crewcall.ui.writes.run_write)."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from django.utils import timezone
 from crewcall.accounts.requests import SignedInRequest
 from crewcall.events.forms import TemplateForm
 from crewcall.events.models import Event
+from crewcall.ui import conflicts
 from crewcall.ui.writes import run_write
-from crewcall.web import conflicts
 
 
 def initial_of(obj: Event, form_class: type[forms.Form]) -> dict[str, Any]:

@@ -26,9 +26,9 @@ from crewcall.events.forms import (
 )
 from crewcall.events.models import Event
 from crewcall.events.views.common import versioned_edit
+from crewcall.ui.access import can_edit, editor, reader
+from crewcall.ui.live import render_live
 from crewcall.ui.writes import run_write
-from crewcall.web.access import can_edit, editor, reader
-from crewcall.web.live import render_live
 
 LIVE_TABLES = "events_event staffing_invitation events_assignment"
 

@@ -15,9 +15,9 @@ from crewcall.accounts.requests import SignedInRequest
 from crewcall.events import selectors, services
 from crewcall.events.forms import StatusForm, TemplateForm
 from crewcall.events.views.common import versioned_edit
+from crewcall.ui.access import can_edit, editor, reader
+from crewcall.ui.live import render_live
 from crewcall.ui.writes import run_write
-from crewcall.web.access import can_edit, editor, reader
-from crewcall.web.live import render_live
 
 
 @reader

@@ -23,9 +23,9 @@ from crewcall.events import services
 from crewcall.events.forms import WorkAreaForm, format_role_requirements
 from crewcall.events.models import Event, WorkArea
 from crewcall.people.models import Role
+from crewcall.ui import conflicts
+from crewcall.ui.access import editor
 from crewcall.ui.writes import run_write
-from crewcall.web import conflicts
-from crewcall.web.access import editor
 
 # The fields whose errors the editor shows beside them (and "__all__" above the form).
 ERROR_FIELDS = ("name", "max_capacity", "role_requirements", "required_skills", "priority", "is_active")
@@ -116,7 +116,7 @@ def work_area_new(request: SignedInRequest, pk: int) -> HttpResponse:
 def work_area_edit(request: SignedInRequest, pk: int, area_id: int) -> HttpResponse:
     """GET: the form with the version read. POST (the form, or the conflict view's keep
     mine / merged): the service with that version; on a stale version the shared conflict
-    view (crewcall.web.conflicts) instead of the form, nothing written."""
+    view (crewcall.ui.conflicts) instead of the form, nothing written."""
     event = _event(pk)
     area = _area(event, area_id)
     if request.method != "POST":

@@ -1,4 +1,4 @@
-"""The conflict view of the employee form (crewcall.web.conflicts, web/_conflict.html):
+"""The conflict view of the employee form (crewcall.ui.conflicts, web/_conflict.html):
 a stale save writes nothing and shows both versions; keep mine, take theirs, merge by
 field; a merge that meets yet another change shows the conflict again.
 

@@ -18,9 +18,9 @@ from crewcall.people import services
 from crewcall.people.forms import AbsenceForm, VersionForm
 from crewcall.people.models import Absence
 from crewcall.people.views.pages import detail_context, employee_or_404
+from crewcall.ui.access import editor
+from crewcall.ui.live import render_live
 from crewcall.ui.writes import run_write
-from crewcall.web.access import editor
-from crewcall.web.live import render_live
 
 STALE = _("Someone else changed this in the meantime, so nothing was changed. Here is the current state.")
 

@@ -23,8 +23,8 @@ from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.errors import CrewcallError
 from crewcall.people import imports
 from crewcall.people.models import EmploymentType, Language, Role, Skill
-from crewcall.web.access import editor
-from crewcall.web.htmx import render_page
+from crewcall.ui.access import editor
+from crewcall.ui.htmx import render_page
 
 TEMPLATE_NAME = "employees-template.csv"
 

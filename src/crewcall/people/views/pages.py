@@ -16,10 +16,10 @@ from crewcall.core.api.problems import ApiProblem
 from crewcall.people import selectors, services
 from crewcall.people.forms import AbsenceForm, EmployeeFilterForm, EmployeeForm
 from crewcall.people.models import Employee
+from crewcall.ui import conflicts
+from crewcall.ui.access import can_edit, editor, reader
+from crewcall.ui.live import render_live
 from crewcall.ui.writes import run_write
-from crewcall.web import conflicts
-from crewcall.web.access import can_edit, editor, reader
-from crewcall.web.live import render_live
 
 PAGE_SIZE = 50
 BY_NAME = Sort(field="name", descending=False)

@@ -37,10 +37,10 @@ from crewcall.staffing.forms import (
     next_statuses,
 )
 from crewcall.staffing.models import Invitation, InvitationStatus, ResponseMethod
+from crewcall.ui.access import can_edit, editor, reader
+from crewcall.ui.htmx import render_page
+from crewcall.ui.live import render_live
 from crewcall.ui.writes import run_write
-from crewcall.web.access import can_edit, editor, reader
-from crewcall.web.htmx import render_page
-from crewcall.web.live import render_live
 
 # The board's live parts: ?part=<name> answers an htmx refresh with that fragment alone.
 FRAGMENTS = {

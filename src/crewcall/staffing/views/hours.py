@@ -22,9 +22,9 @@ from crewcall.events.models import Event
 from crewcall.staffing import selectors, services
 from crewcall.staffing.forms import HOURS_FIELDS, VersionForm
 from crewcall.staffing.views.board import hours_form
+from crewcall.ui.access import editor
+from crewcall.ui.htmx import wants_fragment
 from crewcall.ui.writes import run_write
-from crewcall.web.access import editor
-from crewcall.web.htmx import wants_fragment
 
 
 def _hours_url(event_id: int) -> str:

@@ -11,7 +11,7 @@ from django.shortcuts import render
 
 from crewcall.messaging.selectors import conversation_timeline
 from crewcall.staffing.models import Invitation
-from crewcall.web.access import reader
+from crewcall.ui.access import reader
 
 # The latest messages shown; a longer conversation is on the messages log.
 TIMELINE_LIMIT = 100

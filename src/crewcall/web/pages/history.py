@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 
 from crewcall.core.api.pagination import Sort
 from crewcall.core.api.problems import ApiProblem
+from crewcall.ui.access import reader
+from crewcall.ui.live import render_live
 from crewcall.web import selectors
-from crewcall.web.access import reader
-from crewcall.web.live import render_live
 
 PAGE_SIZE = 50
 NEWEST_FIRST = Sort(field="id", descending=True)

@@ -7,7 +7,7 @@ from django.test import Client, RequestFactory
 from django_htmx.middleware import HtmxMiddleware
 
 from crewcall.accounts.models import User
-from crewcall.web.htmx import render_page
+from crewcall.ui.htmx import render_page
 
 HTMX = {"HX-Request": "true"}
 

@@ -1,4 +1,4 @@
-"""`crewcall demo`: load the demo agency (crewcall.web.demo) into an empty database.
+"""`crewcall demo`: load the demo agency (crewcall.dev.demo) into an empty database.
 
 Everything is written through the services, as the product writes it, acting as the
 dispatcher "demo-dispatcher" from the command line. Each service commits on its own (a
@@ -25,22 +25,13 @@ from django.utils import timezone
 from crewcall.accounts.models import User
 from crewcall.core.context import request_context
 from crewcall.core.transactions import service
-from crewcall.events import services as events
-from crewcall.events.models import Event, WorkArea
-from crewcall.people import services as people
-from crewcall.people.models import Employee, Role, Skill
-from crewcall.staffing import services as staffing
-from crewcall.staffing.asking import queue_invitation_message
-from crewcall.staffing.models import Invitation
-from crewcall.web.demo import (
+from crewcall.dev.agency import LIMITS, ROLES, SKILLS
+from crewcall.dev.demo import (
     ABSENCE_COUNT,
     ABSENCE_NOTES,
     ARCHIVED_COUNT,
     EVENTS,
-    LIMITS,
-    ROLES,
     SEED,
-    SKILLS,
     TEMPLATES,
     Area,
     EventSpec,
@@ -52,6 +43,13 @@ from crewcall.web.demo import (
     plan_people,
     shift_of,
 )
+from crewcall.events import services as events
+from crewcall.events.models import Event, WorkArea
+from crewcall.people import services as people
+from crewcall.people.models import Employee, Role, Skill
+from crewcall.staffing import services as staffing
+from crewcall.staffing.asking import queue_invitation_message
+from crewcall.staffing.models import Invitation
 
 FILLED = ("completed", "staffed")  # end states reached with every place accepted
 

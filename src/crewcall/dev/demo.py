@@ -1,8 +1,8 @@
-"""What the demo agency consists of: a Munich catering and event-staffing agency.
+"""What the demo agency consists of: the agency of dev/agency.py, with names and events.
 
 Data tables, the pure planning of its people, the small rules the loader shares (shift
 times, places left in a work area), the demo user and the summary of what was loaded. The
-loader itself, `crewcall.web.management.commands.demo`, writes it all through the services.
+loader itself, `crewcall.dev.management.commands.demo`, writes it all through the services.
 Every choice comes from one random.Random(SEED) and every date is relative to today, so two
 loads into empty databases on the same day give the same data.
 """
@@ -21,6 +21,13 @@ from django.utils import timezone
 
 from crewcall.accounts.models import User
 from crewcall.core.context import current_context
+from crewcall.dev.agency import (
+    EMPLOYMENT_WEIGHTS,
+    ROLE_SKILLS,
+    ROLE_WEIGHTS,
+    may_be_always_needed,
+    weighted_choice,
+)
 from crewcall.events.models import Assignment, Event, WorkArea
 from crewcall.people.models import Absence, Employee, EmploymentTypeLimit, Role, Skill
 from crewcall.staffing.models import Invitation, WorkLog
@@ -28,45 +35,6 @@ from crewcall.staffing.models import Invitation, WorkLog
 SEED = 2026
 DEMO_USERNAME = "demo-dispatcher"
 
-ROLES = {
-    "bartender": "Bartender",
-    "waiter": "Waiter",
-    "cook": "Cook",
-    "runner": "Runner",
-    "lead": "Shift lead",
-    "barista": "Barista",
-    "host": "Host",
-}
-SKILLS = {
-    "cocktails": "Cocktails",
-    "wine": "Wine service",
-    "forklift": "Forklift licence",
-    "first_aid": "First aid",
-    "english": "English",
-    "french": "French",
-    "sommelier": "Sommelier",
-    "coffee": "Coffee / espresso",
-}
-# employment type: (monthly hours cap, monthly earnings cap); the mini-job caps are the legal ones.
-LIMITS: dict[str, tuple[str | None, str | None]] = {
-    "mini_job": ("43.00", "556.00"),
-    "part_time": ("80.00", None),
-    "full_time": (None, None),
-    "freelance": (None, None),
-}
-
-ROLE_WEIGHTS = {"waiter": 31, "bartender": 22, "cook": 14, "runner": 12, "barista": 7, "host": 7, "lead": 7}
-EMPLOYMENT_WEIGHTS = {"mini_job": 36, "part_time": 28, "full_time": 14, "freelance": 22}
-# The chance that someone in a role has a skill.
-ROLE_SKILLS: dict[str, dict[str, float]] = {
-    "bartender": {"cocktails": 0.75, "wine": 0.3, "english": 0.6, "first_aid": 0.15},
-    "waiter": {"wine": 0.5, "sommelier": 0.06, "french": 0.12, "english": 0.55, "first_aid": 0.15},
-    "cook": {"first_aid": 0.35, "english": 0.3},
-    "runner": {"forklift": 0.35, "first_aid": 0.2, "english": 0.4},
-    "barista": {"coffee": 0.95, "english": 0.6},
-    "host": {"english": 0.9, "french": 0.4, "first_aid": 0.2},
-    "lead": {"first_aid": 0.8, "english": 0.8, "wine": 0.5, "forklift": 0.2},
-}
 # origin: (weight, share preferring English, given names, family names)
 # fmt: off
 NAMES: dict[str, tuple[int, float, str, str]] = {
@@ -269,10 +237,6 @@ class PersonSpec:
     notes: str
 
 
-def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
 def plan_people(rng: random.Random, count: int = EMPLOYEE_COUNT) -> list[PersonSpec]:
     """Unique names and mobile numbers, roles, skills and employment types."""
     origins = {key: weight for key, (weight, *_rest) in NAMES.items()}
@@ -280,7 +244,7 @@ def plan_people(rng: random.Random, count: int = EMPLOYEE_COUNT) -> list[PersonS
     phones: set[str] = set()
     people: list[PersonSpec] = []
     while len(people) < count:
-        origin = _weighted(rng, origins)
+        origin = weighted_choice(rng, origins)
         _, english, given, family = NAMES[origin]
         name = f"{rng.choice(given.split())} {rng.choice(family.split())}"
         phone = f"+49{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**7, 10**8)}"
@@ -288,23 +252,22 @@ def plan_people(rng: random.Random, count: int = EMPLOYEE_COUNT) -> list[PersonS
             continue
         names.add(name)
         phones.add(phone)
-        role = _weighted(rng, ROLE_WEIGHTS)
+        role = weighted_choice(rng, ROLE_WEIGHTS)
         people.append(
             PersonSpec(
                 name=name,
                 phone=phone,
                 role=role,
                 skills=tuple(key for key, chance in ROLE_SKILLS[role].items() if rng.random() < chance),
-                employment_type=_weighted(rng, EMPLOYMENT_WEIGHTS),
+                employment_type=weighted_choice(rng, EMPLOYMENT_WEIGHTS),
                 language="en" if rng.random() < english else "de",
                 always_needed=False,
                 notes=rng.choice(NOTES) if rng.random() < 0.15 else "",
             )
         )
-    # The always-needed core: experienced people not bound by a mini-job's caps.
     core = [
         i for i, p in enumerate(people)
-        if p.role in ("lead", "bartender", "waiter", "cook") and p.employment_type != "mini_job"
+        if may_be_always_needed(role=p.role, employment_type=p.employment_type)
     ]  # fmt: skip
     always = set(rng.sample(core, min(ALWAYS_NEEDED_COUNT, len(core))))
     return [replace(p, always_needed=True) if i in always else p for i, p in enumerate(people)]

@@ -1,8 +1,9 @@
 """`crewcall simulate_season [--json] [--seed N]` (also spelt simulate-season):
 the fairness simulation with its Gini figures.
 
-Runs in memory on a simulated agency (staffing.simulation); it neither reads nor writes
-the database, so it is safe against production data and takes a few seconds.
+Runs in memory on a simulated agency (dev/simulation_agency.py, run by staffing.simulation);
+it neither reads nor writes the database, so it is safe against production data and takes a
+few seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from crewcall.dev.simulation_agency import build_agency
 from crewcall.staffing.simulation import (
     STRATEGIES,
     TARGET_VS_FAVOURITES,
@@ -21,7 +23,6 @@ from crewcall.staffing.simulation import (
     report,
     simulate_season,
 )
-from crewcall.staffing.simulation_agency import build_agency
 
 DEFAULT_SEED = 2026
 
@@ -42,7 +43,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         seed: int = options["seed"]
         began = time.monotonic()
-        outcomes = simulate_season(seed=seed)
+        outcomes = simulate_season(build=build_agency, seed=seed)
         result = report(outcomes, seed=seed)
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))

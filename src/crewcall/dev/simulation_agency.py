@@ -1,10 +1,10 @@
-"""The agency and the season the fairness simulation runs on (see simulation.py).
+"""The agency and the season the fairness simulation runs on (staffing/simulation.py).
 
-A Munich catering agency like the demo's: 200 people in seven roles with the skills their
-role usually brings, four employment types under the demo's caps (the mini-job limits
-are the legal ones), a few always-needed regulars, absences, and 150 events over a
-summer season made from five kinds of event, several on one day at weekends. Everything
-comes from one random.Random(seed), so a seed gives the same agency every time.
+The agency of dev/agency.py, scaled: 200 people in its seven roles with the skills their
+role usually brings, its four employment types under its caps, a few always-needed
+regulars, absences, and 150 events over a summer season made from five kinds of event,
+several on one day at weekends. Everything comes from one random.Random(seed), so a seed
+gives the same agency every time.
 """
 
 from __future__ import annotations
@@ -14,36 +14,18 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 
+from crewcall.dev import agency
 from crewcall.staffing.picker.reference import AreaSpec, EventSpec, Person, World
 from crewcall.staffing.picker.rules import Area, Shift
+from crewcall.staffing.simulation import Agency, Behaviour, PlannedEvent
 
-ROLES = {
-    "waiter": ("Waiter", 31),
-    "bartender": ("Bartender", 22),
-    "cook": ("Cook", 14),
-    "runner": ("Runner", 12),
-    "barista": ("Barista", 7),
-    "host": ("Host", 7),
-    "lead": ("Shift lead", 7),
-}
-SKILLS = ("cocktails", "wine", "forklift", "first_aid", "english", "french", "coffee")
+# Sommelier is left out: no event of the season asks for it, and drawing it would change
+# every seed's published figures (docs/fairness.md).
+SKILLS = tuple(key for key in agency.SKILLS if key != "sommelier")
 SKILL_ID = {key: n for n, key in enumerate(SKILLS, start=1)}
-# The chance that someone in a role has a skill (as in the demo agency).
-ROLE_SKILLS: dict[str, dict[str, float]] = {
-    "bartender": {"cocktails": 0.75, "wine": 0.3, "english": 0.6, "first_aid": 0.15},
-    "waiter": {"wine": 0.5, "french": 0.12, "english": 0.55, "first_aid": 0.15},
-    "cook": {"first_aid": 0.35, "english": 0.3},
-    "runner": {"forklift": 0.35, "first_aid": 0.2, "english": 0.4},
-    "barista": {"coffee": 0.95, "english": 0.6},
-    "host": {"english": 0.9, "french": 0.4, "first_aid": 0.2},
-    "lead": {"first_aid": 0.8, "english": 0.8, "wine": 0.5, "forklift": 0.2},
-}
-EMPLOYMENT = {"mini_job": 36, "part_time": 28, "full_time": 14, "freelance": 22}
 LIMITS: dict[str, tuple[Decimal | None, Decimal | None]] = {
-    "mini_job": (Decimal("43.00"), Decimal("556.00")),
-    "part_time": (Decimal("80.00"), None),
-    "full_time": (None, None),
-    "freelance": (None, None),
+    kind: (None if hours is None else Decimal(hours), None if earnings is None else Decimal(earnings))
+    for kind, (hours, earnings) in agency.LIMITS.items()
 }
 ALWAYS_NEEDED = 6
 
@@ -91,42 +73,17 @@ KINDS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Behaviour:
-    """How a person answers: the chance they say yes when asked."""
-
-    acceptance: float
-
-
-@dataclass(frozen=True)
-class PlannedEvent:
-    spec: EventSpec
-    ask_on: date  # the first wave goes out this day
-    kind: str
-
-
-@dataclass
-class Agency:
-    world: World
-    behaviour: dict[int, Behaviour]
-    events: list[PlannedEvent]
-    season: tuple[date, date]
-
-
-def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
 def _people(rng: random.Random, world: World, count: int) -> dict[int, Behaviour]:
     behaviour: dict[int, Behaviour] = {}
     plans = []
     for pk in range(1, count + 1):
-        role = _weighted(rng, {key: weight for key, (_, weight) in ROLES.items()})
-        skills = frozenset(SKILL_ID[s] for s, chance in ROLE_SKILLS[role].items() if rng.random() < chance)
-        plans.append((pk, role, skills, _weighted(rng, EMPLOYMENT)))
+        role = agency.weighted_choice(rng, agency.ROLE_WEIGHTS)
+        chances = agency.ROLE_SKILLS[role].items()
+        skills = frozenset(SKILL_ID[s] for s, chance in chances if s in SKILL_ID and rng.random() < chance)
+        plans.append((pk, role, skills, agency.weighted_choice(rng, agency.EMPLOYMENT_WEIGHTS)))
         # Most say yes more often than not; some are students who rarely can.
         behaviour[pk] = Behaviour(acceptance=min(0.95, max(0.1, rng.betavariate(4, 2))))
-    core = [p for p in plans if p[1] in ("lead", "bartender", "waiter", "cook") and p[3] != "mini_job"]
+    core = [p for p in plans if agency.may_be_always_needed(role=p[1], employment_type=p[3])]
     always = {p[0] for p in rng.sample(core, min(ALWAYS_NEEDED, len(core)))}
     for pk, role, skills, kind in plans:
         world.add_person(
@@ -197,7 +154,7 @@ def build_agency(*, seed: int, employees: int = 200, events: int = 150) -> Agenc
     # A summer season of 92 days: about the 90-day window the picker compares hours over.
     first = date(2031, 6, 1)
     last = date(2031, 8, 31)
-    world = World(roles={key: name for key, (name, _) in ROLES.items()}, limits=dict(LIMITS))
+    world = World(roles={key: agency.ROLES[key] for key in agency.ROLE_WEIGHTS}, limits=dict(LIMITS))
     behaviour = _people(rng, world, employees)
     _absences(rng, world, first, last)
     planned = _events(rng, world, first, last, events)

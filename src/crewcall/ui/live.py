@@ -5,7 +5,7 @@ committed after the read has a later position, so the browser's stream, started 
 there, misses nothing the page does not show (a change from just before may come again;
 a refresh is idempotent). A cursor taken while rendering, after the read, could miss one.
 
-A refresh of one fragment (htmx, see web/htmx.py) needs no cursor: the stream that asked
+A refresh of one fragment (htmx, see ui/htmx.py) needs no cursor: the stream that asked
 for it is already running.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from crewcall.changes.selectors import current_cursor
-from crewcall.web.htmx import render_page, wants_fragment
+from crewcall.ui.htmx import render_page, wants_fragment
 
 
 def render_live(
