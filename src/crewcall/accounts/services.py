@@ -17,8 +17,8 @@ from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.tokens import display_prefix, new_secret, secret_hash
 from crewcall.core.errors import ValidationFailed
 from crewcall.core.transactions import service
+from crewcall.core.validation import require_text
 from crewcall.core.versioning import get_or_not_found, update_versioned
-from crewcall.people.validation import require_text
 
 
 @dataclass(frozen=True)

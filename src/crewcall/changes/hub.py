@@ -18,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import Change, ChangeBatch, changes_after, current_cursor
-from crewcall.ops.metrics import CHANGE_LAG, CHANGE_SUBSCRIBERS
+from crewcall.core.telemetry import CHANGE_LAG, CHANGE_SUBSCRIBERS
 
 logger = logging.getLogger(__name__)
 
@@ -218,3 +219,28 @@ def get_hub(factory: Callable[[], ChangeHub] | None = None) -> ChangeHub:
         hub = _hubs["default"] = (factory or (lambda: ChangeHub(poll_s=settings.CHANGES_POLL_S)))()
     hub.ensure_running()
     return hub
+
+
+@dataclass(frozen=True)
+class HubStatus:
+    """What readiness and the KPI page may know of this process's hub."""
+
+    stopped: bool  # its reader or listener task ended (they run until the process stops)
+    poll_s: float
+    last_read_at: float | None  # time.monotonic() of the last successful read
+    listening: bool
+    subscribers: int
+
+
+def hub_status() -> HubStatus | None:
+    """This process's hub, or None when it has not started (no subscriber yet)."""
+    hub = _hubs.get("default")
+    if hub is None or not hub._tasks:
+        return None
+    return HubStatus(
+        stopped=any(task.done() for task in hub._tasks),
+        poll_s=hub.poll_s,
+        last_read_at=hub.last_read_at,
+        listening=hub.listening,
+        subscribers=hub.subscribers,
+    )

@@ -13,6 +13,7 @@ import functools
 import json
 import time
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -20,11 +21,10 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from crewcall.accounts.models import User
-from crewcall.accounts.tokens import user_for_token
 from crewcall.changes.cursor import Cursor, InvalidCursor
 from crewcall.changes.hub import READ_BATCH, ChangeHub, get_hub, read_changes
 from crewcall.changes.selectors import Change
+from crewcall.core.token_auth import user_for_token
 
 # What the browser waits before reconnecting (ms), sent once per stream.
 RECONNECT_MS = 2000
@@ -134,9 +134,9 @@ def _give_back_connection() -> None:
     connection.close()  # looked up in the thread it runs in: the request's sync thread
 
 
-async def _subscriber(request: HttpRequest) -> User | None:
+async def _subscriber(request: HttpRequest) -> Any:
     """The signed-in user, or the owner of the API token in `Authorization: Bearer` (as in
-    the API); None when neither."""
+    the API, core/token_auth.py); None when neither."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         found = await sync_to_async(user_for_token)(header.removeprefix("Bearer ").strip())

@@ -35,6 +35,7 @@ from django.http import HttpRequest, HttpResponse
 from psycopg import pq
 
 from crewcall.core.middleware import SAFE_METHODS
+from crewcall.core.token_auth import user_for_token
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +138,6 @@ def _viewer(request: HttpRequest) -> bool:
         return True
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        from crewcall.accounts.tokens import user_for_token
-
         found = user_for_token(header.removeprefix("Bearer ").strip())
         return found is not None and found[0].role in READ_ONLY_ROLES
     return False

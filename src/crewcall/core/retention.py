@@ -17,9 +17,9 @@ from functools import partial
 from django.db import connection
 from django.utils import timezone
 
+from crewcall.core import telemetry
 from crewcall.core.context import request_context
 from crewcall.core.transactions import service
-from crewcall.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def housekeeping(kind: str, prune: Callable[[], int]) -> int:
         if not connection.in_atomic_block:
             connection.close()  # worker threads are pooled, not request-scoped
     logger.info("retention: %s: removed %d", kind, removed)
-    metrics.rows_pruned(kind, removed)
+    telemetry.rows_pruned(kind, removed)
     return removed
 
 

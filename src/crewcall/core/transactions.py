@@ -35,11 +35,12 @@ from django.db import (
 from django.db.models import ProtectedError
 from psycopg_pool import PoolTimeout
 
-from crewcall.core.context import current_context
+from crewcall.core import telemetry
+from crewcall.core.context import bind_actor, current_context, unbind_actor
+from crewcall.core.db_failures import LOCK_NOT_AVAILABLE, RETRYABLE, connection_lost, sqlstate
 from crewcall.core.errors import Busy, CommitOutcomeUnknown, RuleViolation
 from crewcall.core.idempotency import mark_committed
 from crewcall.core.rule_messages import POSTGRES_WORDING, rule_field, rule_message
-from crewcall.ops import logs, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -50,26 +51,8 @@ MAX_ATTEMPTS = 5
 BASE_DELAY_S = 0.02
 MAX_DELAY_S = 0.5
 
-SERIALIZATION_FAILURE = "40001"
-DEADLOCK_DETECTED = "40P01"
-LOCK_NOT_AVAILABLE = "55P03"
-RETRYABLE = {SERIALIZATION_FAILURE, DEADLOCK_DETECTED}
-# The server went away (admin shutdown, crash, restart): the transaction died with it.
-SERVER_GONE = {"57P01", "57P02", "57P03"}
-
-
-def connection_lost(state: str | None) -> bool:
-    """No SQLSTATE means the client lost the server; class 08 and 57P0x say so outright."""
-    return state is None or state.startswith("08") or state in SERVER_GONE
-
-
 # Statistics for metrics and tests: retries taken and how they ended.
 retry_stats: dict[str, int] = {"retried": 0, "recovered": 0, "exhausted": 0}
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    cause = exc.__cause__ or exc
-    return getattr(cause, "sqlstate", None)
 
 
 def _diag(exc: BaseException) -> Any:
@@ -114,7 +97,7 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
         }
         attempt = 0
         outcome = "failed"  # how a retried call ended, for the metrics
-        bound = logs.bind_actor(actor)  # log lines written inside name the actor
+        bound = bind_actor(actor)  # log lines written inside name the actor
         try:
             while True:
                 body_done = False
@@ -160,7 +143,7 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
                         retry_stats["exhausted"] += 1
                         outcome = "exhausted"
                         raise
-                    metrics.retry_attempted(name)
+                    telemetry.retry_attempted(name)
                     logger.info(
                         "retrying %s after %s (attempt %d)", name, state or "lost connection", attempt
                     )
@@ -182,9 +165,9 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
                         constraint="protected",
                     ) from exc
         finally:
-            logs.unbind_actor(bound)
+            unbind_actor(bound)
             if attempt:
-                metrics.retry_ended(name, outcome)
+                telemetry.retry_ended(name, outcome)
 
     wrapper.service_name = name  # type: ignore[attr-defined]
     return wrapper

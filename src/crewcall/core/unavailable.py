@@ -21,6 +21,8 @@ from __future__ import annotations
 import psycopg
 from django.db import InterfaceError, OperationalError
 
+from crewcall.core.db_failures import LOCK_NOT_AVAILABLE, RETRYABLE, connection_lost, sqlstate
+
 RETRY_AFTER_S = 5  # a database restart takes a few seconds
 QUERY_CANCELED = "57014"
 INSUFFICIENT_RESOURCES = "53"
@@ -33,9 +35,6 @@ def unavailable_code(exc: BaseException | None) -> str | None:
     """`unavailable`, `busy` or None for `exc`, or for an error it was raised from or
     while handling (Django wraps psycopg's errors; a failed query can surface later as
     another error)."""
-    # Imported here: transactions imports idempotency, which imports this module.
-    from crewcall.core.transactions import LOCK_NOT_AVAILABLE, RETRYABLE, connection_lost, sqlstate
-
     for _ in range(_CHAIN_LIMIT):
         if exc is None:
             return None

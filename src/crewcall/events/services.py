@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from crewcall.accounts.models import User
 from crewcall.core.errors import RuleViolation, ValidationFailed
 from crewcall.core.transactions import service
+from crewcall.core.validation import require_text
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
 from crewcall.events.models import (
     EVENT_TRANSITIONS,
@@ -24,7 +25,6 @@ from crewcall.events.models import (
     WorkAreaSkill,
 )
 from crewcall.people.models import Role, Skill
-from crewcall.people.validation import require_text
 from crewcall.staffing.models import Invitation
 
 EVENT_EDITABLE = {

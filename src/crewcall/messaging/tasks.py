@@ -24,6 +24,7 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from crewcall.core import retention as core_retention
+from crewcall.core import telemetry
 from crewcall.core.context import request_context
 from crewcall.core.stalled_jobs import RETRY, on_stall
 from crewcall.messaging import retention
@@ -46,7 +47,6 @@ from crewcall.messaging.providers import (
     status_callback_url,
 )
 from crewcall.messaging.providers.base import tunable
-from crewcall.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,10 @@ class _OpenedAt(pybreaker.CircuitBreakerListener):
 
 
 class _Metrics(pybreaker.CircuitBreakerListener):
-    """Publishes the breaker's state and transitions to /metrics (ops/metrics.py)."""
+    """Publishes the breaker's state and transitions to /metrics (core/telemetry.py)."""
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: object, new_state: object) -> None:
-        metrics.breaker_changed(
+        telemetry.breaker_changed(
             cb.name or "breaker",
             getattr(old_state, "name", str(old_state)),
             getattr(new_state, "name", str(new_state)),
@@ -85,12 +85,12 @@ def _send_retry_outcome(message: OutboundMessage, result: str, *, retryable: boo
     send that ends after an earlier failed attempt (the message carries its error) ends a
     retry: recovered when sent, exhausted when out of attempts, failed otherwise."""
     if result in ("retry", "unknown"):
-        metrics.retry_attempted(SEND)
+        telemetry.retry_attempted(SEND)
     elif message.error_code or message.attempts > 1:
         if result == "sent":
-            metrics.retry_ended(SEND, "recovered")
+            telemetry.retry_ended(SEND, "recovered")
         elif result == "failed":
-            metrics.retry_ended(SEND, "exhausted" if retryable else "failed")
+            telemetry.retry_ended(SEND, "exhausted" if retryable else "failed")
 
 
 class _TooLate(Exception):
@@ -110,7 +110,7 @@ def new_breaker(
     time, which the default worker concurrency of 1 does anyway."""
     opened = _OpenedAt()
     name = "messaging-provider"
-    metrics.breaker_created(name)  # closed, and its series exist from the start
+    telemetry.breaker_created(name)  # closed, and its series exist from the start
     return pybreaker.CircuitBreaker(
         fail_max=fail_max or int(tunable("MESSAGE_BREAKER_FAIL_MAX", 5)),
         reset_timeout=reset_timeout or tunable("MESSAGE_BREAKER_RESET_S", 30.0),

@@ -37,6 +37,9 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 
+from crewcall.changes.hub import hub_status
+from crewcall.changes.selectors import HORIZON_AGE_SQL
+
 logger = logging.getLogger(__name__)
 
 # Defaults of the settings READY_DB_TIMEOUT_S, READY_WORKER_STALE_S, READY_CHANGES_STALE_S,
@@ -153,8 +156,6 @@ def check_worker(conn: psycopg.Connection[Any]) -> Part:
 def horizon_age_s(conn: psycopg.Connection[Any]) -> float | None:
     """How long the oldest transaction holding the change feed back has been open (0: none;
     None: unknown, e.g. before migrations)."""
-    from crewcall.changes.selectors import HORIZON_AGE_SQL
-
     try:
         row = conn.execute(HORIZON_AGE_SQL).fetchone()
     except psycopg.Error as exc:
@@ -178,12 +179,10 @@ def check_changes(horizon_age: float | None = None) -> Part:
 
 
 def _check_hub() -> Part:
-    from crewcall.changes.hub import _hubs
-
-    hub = _hubs.get("default")
-    if hub is None or not hub._tasks:
+    hub = hub_status()
+    if hub is None:
         return Part("changes", True, "idle: starts with this process's first change-stream subscriber")
-    if any(task.done() for task in hub._tasks):
+    if hub.stopped:
         return Part("changes", False, "the change hub's reader stopped")
     stale_s = max(_setting("READY_CHANGES_STALE_S", CHANGES_STALE_S), 2 * hub.poll_s)
     last = hub.last_read_at

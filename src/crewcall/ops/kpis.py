@@ -1,7 +1,8 @@
-"""The KPI page's figures: read from the metrics every process keeps (ops/metrics.py,
+"""The KPI page's figures: read from the metrics every process keeps (core/telemetry.py,
 counted since `crewcall serve` started) and from the database (the last integrity run,
-the last canary audit, message delivery). /metrics exposes the same inputs, so a
-Prometheus server computes the same figures over any window it likes (docs/operations.md).
+the last canary audit, message delivery; the queries are ops/metrics.py's). /metrics
+exposes the same inputs, so a Prometheus server computes the same figures over any window
+it likes (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -18,20 +19,8 @@ from prometheus_client.samples import Sample
 
 from crewcall.changes.selectors import feed_horizon_age_s
 from crewcall.ops.audit_seal import chain_heads
-from crewcall.ops.metrics import registry
+from crewcall.ops.metrics import DELIVERY_SQL, registry
 from crewcall.ops.models import CanaryRun, IntegrityRun
-
-LAST_INTEGRITY_SQL = (
-    "SELECT finished_at, checks_run, CASE WHEN checks_run = 0 THEN 1.0"
-    " ELSE (checks_run - checks_failed)::float / checks_run END"
-    " FROM ops_integrityrun ORDER BY started_at DESC, id DESC LIMIT 1"
-)
-LAST_CANARY_SQL = "SELECT ok, finished_at FROM ops_canaryrun ORDER BY started_at DESC, id DESC LIMIT 1"
-DELIVERY_SQL = (
-    "SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read')),"
-    " count(*) FILTER (WHERE status IN ('failed', 'undelivered'))"
-    " FROM messaging_outboundmessage WHERE created_at > now() - interval '7 days'"
-)
 
 
 @dataclass(frozen=True)

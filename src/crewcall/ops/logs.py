@@ -6,7 +6,7 @@ context of crewcall.core.context (`request_id`, `source`), the acting user (`act
 given to the log call that JSON can hold.
 
 Where the actor comes from: a service names it (`@service` binds its `actor` argument for
-the time the service runs, core/transactions.py), which covers the worker and CLI too;
+the time the service runs, core/transactions.py and core/context.py), which covers the worker and CLI too;
 otherwise, during an HTTP request (ops/middleware.py binds the request; Django's own
 `django.request` lines carry it), the API's authenticated caller (`request.auth`) or the
 signed-in user, if the request has looked them up already: logging never queries the
@@ -26,23 +26,10 @@ from django.http import HttpRequest
 from django.utils.functional import empty
 
 from crewcall.core import context as request_context
+from crewcall.core.context import Actor, bound_actor
 from crewcall.core.middleware import source_for_path
 
-Actor = tuple[Any, str | None]  # (id, username)
-
-_actor: ContextVar[Actor | None] = ContextVar("crewcall_log_actor", default=None)
 _request: ContextVar[HttpRequest | None] = ContextVar("crewcall_log_request", default=None)
-
-
-def bind_actor(actor: Any) -> Token[Actor | None] | None:
-    if actor is None or getattr(actor, "pk", None) is None:
-        return None
-    return _actor.set((actor.pk, getattr(actor, "username", None)))
-
-
-def unbind_actor(token: Token[Actor | None] | None) -> None:
-    if token is not None:
-        _actor.reset(token)
 
 
 def bind_request(request: HttpRequest) -> Token[HttpRequest | None]:
@@ -67,7 +54,7 @@ def _user_of(request: HttpRequest) -> Any:
 
 
 def current_actor(request: HttpRequest | None = None) -> Actor | None:
-    bound = _actor.get()
+    bound = bound_actor()
     if bound is not None:
         return bound
     request = request or _request.get()

@@ -1,17 +1,15 @@
-"""Prometheus metrics: what every process counts, and what the database says at scrape time.
+"""Prometheus metrics: the `/metrics` answer, and what the database says at scrape time.
 
-Every process (each web server process, each worker) writes its counters, histograms and
-gauges to memory-mapped files in one folder (prometheus_client's multiprocess mode), and
-`/metrics` adds them up. The folder is `PROMETHEUS_MULTIPROC_DIR` when set, else
-`<data folder>/metrics`; this module sets the variable before prometheus_client is first
-imported (it picks its storage on import), so import metrics from here, never from
-prometheus_client directly. `crewcall serve` empties the folder when it starts; the files of
-processes that no longer run are folded into archive files (`clean_metrics_dir`, at `crewcall
-web` start, at every scrape and by a periodic job; ops/metrics_files.py).
+What every process counts lives in core/telemetry.py (it also picks the metrics folder, so
+it is imported here before prometheus_client). The
+files of processes that no longer run are folded into archive files (`clean_metrics_dir`, at
+`crewcall web` start, at every scrape and by a periodic job; ops/metrics_files.py);
+`crewcall serve` empties the folder when it starts (`reset_metrics_dir`).
 
-Figures that live in the database (job backlog, messages by status) are read when
-`/metrics` is scraped (`DatabaseCollector`), so they are the same whichever process
-answers. docs/operations.md lists every series and what it means.
+Figures that live in the database (job backlog, messages by status, the KPI page's last
+integrity run, canary and delivery) are read when `/metrics` is scraped
+(`DatabaseCollector`), so they are the same whichever process answers. docs/operations.md
+lists every series and what it means.
 """
 
 from __future__ import annotations
@@ -19,201 +17,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
+from crewcall.changes.selectors import HORIZON_AGE_SQL
+from crewcall.core.stalled_jobs import stalled_jobs_sql
+
+# Before prometheus_client: it chooses multiprocess storage on import (core/telemetry.py).
+from crewcall.core.telemetry import METRICS_FILE, metrics_dir
+from crewcall.messaging.models import DeliveryStatus, InboundMessage, InboundOutcome, OutboundMessage
+from crewcall.ops.health import direct_connection
+from crewcall.ops.metrics_files import LockedMultiProcessCollector, fold_dead_processes
+
 logger = logging.getLogger(__name__)
 
-ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def metrics_dir() -> Path:
-    raw = os.environ.get(ENV)
-    return Path(raw) if raw else Path(settings.DATA_DIR) / "metrics"
-
-
-def _prepare_dir() -> None:
-    folder = metrics_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    os.environ[ENV] = str(folder)
-
-
-_prepare_dir()
-
-# Imported after the folder is known: prometheus_client chooses multiprocess storage on import.
-from prometheus_client import (  # noqa: E402
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    values,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest  # noqa: E402
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 from prometheus_client.registry import Collector  # noqa: E402
-
-if not getattr(values.ValueClass, "_multiprocess", False):  # pragma: no cover - import order
-    logger.warning("prometheus_client was imported before crewcall.ops.metrics: counters are per process")
-
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
-LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
-# --- requests (ops/middleware.py) ------------------------------------------------------------
-
-REQUEST_LATENCY = Histogram(
-    "crewcall_http_request_duration_seconds",
-    "Time to answer an HTTP request, by URL pattern, method and status class.",
-    ["route", "method", "status"],
-    buckets=LATENCY_BUCKETS,
-)
-REQUEST_DB_TIME = Histogram(
-    "crewcall_http_request_db_seconds",
-    "Time spent in database statements while answering an HTTP request, by URL pattern.",
-    ["route", "method"],
-    buckets=DB_BUCKETS,
-)
-REQUEST_DB_QUERIES = Counter(
-    "crewcall_http_request_db_queries",
-    "Database statements run while answering HTTP requests, by URL pattern.",
-    ["route", "method"],
-)
-ERRORS = Counter(
-    "crewcall_errors",
-    "Answers that were errors, by URL pattern and category: the API problem code "
-    "(validation_failed, version_conflict, rule_violation, ...), page_4xx or server_5xx.",
-    ["route", "category"],
-)
-
-# --- retries and the circuit breaker (core/transactions.py, messaging/tasks.py) --------------
-
-RETRY_ATTEMPTS = Counter(
-    "crewcall_retry_attempts",
-    "Attempts re-run after a transient failure (a database serialization failure, deadlock "
-    "or lost connection; a provider error of a message send), by operation.",
-    ["operation"],
-)
-RETRIES = Counter(
-    "crewcall_retries",
-    "Operations that needed at least one retry, by how they ended: recovered (succeeded "
-    "after retrying), exhausted (gave up after the last attempt), failed (another error).",
-    ["operation", "outcome"],
-)
-BREAKER_STATE = Gauge(
-    "crewcall_breaker_state",
-    "Circuit breaker state: 0 closed, 1 half-open, 2 open (the worst among live processes).",
-    ["breaker"],
-    multiprocess_mode="livemax",
-)
-BREAKER_TRANSITIONS = Counter(
-    "crewcall_breaker_transitions",
-    "Circuit breaker state changes, by the state entered.",
-    ["breaker", "to_state"],
-)
-BREAKER_LAST_OPENED = Gauge(
-    "crewcall_breaker_last_opened_timestamp_seconds",
-    "When the breaker last opened (Unix time; 0: not since the metrics folder was emptied).",
-    ["breaker"],
-    multiprocess_mode="max",
-)
-BREAKER_LAST_CLOSED = Gauge(
-    "crewcall_breaker_last_closed_timestamp_seconds",
-    "When the breaker last closed after being open (Unix time).",
-    ["breaker"],
-    multiprocess_mode="max",
-)
-BREAKER_RECOVERY = Counter(
-    "crewcall_breaker_recovery_seconds",
-    "Time from the breaker opening to it closing again, summed over recoveries (with "
-    "crewcall_breaker_recoveries_total: mean time to recovery).",
-    ["breaker"],
-)
-BREAKER_RECOVERIES = Counter(
-    "crewcall_breaker_recoveries", "Times the breaker closed again after opening.", ["breaker"]
-)
-BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
-# When each breaker of this process opened (a breaker lives in one worker process).
-_opened_at: dict[str, float] = {}
-
-# --- the change stream (changes/hub.py) -------------------------------------------------------
-
-CHANGE_SUBSCRIBERS = Gauge(
-    "crewcall_change_stream_subscribers",
-    "Open change-stream connections (Server-Sent Events), over all web processes.",
-    multiprocess_mode="livesum",
-)
-CHANGE_LAG = Histogram(
-    "crewcall_change_stream_lag_seconds",
-    "Time from a change being recorded (when its statement started) to a web process's change "
-    "hub reading it, which is when subscribers can be sent it.",
-    buckets=LAG_BUCKETS,
-)
-
-# --- `crewcall serve` (core/supervisor.py; counted in serve's own process) --------------------
-
-CHILD_RESTARTS = Counter(
-    "crewcall_child_restarts",
-    "Child processes of `crewcall serve` started again after they died, by child (web, worker).",
-    ["child"],
-)
-DATABASE_RESTARTS = Counter(
-    "crewcall_database_restarts",
-    "Times `crewcall serve` started the embedded PostgreSQL again, by why it was down: died "
-    "(its postmaster was gone) or stopped (stopped from outside and not started again).",
-    ["reason"],
-)
-
-
-def retry_ended(operation: str, outcome: str) -> None:
-    RETRIES.labels(operation=operation, outcome=outcome).inc()
-
-
-def retry_attempted(operation: str) -> None:
-    RETRY_ATTEMPTS.labels(operation=operation).inc()
-
-
-def breaker_created(name: str) -> None:
-    BREAKER_STATE.labels(breaker=name).set(0)
-    for state in BREAKER_STATES:
-        BREAKER_TRANSITIONS.labels(breaker=name, to_state=state)
-    BREAKER_LAST_OPENED.labels(breaker=name)
-    BREAKER_LAST_CLOSED.labels(breaker=name)
-    BREAKER_RECOVERY.labels(breaker=name)
-    BREAKER_RECOVERIES.labels(breaker=name)
-
-
-def breaker_changed(name: str, old_state: str, new_state: str, *, at: float) -> None:
-    BREAKER_STATE.labels(breaker=name).set(BREAKER_STATES.get(new_state, 0))
-    BREAKER_TRANSITIONS.labels(breaker=name, to_state=new_state).inc()
-    if new_state == "open":
-        BREAKER_LAST_OPENED.labels(breaker=name).set(at)
-        _opened_at.setdefault(name, at)  # half-open → open again: still the same outage
-    elif new_state == "closed" and old_state != "closed":
-        BREAKER_LAST_CLOSED.labels(breaker=name).set(at)
-        opened = _opened_at.pop(name, None)
-        if opened is not None:
-            BREAKER_RECOVERY.labels(breaker=name).inc(max(0.0, at - opened))
-            BREAKER_RECOVERIES.labels(breaker=name).inc()
-
-
-# --- retention (core/retention.py: the periodic prunes) ----------------------------------------
-
-PRUNED_ROWS = Counter(
-    "crewcall_pruned_rows",
-    "Rows removed (or, for inbound_raw, payloads dropped) by the periodic retention jobs, by kind.",
-    ["kind"],
-)
-
-
-def rows_pruned(kind: str, count: int) -> None:
-    PRUNED_ROWS.labels(kind=kind).inc(count)
-
 
 # --- read from the database at scrape time ----------------------------------------------------
 
@@ -232,6 +55,18 @@ WORKERS_SQL = (
     "SELECT count(*), coalesce(extract(epoch FROM now() - max(last_heartbeat)), -1) "
     "FROM procrastinate_workers"
 )
+# The KPI page's figures (ops/kpis.py).
+LAST_INTEGRITY_SQL = (
+    "SELECT finished_at, checks_run, CASE WHEN checks_run = 0 THEN 1.0"
+    " ELSE (checks_run - checks_failed)::float / checks_run END"
+    " FROM ops_integrityrun ORDER BY started_at DESC, id DESC LIMIT 1"
+)
+LAST_CANARY_SQL = "SELECT ok, finished_at FROM ops_canaryrun ORDER BY started_at DESC, id DESC LIMIT 1"
+DELIVERY_SQL = (
+    "SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read')),"
+    " count(*) FILTER (WHERE status IN ('failed', 'undelivered'))"
+    " FROM messaging_outboundmessage WHERE created_at > now() - interval '7 days'"
+)
 COUNT_BY_SQL = "SELECT {column}, count(*) FROM {table} GROUP BY 1 ORDER BY 1"
 JOB_STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
 
@@ -240,8 +75,6 @@ class DatabaseCollector(Collector):
     """Gauges read from the database when /metrics is scraped (one short connection)."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from crewcall.ops.health import direct_connection
-
         scrape_ok = GaugeMetricFamily(
             "crewcall_database_scrape_ok", "1 when the database figures below could be read, else 0."
         )
@@ -259,9 +92,6 @@ class DatabaseCollector(Collector):
 
     @staticmethod
     def _read(conn: Any) -> Iterator[GaugeMetricFamily]:
-        from crewcall.changes.selectors import HORIZON_AGE_SQL
-        from crewcall.messaging.models import DeliveryStatus, InboundMessage, InboundOutcome, OutboundMessage
-
         jobs = GaugeMetricFamily(
             "crewcall_jobs", "Jobs in the queue table by queue and status.", labels=["queue", "status"]
         )
@@ -281,10 +111,6 @@ class DatabaseCollector(Collector):
         for queue in sorted(set(seen) | set(ages)):
             oldest.add_metric([queue], max(0.0, ages.get(queue, 0.0)))
         yield oldest
-        from django.conf import settings
-
-        from crewcall.core.stalled_jobs import stalled_jobs_sql
-
         (stalled,) = conn.execute(
             f"SELECT count(*) FROM ({stalled_jobs_sql()}) AS s",  # noqa: S608 - constant SQL
             {"stalled_s": settings.WORKER_STALLED_S},
@@ -332,8 +158,7 @@ class DatabaseCollector(Collector):
 
 
 def _kpi_families(conn: Any) -> Iterator[GaugeMetricFamily]:
-    """The KPI page's database figures (ops/kpis.py), for Prometheus as well."""
-    from crewcall.ops.kpis import DELIVERY_SQL, LAST_CANARY_SQL, LAST_INTEGRITY_SQL
+    """The KPI page's database figures (ops/kpis.py reads the same queries), for Prometheus."""
 
     score = GaugeMetricFamily(
         "crewcall_integrity_score",
@@ -370,8 +195,6 @@ def _kpi_families(conn: Any) -> Iterator[GaugeMetricFamily]:
 
 # --- the folder and the answer ----------------------------------------------------------------
 
-_FILE = re.compile(r"^(?P<kind>[a-z_]+)_(?P<pid>\d+)\.db$")
-
 
 def reset_metrics_dir() -> None:
     """Empty the folder but for this process's files: `crewcall serve` does, before it starts
@@ -379,7 +202,7 @@ def reset_metrics_dir() -> None:
     folder = metrics_dir()
     folder.mkdir(parents=True, exist_ok=True)
     for path in folder.iterdir():
-        match = _FILE.match(path.name)
+        match = METRICS_FILE.match(path.name)
         if match and int(match["pid"]) == os.getpid():
             continue
         if path.is_dir() and not path.is_symlink():
@@ -393,14 +216,10 @@ def clean_metrics_dir() -> None:
     """Fold the files of processes that no longer run into the archive (`crewcall web` does
     on start; every scrape and the `ops.fold_metrics_files` job do too): what they counted
     stays in the totals, their files go (ops/metrics_files.py)."""
-    from crewcall.ops.metrics_files import fold_dead_processes
-
     fold_dead_processes()
 
 
 def registry(*, database: bool = True) -> CollectorRegistry:
-    from crewcall.ops.metrics_files import LockedMultiProcessCollector
-
     reg = CollectorRegistry()
     LockedMultiProcessCollector(reg, path=str(metrics_dir()))
     if database:

@@ -36,8 +36,7 @@ from typing import Any
 from prometheus_client import multiprocess
 from prometheus_client.mmap_dict import MmapedDict
 
-from crewcall.ops.metrics import _FILE as FILE_NAME
-from crewcall.ops.metrics import metrics_dir
+from crewcall.core.telemetry import METRICS_FILE, metrics_dir
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +138,7 @@ def fold_dead_processes(folder: Path | None = None) -> Folded:
         dead: dict[str, list[Path]] = {}
         pids: set[int] = set()
         for path in folder.glob("*.db"):
-            match = FILE_NAME.match(path.name)
+            match = METRICS_FILE.match(path.name)
             if match is None or process_alive(int(match["pid"])):
                 continue
             dead.setdefault(match["kind"], []).append(path)

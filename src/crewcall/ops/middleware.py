@@ -25,8 +25,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from crewcall.core.middleware import source_for_path
+from crewcall.core.telemetry import ERRORS, REQUEST_DB_QUERIES, REQUEST_DB_TIME, REQUEST_LATENCY
 from crewcall.ops import logs
-from crewcall.ops.metrics import ERRORS, REQUEST_DB_QUERIES, REQUEST_DB_TIME, REQUEST_LATENCY
 
 PROBLEM_TYPE = "application/problem+json"
 # Problem bodies are small; a larger one is not read for its code.

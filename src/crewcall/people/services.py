@@ -15,6 +15,7 @@ from crewcall.accounts.models import User
 from crewcall.core.audit_chain import erased_name
 from crewcall.core.errors import RuleViolation, ValidationFailed
 from crewcall.core.transactions import service
+from crewcall.core.validation import require_text
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current, update_versioned
 from crewcall.people.models import (
     Absence,
@@ -25,7 +26,7 @@ from crewcall.people.models import (
     Role,
     Skill,
 )
-from crewcall.people.validation import normalise_phone, require_text
+from crewcall.people.validation import normalise_phone
 
 EMPLOYEE_EDITABLE = {
     "name",

@@ -1,4 +1,5 @@
-"""Input checks that give a clear message per field before the database refuses."""
+"""Phone numbers checked with a clear message before the database refuses (the generic
+checks, such as `require_text`, are in core/validation.py)."""
 
 from __future__ import annotations
 
@@ -21,14 +22,3 @@ def normalise_phone(raw: str, *, region: str = "DE") -> str:
             "phone_number", _("%(value)s is not a valid phone number.") % {"value": repr(raw)}
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def require_text(field: str, value: str, *, max_length: int) -> str:
-    value = value.strip()
-    if not value:
-        raise ValidationFailed.single(field, _("This field is required."))
-    if len(value) > max_length:
-        raise ValidationFailed.single(field, _("At most %(count)s characters.") % {"count": max_length})
-    if "\x00" in value:
-        raise ValidationFailed.single(field, _("NUL characters are not allowed."))
-    return value

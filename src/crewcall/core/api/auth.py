@@ -4,7 +4,9 @@ Two ways in: an API token (`Authorization: Bearer <token>`) for scripts and inte
 or the browser's session cookie (then unsafe methods need the CSRF token, as in forms).
 Roles nest (admin ⊇ dispatcher ⊇ viewer); an employee's own account gets nothing here.
 `allow("dispatcher")` is the `auth=` of an operation: no credentials → 401, a known
-caller without the role → 403.
+caller without the role → 403. Tokens are looked up by what accounts registered
+(core/token_auth.py); the caller is accounts' `User`, typed `Any` here because the kernel
+does not import accounts.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
 
-from crewcall.accounts.models import User
-from crewcall.accounts.tokens import user_for_token
+from crewcall.core.token_auth import user_for_token
 
 ROLES = ("viewer", "dispatcher", "admin")
 
 
-def _checked(user: User, role: str) -> User:
+def _checked(user: Any, role: str) -> Any:
     if not user.has_role(role):
         raise AuthorizationError(message=f"This needs the {role} role; you are {user.role}.")
     return user
@@ -37,7 +38,7 @@ class TokenRole(HttpBearer):
         super().__init__()
         self.role = role
 
-    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
         found = user_for_token(token)
         if found is None:
             return None
@@ -53,13 +54,13 @@ class SessionRole(SessionAuth):
         super().__init__(csrf=True)
         self.role = role
 
-    def __call__(self, request: HttpRequest) -> User | None:
+    def __call__(self, request: HttpRequest) -> Any:
         # No session cookie, no session: "not signed in" (401), not a CSRF failure.
         if settings.SESSION_COOKIE_NAME not in request.COOKIES:
             return None
         return super().__call__(request)
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = request.user
         if not user.is_authenticated:
             return None
@@ -73,6 +74,6 @@ def allow(role: str) -> list[Any]:
     return [TokenRole(role), SessionRole(role)]
 
 
-def actor(request: HttpRequest) -> User:
-    """The authenticated user of an API request (set by `allow`)."""
+def actor(request: HttpRequest) -> Any:
+    """The authenticated user of an API request (set by `allow`): an accounts `User`."""
     return request.auth  # type: ignore[attr-defined]

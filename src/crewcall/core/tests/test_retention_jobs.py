@@ -11,11 +11,10 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from crewcall.core import retention, tasks
+from crewcall.core import retention, tasks, telemetry
 from crewcall.core.tests.history_counts import history_state
 from crewcall.core.tests.owner import empty_job_tables
 from crewcall.core.tests.sql import run
-from crewcall.ops import metrics
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,7 +139,7 @@ def test_the_periodic_job_uses_the_configured_window_and_counts_what_it_removed(
     settings.JOBS_KEEP_DAYS = 5
     add_job("succeeded", events_days_ago=(7, 7, 6))
     kept = add_job("succeeded", events_days_ago=(7, 7, 4))
-    counter = metrics.PRUNED_ROWS.labels(kind="finished_jobs")
+    counter = telemetry.PRUNED_ROWS.labels(kind="finished_jobs")
     before = counter._value.get()
 
     assert tasks.prune_finished_jobs(timestamp=0) == 1

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from crewcall.ops import metrics
+from crewcall.core import telemetry
 from crewcall.ops.kpis import kpi_figures, quantile
 from crewcall.ops.models import CanaryRun, IntegrityRun
 
@@ -30,15 +30,15 @@ def test_quantiles_interpolate_within_the_bucket_like_prometheus() -> None:
 
 def test_recovery_figures_follow_the_breaker_and_the_retries() -> None:
     before = kpi_figures()
-    metrics.breaker_created("kpi-test")
-    metrics.breaker_changed("kpi-test", "closed", "open", at=1000.0)
-    metrics.breaker_changed("kpi-test", "open", "half-open", at=1030.0)
-    metrics.breaker_changed("kpi-test", "half-open", "open", at=1031.0)  # the same outage
-    metrics.breaker_changed("kpi-test", "open", "half-open", at=1060.0)
-    metrics.breaker_changed("kpi-test", "half-open", "closed", at=1061.0)
-    metrics.retry_ended("kpi.test", "recovered")
-    metrics.retry_ended("kpi.test", "recovered")
-    metrics.retry_ended("kpi.test", "exhausted")
+    telemetry.breaker_created("kpi-test")
+    telemetry.breaker_changed("kpi-test", "closed", "open", at=1000.0)
+    telemetry.breaker_changed("kpi-test", "open", "half-open", at=1030.0)
+    telemetry.breaker_changed("kpi-test", "half-open", "open", at=1031.0)  # the same outage
+    telemetry.breaker_changed("kpi-test", "open", "half-open", at=1060.0)
+    telemetry.breaker_changed("kpi-test", "half-open", "closed", at=1061.0)
+    telemetry.retry_ended("kpi.test", "recovered")
+    telemetry.retry_ended("kpi.test", "recovered")
+    telemetry.retry_ended("kpi.test", "exhausted")
     after = kpi_figures()
     assert after.recoveries - before.recoveries == 1
     assert after.recovery_seconds - before.recovery_seconds == pytest.approx(61.0)

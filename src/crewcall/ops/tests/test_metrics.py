@@ -22,10 +22,10 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from crewcall.core.telemetry import metrics_dir
 from crewcall.core.tests.owner import empty_job_tables
 from crewcall.core.transactions import service
 from crewcall.messaging.tasks import new_breaker, send_message
-from crewcall.ops.metrics import metrics_dir
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

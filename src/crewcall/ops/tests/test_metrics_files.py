@@ -22,13 +22,13 @@ from crewcall.ops.metrics_files import LockedMultiProcessCollector, fold_dead_pr
 # gauge, summed over live processes) and when the breaker opened (a max gauge).
 COUNT = """
 import sys
-from crewcall.ops import metrics
+from crewcall.core import telemetry
 n = int(sys.argv[1])
 for _ in range(n):
-    metrics.retry_ended("test.fold", "recovered")
-metrics.REQUEST_LATENCY.labels(route="/x", method="GET", status="2xx").observe(0.02 * n)
-metrics.CHANGE_SUBSCRIBERS.inc(n)
-metrics.BREAKER_LAST_OPENED.labels(breaker="test").set(1000 + n)
+    telemetry.retry_ended("test.fold", "recovered")
+telemetry.REQUEST_LATENCY.labels(route="/x", method="GET", status="2xx").observe(0.02 * n)
+telemetry.CHANGE_SUBSCRIBERS.inc(n)
+telemetry.BREAKER_LAST_OPENED.labels(breaker="test").set(1000 + n)
 if len(sys.argv) > 2:
     print("counted", flush=True)
     sys.stdin.readline()  # stays alive until told to end

@@ -15,11 +15,11 @@ COUNT = """
 import os, sys
 import django
 django.setup()
-from crewcall.ops import metrics
+from crewcall.core import telemetry
 for _ in range(int(sys.argv[1])):
-    metrics.retry_ended("test.multi", "recovered")
-metrics.REQUEST_LATENCY.labels(route="/x", method="GET", status="2xx").observe(0.02)
-metrics.CHANGE_SUBSCRIBERS.inc(int(sys.argv[1]))
+    telemetry.retry_ended("test.multi", "recovered")
+telemetry.REQUEST_LATENCY.labels(route="/x", method="GET", status="2xx").observe(0.02)
+telemetry.CHANGE_SUBSCRIBERS.inc(int(sys.argv[1]))
 print(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 """
 

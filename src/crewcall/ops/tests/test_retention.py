@@ -12,7 +12,7 @@ from django.utils import timezone
 from crewcall.core.tests.history_counts import history_state
 from crewcall.core.tests.sql import run
 from crewcall.ops import retention, tasks
-from crewcall.ops.kpis import LAST_CANARY_SQL, LAST_INTEGRITY_SQL
+from crewcall.ops.metrics import LAST_CANARY_SQL, LAST_INTEGRITY_SQL
 from crewcall.ops.models import CanaryRun, IntegrityRun
 from crewcall.ops.selectors import integrity_last_run
 

@@ -43,7 +43,9 @@ from crewcall.core.supervisor import (
     answers,
     listening_socket,
 )
-from crewcall.ops.metrics import CHILD_RESTARTS, DATABASE_RESTARTS, reset_metrics_dir
+from crewcall.core.telemetry import CHILD_RESTARTS, DATABASE_RESTARTS
+from crewcall.events.models import Event
+from crewcall.ops.metrics import reset_metrics_dir
 
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
@@ -171,8 +173,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _has_events() -> bool:
-        from crewcall.events.models import Event
-
         return Event.objects.exists()
 
     def supervise(

@@ -1,0 +1,36 @@
+"""Who owns an API token: the one question about tokens the kernel and the change feed ask.
+
+Tokens and users belong to accounts, which sits above the kernel; so the kernel does not
+look tokens up itself. Accounts registers its lookup when the app is ready
+(`AccountsConfig.ready` calls `register_token_authenticator`); the API's `TokenRole`, the
+read-only middleware and the change stream call `user_for_token`. Asking before anything
+is registered is a wiring mistake and raises, rather than treating every token as unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+# secret -> (the active user who owns the live token, the token's id), or None.
+TokenAuthenticator = Callable[[str], tuple[Any, int] | None]
+
+_authenticator: TokenAuthenticator | None = None
+
+
+def register_token_authenticator(authenticator: TokenAuthenticator) -> None:
+    """Make `authenticator` the token lookup (once per process; the last call wins)."""
+    global _authenticator
+    _authenticator = authenticator
+
+
+def user_for_token(secret: str) -> tuple[Any, int] | None:
+    """The active user of a live token and the token's id, or None."""
+    if _authenticator is None:
+        raise ImproperlyConfigured(
+            "No API token authenticator is registered: crewcall.accounts must be in INSTALLED_APPS "
+            "(AccountsConfig.ready registers it)."
+        )
+    return _authenticator(secret)
