@@ -26,14 +26,14 @@ class EventStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# The lifecycle (DESIGN.md §3), the single Python copy of what the trigger
+# The lifecycle, the single Python copy of what the trigger
 # `events_event_guard` enforces; a test checks both agree.
 EVENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    "draft": frozenset({"recruiting", "cancelled"}),
-    "recruiting": frozenset({"staffed", "completed", "cancelled"}),
-    "staffed": frozenset({"recruiting", "completed", "cancelled"}),
-    "completed": frozenset(),
-    "cancelled": frozenset(),
+    EventStatus.DRAFT: frozenset({EventStatus.RECRUITING, EventStatus.CANCELLED}),
+    EventStatus.RECRUITING: frozenset({EventStatus.STAFFED, EventStatus.COMPLETED, EventStatus.CANCELLED}),
+    EventStatus.STAFFED: frozenset({EventStatus.RECRUITING, EventStatus.COMPLETED, EventStatus.CANCELLED}),
+    EventStatus.COMPLETED: frozenset(),
+    EventStatus.CANCELLED: frozenset(),
 }
 
 

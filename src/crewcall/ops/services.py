@@ -32,7 +32,7 @@ def _int_id(finding: Finding) -> int:
 def repair_event_staffing_status(*, actor: Any = None, event_id: int) -> str:
     from crewcall.core.versioning import get_or_not_found
     from crewcall.events.models import Event
-    from crewcall.events.services import event_sync_staffing_status
+    from crewcall.staffing.event_lifecycle import event_sync_staffing_status
 
     event = get_or_not_found(Event, pk=event_id, lock=True)
     before = event.status
@@ -47,7 +47,7 @@ def event_staffing_status(finding: Finding) -> str:
 def assignment_remove(finding: Finding) -> str:
     """The invitation says the person is not coming: the placement goes (its history stays)."""
     from crewcall.events.models import Assignment
-    from crewcall.events.services import assignment_delete
+    from crewcall.staffing.placement import assignment_delete
 
     version = Assignment.objects.filter(pk=_int_id(finding)).values_list("version", flat=True).first()
     if version is None:

@@ -21,7 +21,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crewcall.core.errors import Busy, NotFound, ValidationFailed, VersionConflict
-from crewcall.events import services as events
 from crewcall.events.models import Assignment, Event, WorkArea
 from crewcall.people.models import Role
 from crewcall.staffing import asking, selectors, services
@@ -36,6 +35,7 @@ from crewcall.staffing.forms import (
     next_statuses,
 )
 from crewcall.staffing.models import Invitation, InvitationStatus, ResponseMethod
+from crewcall.staffing.placement import assignment_create, assignment_delete, assignment_move
 from crewcall.web.access import can_edit, editor, reader
 from crewcall.web.htmx import render_page
 from crewcall.web.live import render_live
@@ -349,7 +349,7 @@ def place(request: HttpRequest, event_id: int) -> HttpResponse:
         raise Http404
     name = invitation.employee.name
     try:
-        placed = events.assignment_create(
+        placed = assignment_create(
             actor=request.user,  # type: ignore[arg-type]
             event_id=event_id,
             invitation_id=invitation.pk,
@@ -385,7 +385,7 @@ def unplace(request: HttpRequest, event_id: int, assignment_id: int) -> HttpResp
     done = _write(
         request,
         event_id,
-        lambda: events.assignment_delete(
+        lambda: assignment_delete(
             actor=request.user,  # type: ignore[arg-type]
             assignment_id=assignment_id,
             expected_version=form.cleaned_data["version"],
@@ -416,7 +416,7 @@ def move(request: HttpRequest, event_id: int, assignment_id: int) -> HttpRespons
     done = _write(
         request,
         event_id,
-        lambda: events.assignment_move(
+        lambda: assignment_move(
             actor=request.user,  # type: ignore[arg-type]
             assignment_id=assignment_id,
             expected_version=form.cleaned_data["version"],
