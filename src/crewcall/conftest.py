@@ -61,7 +61,8 @@ class Agency:
         )
 
     def event(self, title: str = "Gala", status: str = "recruiting", **kw: Any) -> Any:
-        from crewcall.events.services import event_create, event_transition
+        from crewcall.events.services import event_create
+        from crewcall.staffing.event_lifecycle import event_transition
 
         event = event_create(
             actor=self.actor,

@@ -4,8 +4,10 @@ from django.urls import include, path, re_path
 from crewcall.api import api
 from crewcall.changes import views as changes_views
 from crewcall.core.api.problems import api_not_found
+from crewcall.events import urls as events_urls
 from crewcall.messaging import views as messaging_views
 from crewcall.messaging import webhooks
+from crewcall.staffing import urls as staffing_urls
 from crewcall.web import auth as web_auth
 from crewcall.web import personal, personal_pages, views
 
@@ -23,7 +25,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("employees/", include("crewcall.people.urls")),
     path("events/<int:event_id>/board/", include("crewcall.staffing.urls")),
-    path("events/", include("crewcall.events.urls")),
+    # The event pages are events'; their status actions (transition, cancel) staffing's.
+    path("events/", include((events_urls.urlpatterns + staffing_urls.event_urlpatterns, "events"))),
     path("messages/", include("crewcall.messaging.page_urls")),
     path("users/", include("crewcall.accounts.urls")),
     path("", include("crewcall.web.urls")),

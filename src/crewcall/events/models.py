@@ -29,11 +29,11 @@ class EventStatus(models.TextChoices):
 # The lifecycle (docs/data-model.md), the single Python copy of what the trigger
 # `events_event_guard` enforces; a test checks both agree.
 EVENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    "draft": frozenset({"recruiting", "cancelled"}),
-    "recruiting": frozenset({"staffed", "completed", "cancelled"}),
-    "staffed": frozenset({"recruiting", "completed", "cancelled"}),
-    "completed": frozenset(),
-    "cancelled": frozenset(),
+    EventStatus.DRAFT: frozenset({EventStatus.RECRUITING, EventStatus.CANCELLED}),
+    EventStatus.RECRUITING: frozenset({EventStatus.STAFFED, EventStatus.COMPLETED, EventStatus.CANCELLED}),
+    EventStatus.STAFFED: frozenset({EventStatus.RECRUITING, EventStatus.COMPLETED, EventStatus.CANCELLED}),
+    EventStatus.COMPLETED: frozenset(),
+    EventStatus.CANCELLED: frozenset(),
 }
 
 

@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Expression, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from crewcall.events.models import Assignment, Event, WorkArea
 from crewcall.people.models import Skill
-from crewcall.staffing.models import Invitation, InvitationStatus
+
+
+@dataclass(frozen=True)
+class InvitationFigures:
+    """How to count an event's invitations, for the event pages and the API. Invitations
+    are staffing's and events sits below staffing, so staffing hands these in when its
+    app is ready (StaffingConfig.ready) instead of events importing it."""
+
+    # per event in a list (correlated on OuterRef("pk")): people accepted or done
+    accepted: Callable[[], Expression]
+    # one event: every invitation status, zero included
+    by_status: Callable[[int], dict[str, int]]
+
+
+_figures: list[InvitationFigures] = []
+
+
+def invitation_figures_register(figures: InvitationFigures) -> None:
+    _figures[:] = [figures]
+
+
+def _invitation_figures() -> InvitationFigures:
+    if not _figures:
+        raise LookupError("No invitation figures: is crewcall.staffing in INSTALLED_APPS?")
+    return _figures[0]
 
 
 def work_areas_with_load(*, event_id: int) -> QuerySet[WorkArea]:
@@ -63,12 +89,7 @@ def event_detail(*, event_id: int, is_template: bool = False) -> Event | None:
     )
     if event is None:
         return None
-    counts = dict.fromkeys(InvitationStatus.values, 0)
-    rows = (
-        Invitation.objects.filter(event_id=event_id).order_by().values_list("status").annotate(n=Count("id"))
-    )
-    counts.update({status: n for status, n in rows})
-    event.invitation_counts = counts  # type: ignore[attr-defined]
+    event.invitation_counts = _invitation_figures().by_status(event_id)  # type: ignore[attr-defined]
     return event
 
 
@@ -99,22 +120,6 @@ def work_area_detail(*, work_area_id: int) -> WorkArea | None:
     return work_area_filter(work_area_id=work_area_id).first()
 
 
-def assignment_filter(
-    *, event_id: int | None = None, work_area_id: int | None = None
-) -> QuerySet[Assignment]:
-    """Placements with the employee's name and the role key (one query per page)."""
-    qs = Assignment.objects.select_related("employee", "role")
-    if event_id is not None:
-        qs = qs.filter(event_id=event_id)
-    if work_area_id is not None:
-        qs = qs.filter(work_area_id=work_area_id)
-    return qs
-
-
-def assignment_detail(*, assignment_id: int) -> Assignment | None:
-    return assignment_filter().filter(pk=assignment_id).first()
-
-
 # ── pages (events/views) ────────────────────────────────────────────────────
 
 EVENT_PAGE_LIMIT = 200
@@ -137,9 +142,8 @@ def event_rows(
         qs = qs.filter(event_date__lt=today).order_by("-event_date", "-start_time", "-id")
     else:
         qs = qs.filter(event_date__gte=today).order_by("event_date", "start_time", "id")
-    accepted = Invitation.objects.filter(status__in=[InvitationStatus.ACCEPTED, InvitationStatus.COMPLETED])
     qs = qs.annotate(
-        accepted_count=_count(accepted, Count("id")),
+        accepted_count=_invitation_figures().accepted(),
         assigned_count=_count(Assignment.objects.all(), Count("id")),
     )
     return list(qs[:limit])

@@ -1,4 +1,7 @@
-"""Every write to events, templates, work areas and assignments (@service: one transaction each)."""
+"""Every write to events, templates and work areas (@service: one transaction each).
+
+The lifecycle that touches invitations and placements (transition, cancel) and the
+placements themselves are staffing's: staffing.event_lifecycle, staffing.placement."""
 
 from __future__ import annotations
 
@@ -17,15 +20,12 @@ from crewcall.core.transactions import service
 from crewcall.core.validation import require_text
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
 from crewcall.events.models import (
-    EVENT_TRANSITIONS,
-    Assignment,
     Event,
     EventStatus,
     WorkArea,
     WorkAreaSkill,
 )
 from crewcall.people.models import Role, Skill
-from crewcall.staffing.models import Invitation
 
 EVENT_EDITABLE = {
     "title",
@@ -163,10 +163,10 @@ def work_area_problems(
             )
     if work_area_id is not None:
         placed = dict(
-            Assignment.objects.filter(work_area_id=work_area_id)
+            WorkArea.objects.filter(pk=work_area_id, assignments__isnull=False)
             .order_by()
-            .values_list("role__key")
-            .annotate(n=Count("id"))
+            .values_list("assignments__role__key")
+            .annotate(n=Count("assignments"))
         )
         taken = sum(placed.values())
         if capacity is not None and taken > capacity:
@@ -341,61 +341,6 @@ def event_update(
 
 
 @service
-def event_transition(
-    *, actor: User | None, event_id: int, expected_version: int | None, to_status: str
-) -> Event:
-    """Move an event along its lifecycle (use event_cancel to cancel)."""
-    event = lock_current(Event, pk=event_id, expected_version=expected_version)
-    if to_status == EventStatus.CANCELLED:
-        raise ValidationFailed.single("status", _("Use cancel to cancel an event."))
-    if to_status not in EVENT_TRANSITIONS.get(event.status, frozenset()):
-        raise ValidationFailed.single(
-            "status",
-            _("An event cannot go from %(from)s to %(to)s.") % {"from": event.status, "to": to_status},
-        )
-    if event.is_template:
-        raise ValidationFailed.single("status", _("A template has no lifecycle."))
-    if to_status == EventStatus.COMPLETED:
-        Invitation.objects.filter(event=event, status="accepted").update(status="completed")
-        Invitation.objects.filter(event=event, status__in=["asked", "waitlisted"]).update(status="expired")
-    apply_changes(event, {"status": to_status}, allowed={"status"})
-    return event
-
-
-@service
-def event_cancel(*, actor: User | None, event_id: int, expected_version: int | None) -> Event:
-    """Cancel: placements removed, every open invitation cancelled; other events untouched."""
-    event = lock_current(Event, pk=event_id, expected_version=expected_version)
-    if "cancelled" not in EVENT_TRANSITIONS[event.status]:
-        raise ValidationFailed.single(
-            "status", _("A %(status)s event cannot be cancelled.") % {"status": event.status}
-        )
-    Assignment.objects.filter(event=event).delete()
-    notified = list(
-        Invitation.objects.filter(event=event, status__in=["asked", "waitlisted", "accepted"])
-        .select_related("employee")
-        .order_by("pk")
-    )
-    Invitation.objects.filter(pk__in=[i.pk for i in notified]).update(status="cancelled")
-    apply_changes(event, {"status": EventStatus.CANCELLED}, allowed={"status"})
-    for invitation in notified:
-        _queue_cancellation_notice(invitation, event)
-    return event
-
-
-def _queue_cancellation_notice(invitation: Invitation, event: Event) -> None:
-    """Everyone who was asked, waiting or booked hears that the event is off."""
-    from crewcall.messaging.outbox import message_queue_about
-
-    if invitation.employee.phone_number is None:
-        return  # anonymised since: nobody to tell
-    message_queue_about(
-        invitation, event, text="cancellation", kind="cancellation",
-        intent_key=f"cancellation:{invitation.pk}",
-    )  # fmt: skip
-
-
-@service
 def event_delete_draft(*, actor: User | None, event_id: int, expected_version: int | None) -> None:
     """Delete a draft (or an unused template) with its work areas; anything with
     invitations or events made from it is cancelled or archived instead."""
@@ -422,17 +367,6 @@ def template_archive(*, actor: User | None, event_id: int, expected_version: int
         )
     apply_changes(event, {"archived_at": timezone.now()}, allowed={"archived_at"})
     return event
-
-
-def event_sync_staffing_status(event: Event) -> None:
-    """recruiting ↔ staffed as acceptances come and go. Runs inside the caller's
-    transaction, with the event row already locked by it."""
-    if event.status not in (EventStatus.RECRUITING, EventStatus.STAFFED):
-        return
-    accepted = Invitation.objects.filter(event=event, status="accepted").count()
-    wanted = EventStatus.STAFFED if accepted >= event.employees_needed else EventStatus.RECRUITING
-    if event.status != wanted:
-        apply_changes(event, {"status": wanted}, allowed={"status"})
 
 
 @service
@@ -523,96 +457,3 @@ def work_area_delete(*, actor: User | None, work_area_id: int, expected_version:
         raise ValidationFailed.single("work_area", _("People are placed here; move them first."))
     WorkAreaSkill.objects.filter(work_area=area).delete()
     area.delete()
-
-
-@service
-def assignment_create(
-    *,
-    actor: User | None,
-    work_area_id: int,
-    role_id: int,
-    invitation_id: int | None = None,
-    employee_id: int | None = None,
-    event_id: int | None = None,
-) -> Assignment:
-    """Place an accepted employee, named by their invitation or (with `event_id`) as the
-    employee. Capacity and role caps are checked by the database under a lock on the
-    work area, so concurrent placements can never overfill it."""
-    invitation = _invitation_to_place(invitation_id=invitation_id, employee_id=employee_id, event_id=event_id)
-    area = WorkArea.objects.filter(pk=work_area_id).first()
-    if area is None:
-        raise ValidationFailed.single(
-            "work_area_id", _("There is no work area %(id)s.") % {"id": work_area_id}
-        )
-    if area.event_id != invitation.event_id:
-        raise ValidationFailed.single("work_area_id", _("This work area belongs to another event."))
-    role = _role(role_id)
-    assignment = Assignment(
-        event_id=invitation.event_id,
-        employee_id=invitation.employee_id,
-        invitation=invitation,
-        work_area=area,
-        role=role,
-        assigned_by=actor,
-    )
-    assignment.save()
-    assignment.refresh_version()
-    return assignment
-
-
-def _invitation_to_place(
-    *, invitation_id: int | None, employee_id: int | None, event_id: int | None
-) -> Invitation:
-    if (invitation_id is None) == (employee_id is None):
-        raise ValidationFailed.single(
-            "invitation_id", _("Name the invitation or the employee (exactly one).")
-        )
-    if invitation_id is not None:
-        invitation = Invitation.objects.filter(pk=invitation_id).first()
-        if invitation is None or (event_id is not None and invitation.event_id != event_id):
-            raise ValidationFailed.single(
-                "invitation_id", _("There is no invitation %(id)s for this event.") % {"id": invitation_id}
-            )
-        return invitation
-    if event_id is None or employee_id is None:
-        raise ValidationFailed.single("event_id", _("Placing an employee needs the event."))
-    invitation = Invitation.objects.filter(event_id=event_id, employee_id=employee_id).first()
-    if invitation is None:
-        raise ValidationFailed.single("employee_id", _("This employee is not invited to this event."))
-    return invitation
-
-
-def _role(role_id: int) -> Role:
-    role = Role.objects.filter(pk=role_id).first()
-    if role is None:
-        raise ValidationFailed.single("role", _("There is no role %(id)s.") % {"id": role_id})
-    return role
-
-
-@service
-def assignment_move(
-    *,
-    actor: User | None,
-    assignment_id: int,
-    expected_version: int | None,
-    work_area_id: int | None = None,
-    role_id: int | None = None,
-) -> Assignment:
-    """Move a placement to another work area of its event and/or another role."""
-    assignment = lock_current(Assignment, pk=assignment_id, expected_version=expected_version)
-    changes: dict[str, Any] = {}
-    if work_area_id is not None:
-        area = WorkArea.objects.filter(pk=work_area_id).first()
-        if area is None or area.event_id != assignment.event_id:
-            raise ValidationFailed.single("work_area_id", _("There is no such work area at this event."))
-        changes["work_area_id"] = work_area_id
-    if role_id is not None:
-        changes["role_id"] = _role(role_id).pk
-    apply_changes(assignment, changes, allowed={"work_area_id", "role_id"})
-    return assignment
-
-
-@service
-def assignment_delete(*, actor: User | None, assignment_id: int, expected_version: int | None) -> None:
-    assignment = lock_current(Assignment, pk=assignment_id, expected_version=expected_version)
-    assignment.delete()

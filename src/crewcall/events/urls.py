@@ -1,4 +1,5 @@
-"""The dispatcher's pages of this app (mounted in crewcall/urls.py)."""
+"""The dispatcher's pages of this app (mounted in crewcall/urls.py, in the namespace
+"events" with staffing's event_urlpatterns: the status actions)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ urlpatterns: list[URLPattern] = [
     path("<int:pk>/", events.event_detail, name="detail"),
     path("<int:pk>/edit", events.event_edit, name="edit"),
     path("<int:pk>/weekly-copies", events.event_weekly_copies, name="weekly"),
-    path("<int:pk>/status", events.event_transition, name="transition"),
-    path("<int:pk>/cancel", events.event_cancel, name="cancel"),
     path("<int:pk>/delete", events.event_delete, name="delete"),
     path("<int:pk>/work-areas/new", work_areas.work_area_new, name="work_area_new"),
     path("<int:pk>/work-areas/validate", work_areas.work_area_validate, name="work_area_validate_new"),

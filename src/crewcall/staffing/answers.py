@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from crewcall.core.versioning import apply_changes, get_or_not_found
 from crewcall.events.models import Assignment, Event, EventStatus
-from crewcall.events.services import event_sync_staffing_status
 from crewcall.messaging.outbox import message_queue_about
+from crewcall.staffing.event_lifecycle import event_sync_staffing_status
 from crewcall.staffing.models import Invitation
 
 Outcome = Literal[

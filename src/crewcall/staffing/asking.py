@@ -19,7 +19,7 @@ from crewcall.core.versioning import apply_changes
 from crewcall.events.models import Event, EventStatus
 from crewcall.messaging.outbox import message_queue_about
 from crewcall.staffing.answers import lock_event_for_answers
-from crewcall.staffing.models import Invitation
+from crewcall.staffing.models import Invitation, InvitationStatus
 from crewcall.staffing.picker import pick_candidates
 
 
@@ -93,7 +93,7 @@ def event_nudge(*, actor: User | None, event_id: int) -> int:
     """Remind everyone who has not answered yet; at most one nudge per person per day."""
     event = lock_event_for_answers(event_id)
     today = timezone.localdate().isoformat()
-    quiet = Invitation.objects.filter(event=event, status="asked").select_related("employee")
+    quiet = Invitation.objects.filter(event=event, status=InvitationStatus.ASKED).select_related("employee")
     sent = 0
     for invitation in quiet:
         _queued, created = message_queue_about(

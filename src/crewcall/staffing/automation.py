@@ -15,11 +15,11 @@ from crewcall.accounts.models import User
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes
 from crewcall.events.models import Event, EventStatus
-from crewcall.events.services import event_sync_staffing_status
 from crewcall.messaging.outbox import message_queue_about
 from crewcall.staffing.answers import lock_event_for_answers
 from crewcall.staffing.asking import AskResult, ask_wave
-from crewcall.staffing.models import Invitation
+from crewcall.staffing.event_lifecycle import event_sync_staffing_status
+from crewcall.staffing.models import Invitation, InvitationStatus
 
 
 def events_lagging(*, now: object = None) -> list[int]:
@@ -33,7 +33,7 @@ def events_lagging(*, now: object = None) -> list[int]:
         )
         .filter(Q(reply_deadline__isnull=True) | Q(reply_deadline__gt=now))
         .annotate(
-            accepted=Count("invitations", filter=Q(invitations__status="accepted")),
+            accepted=Count("invitations", filter=Q(invitations__status=InvitationStatus.ACCEPTED)),
             last_asked=Max("invitations__asked_at"),
         )
         .filter(Q(last_asked__isnull=False) & Q(last_asked__lt=now - delay))  # type: ignore[operator]
@@ -58,14 +58,14 @@ def invitations_expire(*, actor: User | None = None) -> int:
     now = timezone.now()
     today = timezone.localdate()
     due = Invitation.objects.filter(
-        Q(status="asked", event__reply_deadline__lte=now)
-        | Q(status__in=["asked", "waitlisted"], event__event_date__lt=today)
+        Q(status=InvitationStatus.ASKED, event__reply_deadline__lte=now)
+        | Q(status__in=[InvitationStatus.ASKED, InvitationStatus.WAITLISTED], event__event_date__lt=today)
     )
     expired = 0
     for event_id in sorted(set(due.values_list("event_id", flat=True))):  # fixed lock order
         event = lock_event_for_answers(event_id)
         for invitation in due.filter(event_id=event_id).select_for_update().order_by("pk"):
-            apply_changes(invitation, {"status": "expired"}, allowed={"status"})
+            apply_changes(invitation, {"status": InvitationStatus.EXPIRED}, allowed={"status"})
             expired += 1
         event_sync_staffing_status(event)
     return expired
@@ -76,7 +76,9 @@ def reminders_send(*, actor: User | None = None) -> int:
     """Remind everyone accepted for tomorrow's events (one reminder per invitation)."""
     tomorrow = timezone.localdate() + timedelta(days=1)
     accepted = Invitation.objects.filter(
-        status="accepted", event__event_date=tomorrow, event__status__in=["recruiting", "staffed"]
+        status=InvitationStatus.ACCEPTED,
+        event__event_date=tomorrow,
+        event__status__in=[EventStatus.RECRUITING, EventStatus.STAFFED],
     ).select_related("employee", "event")
     queued = 0
     for invitation in accepted:

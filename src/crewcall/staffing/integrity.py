@@ -13,9 +13,10 @@ from crewcall.core.integrity import Check, Finding, finding_int_id, register
 from crewcall.core.transactions import service
 from crewcall.core.versioning import get_or_not_found
 from crewcall.events.models import Assignment, Event
-from crewcall.events.services import assignment_delete, event_sync_staffing_status
 from crewcall.staffing.asking import queue_invitation_message
+from crewcall.staffing.event_lifecycle import event_sync_staffing_status
 from crewcall.staffing.models import Invitation
+from crewcall.staffing.placement import assignment_delete
 
 
 @service

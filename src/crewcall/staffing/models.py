@@ -31,15 +31,30 @@ class InvitationStatus(models.TextChoices):
 # The lifecycle (docs/data-model.md); the single Python copy of what trigger
 # `staffing_invitation_guard` enforces.
 INVITATION_TRANSITIONS: dict[str, frozenset[str]] = {
-    "asked": frozenset({"accepted", "waitlisted", "declined", "expired", "cancelled"}),
-    "waitlisted": frozenset({"accepted", "declined", "expired", "cancelled"}),
-    "accepted": frozenset({"cancelled", "completed"}),
-    "declined": frozenset(),
-    "expired": frozenset(),
-    "cancelled": frozenset(),
-    "completed": frozenset(),
+    InvitationStatus.ASKED: frozenset(
+        {
+            InvitationStatus.ACCEPTED,
+            InvitationStatus.WAITLISTED,
+            InvitationStatus.DECLINED,
+            InvitationStatus.EXPIRED,
+            InvitationStatus.CANCELLED,
+        }
+    ),
+    InvitationStatus.WAITLISTED: frozenset(
+        {
+            InvitationStatus.ACCEPTED,
+            InvitationStatus.DECLINED,
+            InvitationStatus.EXPIRED,
+            InvitationStatus.CANCELLED,
+        }
+    ),
+    InvitationStatus.ACCEPTED: frozenset({InvitationStatus.CANCELLED, InvitationStatus.COMPLETED}),
+    InvitationStatus.DECLINED: frozenset(),
+    InvitationStatus.EXPIRED: frozenset(),
+    InvitationStatus.CANCELLED: frozenset(),
+    InvitationStatus.COMPLETED: frozenset(),
 }
-OPEN_INVITATION_STATUSES = ("asked", "waitlisted", "accepted")
+OPEN_INVITATION_STATUSES = (InvitationStatus.ASKED, InvitationStatus.WAITLISTED, InvitationStatus.ACCEPTED)
 
 
 class WorkedHours(models.Func):

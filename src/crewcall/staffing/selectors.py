@@ -7,12 +7,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crewcall.core.errors import NotFound, ValidationFailed
-from crewcall.events.models import Event, EventStatus
+from crewcall.events import selectors as events
+from crewcall.events.models import Assignment, Event, EventStatus
+from crewcall.events.selectors import InvitationFigures
+from crewcall.people.models import EmployeeStats, Role
 from crewcall.staffing.models import Invitation, InvitationStatus, WorkLog
+from crewcall.staffing.payroll import amount_of
 from crewcall.staffing.picker import Pick, pick_candidates
 
 
@@ -39,6 +44,43 @@ def invitation_counts(*, event_id: int) -> dict[str, int]:
     for row in rows:
         counts[row["status"]] = row["n"]
     return counts
+
+
+def accepted_per_event() -> Coalesce:
+    """For Event.objects.annotate(): how many people accepted or worked the event (a
+    correlated subquery on OuterRef("pk"))."""
+    per_event = (
+        Invitation.objects.filter(
+            event=OuterRef("pk"), status__in=[InvitationStatus.ACCEPTED, InvitationStatus.COMPLETED]
+        )
+        .order_by()
+        .values("event")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_event), 0, output_field=IntegerField())
+
+
+# The figures the event pages and API show (registered by StaffingConfig.ready).
+INVITATION_FIGURES = InvitationFigures(
+    accepted=accepted_per_event, by_status=lambda event_id: invitation_counts(event_id=event_id)
+)
+
+
+def assignment_filter(
+    *, event_id: int | None = None, work_area_id: int | None = None
+) -> QuerySet[Assignment]:
+    """Placements with the employee's name and the role key (one query per page)."""
+    qs = Assignment.objects.select_related("employee", "role")
+    if event_id is not None:
+        qs = qs.filter(event_id=event_id)
+    if work_area_id is not None:
+        qs = qs.filter(work_area_id=work_area_id)
+    return qs
+
+
+def assignment_detail(*, assignment_id: int) -> Assignment | None:
+    return assignment_filter().filter(pk=assignment_id).first()
 
 
 @dataclass(frozen=True)
@@ -90,7 +132,11 @@ def work_log_detail(*, work_log_id: int) -> WorkLog | None:
 
 # ── the event's staffing board (staffing/views.py) ──────────────────────────
 
-BOARD_GROUPS = ("asked", "accepted", "waitlisted", "declined", "expired", "cancelled", "completed")
+BOARD_GROUPS = (
+    InvitationStatus.ASKED, InvitationStatus.ACCEPTED, InvitationStatus.WAITLISTED,
+    InvitationStatus.DECLINED, InvitationStatus.EXPIRED, InvitationStatus.CANCELLED,
+    InvitationStatus.COMPLETED,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -102,27 +148,24 @@ class Board:
 
     event: Event
     areas: list[Any]
-    groups: list[tuple[str, list[Invitation]]]
+    groups: list[tuple[InvitationStatus, list[Invitation]]]
     roles: list[Any]
     placements: list[Any] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
         counts: dict[str, int] = self.event.invitation_counts  # type: ignore[attr-defined]
-        return counts["accepted"] + counts["completed"]
+        return counts[InvitationStatus.ACCEPTED] + counts[InvitationStatus.COMPLETED]
 
 
 def event_board(*, event_id: int) -> Board | None:
     """The board of one event in a fixed number of queries (six), however many people:
     the event with its counts (two), work areas, placements, invitations, roles."""
-    from crewcall.events import selectors as events
-    from crewcall.people.models import Role
-
     event = events.event_detail(event_id=event_id)
     if event is None:
         return None
     areas = list(events.work_areas_with_load(event_id=event_id).order_by("position_order", "id"))
-    placements = list(events.assignment_filter(event_id=event_id).order_by("employee__name", "id"))
+    placements = list(assignment_filter(event_id=event_id).order_by("employee__name", "id"))
     by_area: dict[int, list[Any]] = {area.pk: [] for area in areas}
     by_invitation = {}
     areas_by_id = {area.pk: area for area in areas}
@@ -136,7 +179,7 @@ def event_board(*, event_id: int) -> Board | None:
     for invitation in invitations_for_event(event_id=event_id):
         invitation.placement = by_invitation.get(invitation.pk)  # type: ignore[attr-defined]
         grouped.setdefault(invitation.status, []).append(invitation)
-    groups = [(s, grouped[s]) for s in BOARD_GROUPS if s != "completed" or grouped[s]]
+    groups = [(s, grouped[s]) for s in BOARD_GROUPS if s != InvitationStatus.COMPLETED or grouped[s]]
     roles = list(Role.objects.order_by("name", "id"))
     return Board(event=event, areas=areas, groups=groups, roles=roles, placements=placements)
 
@@ -170,8 +213,6 @@ class HoursRow:
 
     @property
     def amount(self) -> Decimal | None:
-        from crewcall.staffing.payroll import amount_of
-
         if self.log is None:
             return None
         return amount_of(self.log.hours, self.log.event.hourly_rate)
@@ -194,10 +235,6 @@ class EventHours:
 def event_hours(*, event: Event, placements: list[Any] | None = None) -> EventHours:
     """Everyone's hours at `event` in a fixed number of queries (three: placements unless
     given, the entries, the employees' totals), however many people."""
-    from crewcall.events.selectors import assignment_filter
-    from crewcall.people.models import EmployeeStats
-    from crewcall.staffing.payroll import amount_of
-
     if placements is None:
         placements = list(assignment_filter(event_id=event.pk))
     logs = {log.employee_id: log for log in work_logs_for_event(event_id=event.pk)}

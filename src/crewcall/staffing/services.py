@@ -19,7 +19,6 @@ from crewcall.core.errors import NotFound, ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
 from crewcall.events.models import Event
-from crewcall.events.services import event_sync_staffing_status
 from crewcall.people.models import Employee
 from crewcall.staffing.answers import (
     ANSWERABLE,
@@ -28,9 +27,16 @@ from crewcall.staffing.answers import (
     lock_event_for_answers,
     queue_answer_reply,
 )
-from crewcall.staffing.models import INVITATION_TRANSITIONS, Invitation, ResponseMethod, WorkLog
+from crewcall.staffing.event_lifecycle import event_sync_staffing_status
+from crewcall.staffing.models import (
+    INVITATION_TRANSITIONS,
+    Invitation,
+    InvitationStatus,
+    ResponseMethod,
+    WorkLog,
+)
 
-ANSWERS = {"accepted", "declined", "waitlisted"}
+ANSWERS = {InvitationStatus.ACCEPTED, InvitationStatus.DECLINED, InvitationStatus.WAITLISTED}
 
 
 @service
@@ -76,7 +82,7 @@ def invitation_set_status(
         raise ValidationFailed.single(
             "response_method", _("%(value)s is not a response method.") % {"value": repr(method)}
         )
-    if invitation.status == "accepted" and status == "cancelled":
+    if invitation.status == InvitationStatus.ACCEPTED and status == InvitationStatus.CANCELLED:
         from crewcall.staffing.answers import withdraw_acceptance
 
         withdraw_acceptance(invitation, event, {})
@@ -226,7 +232,8 @@ def invitation_answer_on_page(
     )
     if current.status not in ANSWERABLE:
         current.event = event
-        return current, "already" if current.status in ("accepted", "declined") else "closed"
+        answered = current.status in (InvitationStatus.ACCEPTED, InvitationStatus.DECLINED)
+        return current, "already" if answered else "closed"
     invitation, outcome = answer_invitation(
         invitation_id=invitation_id,
         answer="yes" if answer == "yes" else "no",

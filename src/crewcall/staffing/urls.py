@@ -1,10 +1,12 @@
-"""The staffing board of one event, mounted under events/<event_id>/board/ in crewcall/urls.py."""
+"""The staffing board of one event, mounted under events/<event_id>/board/ in crewcall/urls.py;
+and the event's status actions, mounted with the event pages (namespace "events")."""
 
 from __future__ import annotations
 
 from django.urls import URLPattern, path
 
 from crewcall.staffing import views
+from crewcall.staffing.views import event_lifecycle
 
 app_name = "staffing"
 urlpatterns: list[URLPattern] = [
@@ -18,4 +20,11 @@ urlpatterns: list[URLPattern] = [
     path("hours/<int:employee_id>", views.hours_save, name="hours_save"),
     path("hours/<int:employee_id>/approve", views.hours_approve, name="hours_approve"),
     path("messages/<int:employee_id>", views.timeline, name="timeline"),
+]
+
+# Under events/ beside crewcall.events.urls, keeping their names events:transition and
+# events:cancel: completing and cancelling an event reach its invitations.
+event_urlpatterns: list[URLPattern] = [
+    path("<int:pk>/status", event_lifecycle.event_transition, name="transition"),
+    path("<int:pk>/cancel", event_lifecycle.event_cancel, name="cancel"),
 ]

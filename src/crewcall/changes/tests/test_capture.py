@@ -18,6 +18,7 @@ from crewcall.core.tests.sql import run
 from crewcall.core.tests.test_audit import exercise_every_table
 from crewcall.events import services as events
 from crewcall.people import services as people
+from crewcall.staffing import event_lifecycle
 from crewcall.staffing import services as staffing
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,7 @@ def exercise_everything(alice: User) -> None:
         actor=alice, title="Messages", event_date=date(2030, 6, 1), start_time=time(18),
         hourly_rate=Decimal("15"), employees_needed=1, employees_to_ask=1,
     )  # fmt: skip
-    events.event_transition(actor=alice, event_id=event.pk, expected_version=1, to_status="recruiting")
+    event_lifecycle.event_transition(actor=alice, event_id=event.pk, expected_version=1, to_status="recruiting")
     emp = people.employee_create(
         actor=alice, name="Mia", phone_number="+4915199000001", primary_role=role, employment_type="part_time"
     )

@@ -21,6 +21,7 @@ from crewcall.core.context import request_context
 from crewcall.core.tests.sql import refused, run
 from crewcall.events import services as events
 from crewcall.people import services as people
+from crewcall.staffing import event_lifecycle, placement
 from crewcall.staffing import services as staffing
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +118,7 @@ def exercise_every_table(actor: User) -> None:
     events.work_area_delete(actor=actor, work_area_id=spare_area.pk, expected_version=spare_area.version)
     bar = events.work_area_create(actor=actor, event_id=event.pk, name="Bar", max_capacity=2)
     cellar = events.work_area_create(actor=actor, event_id=event.pk, name="Cellar", max_capacity=2)
-    event = events.event_transition(
+    event = event_lifecycle.event_transition(
         actor=actor, event_id=event.pk, expected_version=event.version, to_status="recruiting"
     )
 
@@ -125,11 +126,11 @@ def exercise_every_table(actor: User) -> None:
     inv = staffing.invitation_set_status(
         actor=actor, invitation_id=inv.pk, expected_version=inv.version, status="accepted"
     )
-    placed = events.assignment_create(actor=actor, invitation_id=inv.pk, work_area_id=bar.pk, role_id=role.pk)
-    placed = events.assignment_move(
+    placed = placement.assignment_create(actor=actor, invitation_id=inv.pk, work_area_id=bar.pk, role_id=role.pk)
+    placed = placement.assignment_move(
         actor=actor, assignment_id=placed.pk, expected_version=1, work_area_id=cellar.pk, role_id=role.pk
     )
-    events.assignment_delete(actor=actor, assignment_id=placed.pk, expected_version=placed.version)
+    placement.assignment_delete(actor=actor, assignment_id=placed.pk, expected_version=placed.version)
 
     start = timezone.make_aware(datetime(2025, 5, 1, 18))
     log = staffing.work_log_create(

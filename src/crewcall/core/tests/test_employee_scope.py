@@ -16,9 +16,9 @@ from crewcall.conftest import Agency
 from crewcall.core.employee_scope import employee_scope
 from crewcall.core.tests.owner import as_owner
 from crewcall.events.models import Assignment
-from crewcall.events.services import assignment_create
 from crewcall.people.models import Employee
 from crewcall.staffing.models import Invitation
+from crewcall.staffing.placement import assignment_create
 
 SCOPED_TABLES = (
     "people_employee",

@@ -1,4 +1,4 @@
-"""`/events`: the lifecycle of an event, and its weekly copies."""
+"""`/events`: events and their weekly copies (transition and cancel: staffing.api.event_lifecycle)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from crewcall.events.api.schemas import (
     EventOut,
     EventPatch,
     EventStatusName,
-    TransitionIn,
     WeeklyCopiesIn,
 )
 
@@ -103,44 +102,6 @@ def event_update(request: HttpRequest, response: HttpResponse, event_id: int, pa
         request,
         lambda version: services.event_update(
             actor=actor(request), event_id=event_id, expected_version=version, changes=changes
-        ),
-        lambda: event_current(event_id),
-    )
-    return one(response, event_detail(event_id))
-
-
-@router.post(
-    "/events/{event_id}/transition",
-    response=documented({200: EventDetailOut}, ON_OBJECT, ON_VERSIONED_WRITE),
-    auth=allow("dispatcher"),
-)
-def event_transition(
-    request: HttpRequest, response: HttpResponse, event_id: int, payload: TransitionIn
-) -> Any:
-    """Move the event along draft → recruiting → staffed → completed (cancel has its own call)."""
-    require_event(event_id)
-    versioned_write(
-        request,
-        lambda version: services.event_transition(
-            actor=actor(request), event_id=event_id, expected_version=version, to_status=payload.to_status
-        ),
-        lambda: event_current(event_id),
-    )
-    return one(response, event_detail(event_id))
-
-
-@router.post(
-    "/events/{event_id}/cancel",
-    response=documented({200: EventDetailOut}, ON_OBJECT, ON_VERSIONED_WRITE),
-    auth=allow("dispatcher"),
-)
-def event_cancel(request: HttpRequest, response: HttpResponse, event_id: int) -> Any:
-    """Cancel: placements removed, everyone asked or booked is told; history kept."""
-    require_event(event_id)
-    versioned_write(
-        request,
-        lambda version: services.event_cancel(
-            actor=actor(request), event_id=event_id, expected_version=version
         ),
         lambda: event_current(event_id),
     )

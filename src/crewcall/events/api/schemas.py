@@ -1,4 +1,4 @@
-"""What events, templates, work areas and placements look like over the API (out) and
+"""What events, templates and work areas look like over the API (out) and
 what may be sent (in, strict)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import Field, StringConstraints, WithJsonSchema
 
-from crewcall.core.api.inputs import Id, Input, IsoDate, IsoDateTime, IsoTime, Key, bounded_int, money, text
+from crewcall.core.api.inputs import Input, IsoDate, IsoDateTime, IsoTime, Key, bounded_int, money, text
 
 EventStatusName = Literal["draft", "recruiting", "staffed", "completed", "cancelled"]
 PriorityName = Literal["low", "medium", "high", "critical"]
@@ -117,20 +117,6 @@ class WorkAreaOut(Schema):
         return sorted(skill.key for skill in obj.required_skills.all())
 
 
-class AssignmentOut(Schema):
-    id: int
-    version: int
-    event_id: int
-    employee_id: int
-    employee_name: str = Field(validation_alias="employee.name")
-    invitation_id: int
-    work_area_id: int
-    role: str = Field(validation_alias="role.key")
-    assigned_by_id: int | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
 # ── in ──────────────────────────────────────────────────────────────────────
 
 
@@ -207,15 +193,3 @@ class WorkAreaPatch(Input):
     required_skills: SkillKeys = None  # type: ignore[assignment]
     color_theme: ColorTheme = None  # type: ignore[assignment]
     position_order: bounded_int(0, 100_000) = None  # type: ignore[valid-type]
-
-
-class AssignmentIn(Input):
-    invitation_id: Id | None = Field(None, description="The accepted invitation, or give employee_id")
-    employee_id: Id | None = Field(None, description="The accepted employee, or give invitation_id")
-    work_area_id: Id
-    role: Key
-
-
-class AssignmentPatch(Input):
-    work_area_id: Id = None  # type: ignore[assignment]
-    role: Key = None  # type: ignore[assignment]

@@ -145,7 +145,7 @@ def test_the_list_costs_the_same_queries_however_long(agency: Agency, carol: Any
     api = api_as(carol)
 
     def place(names: range) -> None:
-        from crewcall.events.services import assignment_create
+        from crewcall.staffing.placement import assignment_create
 
         for i in names:
             invitation = agency.accepted(event, agency.employee(f"P{i}"))

@@ -235,7 +235,7 @@ def test_roles_and_missing_objects(agency: Agency, carol: Any, oscar: Any, api_a
 def test_the_detail_summarises_work_areas_placements_and_invitations(
     agency: Agency, carol: Any, api_as: Any
 ) -> None:
-    from crewcall.events.services import assignment_create
+    from crewcall.staffing.placement import assignment_create
     from crewcall.staffing.services import invitation_create
 
     event = agency.event(employees_needed=3, employees_to_ask=4)

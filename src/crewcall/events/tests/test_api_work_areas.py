@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from crewcall.conftest import Agency
 from crewcall.events.models import WorkArea
-from crewcall.events.services import assignment_create
 from crewcall.people import services as people
+from crewcall.staffing.placement import assignment_create
 
 pytestmark = pytest.mark.django_db
 

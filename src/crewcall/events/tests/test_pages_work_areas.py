@@ -16,8 +16,9 @@ from django.db import DatabaseError, connection, transaction
 from crewcall.conftest import Agency
 from crewcall.events.forms import parse_role_requirements
 from crewcall.events.models import WorkArea
-from crewcall.events.services import assignment_create, work_area_problems, work_area_update
+from crewcall.events.services import work_area_problems, work_area_update
 from crewcall.people.services import skill_create
+from crewcall.staffing.placement import assignment_create
 
 pytestmark = [pytest.mark.django_db]
 

@@ -14,6 +14,7 @@ from crewcall.events import services as events
 from crewcall.events.models import Assignment, Event, WorkArea
 from crewcall.events.selectors import work_areas_with_load
 from crewcall.people import services as people
+from crewcall.staffing import event_lifecycle, placement
 from crewcall.staffing import services as staffing
 from crewcall.staffing.models import Invitation
 
@@ -76,7 +77,7 @@ def test_bad_input_names_the_field_and_writes_nothing(agency) -> None:
 def test_an_illegal_transition_is_refused_by_the_service(agency) -> None:
     event = agency.event(status="draft")
     with pytest.raises(ValidationFailed):
-        events.event_transition(
+        event_lifecycle.event_transition(
             actor=agency.actor, event_id=event.pk, expected_version=event.version, to_status="completed"
         )
     event.refresh_from_db()
@@ -102,19 +103,19 @@ def test_placing_and_counting_assignments(agency) -> None:
     bar = agency.area(event, "Bar", capacity=2, role_requirements={"bartender": 1})
     people_ = [agency.employee(name=n) for n in "ABC"]
     invs = [agency.accepted(event, p) for p in people_]
-    events.assignment_create(
+    placement.assignment_create(
         actor=agency.actor, invitation_id=invs[0].pk, work_area_id=bar.pk, role_id=agency.bartender.pk
     )
     with pytest.raises(RuleViolation) as info:
-        events.assignment_create(
+        placement.assignment_create(
             actor=agency.actor, invitation_id=invs[1].pk, work_area_id=bar.pk, role_id=agency.bartender.pk
         )
     assert list(info.value.errors) == ["role"]
-    events.assignment_create(
+    placement.assignment_create(
         actor=agency.actor, invitation_id=invs[1].pk, work_area_id=bar.pk, role_id=agency.waiter.pk
     )
     with pytest.raises(RuleViolation) as full:
-        events.assignment_create(
+        placement.assignment_create(
             actor=agency.actor, invitation_id=invs[2].pk, work_area_id=bar.pk, role_id=agency.waiter.pk
         )
     assert list(full.value.errors) == ["work_area"]
@@ -127,7 +128,7 @@ def _busy_event(agency, title: str):
     area = agency.area(event, "Bar")
     employee = agency.employee(name=f"{title} crew")
     inv = agency.accepted(event, employee)
-    events.assignment_create(
+    placement.assignment_create(
         actor=agency.actor, invitation_id=inv.pk, work_area_id=area.pk, role_id=agency.bartender.pk
     )
     return event
@@ -147,7 +148,7 @@ def _snapshot(event: Event) -> tuple[object, ...]:
 def test_cancelling_one_event_touches_no_other(agency) -> None:
     gala, fair = _busy_event(agency, "Gala"), _busy_event(agency, "Fair")
     before = _snapshot(fair)
-    events.event_cancel(
+    event_lifecycle.event_cancel(
         actor=agency.actor, event_id=gala.pk, expected_version=Event.objects.get(pk=gala.pk).version
     )
     gala.refresh_from_db()
@@ -238,7 +239,7 @@ def test_an_event_from_a_template_copies_its_work_areas(agency, django_assert_ma
     assert list(areas[0].required_skills.all()) == [skill]
     # Templates keep no invitations and cannot start recruiting.
     with pytest.raises(ValidationFailed):
-        events.event_transition(
+        event_lifecycle.event_transition(
             actor=agency.actor,
             event_id=template.pk,
             expected_version=template.version,

@@ -1,5 +1,6 @@
 """The dispatcher's event pages: list, new (blank or from a template), detail, edit,
-weekly copies and the status actions. Every write goes through events.services."""
+weekly copies and deleting a draft. Every write goes through events.services; the
+status actions (transition, cancel) are staffing.views.event_lifecycle."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from crewcall.accounts.requests import SignedInRequest
 from crewcall.events import selectors, services
@@ -33,7 +33,7 @@ from crewcall.ui.writes import run_write
 LIVE_TABLES = "events_event staffing_invitation events_assignment"
 
 
-def _event(pk: int) -> Event:
+def event_or_404(pk: int) -> Event:
     event = Event.objects.filter(pk=pk, is_template=False).first()
     if event is None:
         raise Http404
@@ -149,7 +149,7 @@ def event_edit(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @editor
 def event_weekly_copies(request: SignedInRequest, pk: int) -> HttpResponse:
-    event = _event(pk)
+    event = event_or_404(pk)
     form = WeeklyCopiesForm(request.POST if request.method == "POST" else None)
     copies: list[Event] = []
     if request.method == "POST" and form.is_valid():
@@ -166,7 +166,9 @@ def event_weekly_copies(request: SignedInRequest, pk: int) -> HttpResponse:
     return render(request, "events/event_weekly.html", {"event": event, "form": form, "copies": copies})
 
 
-def _act(request: HttpRequest, pk: int, action: Callable[[int | None, str], object]) -> HttpResponse | None:
+def act_on_event(
+    request: SignedInRequest, pk: int, action: Callable[[int | None, str], object]
+) -> HttpResponse | None:
     """Run a status action with the version the page showed; problems become a message
     on the event's page. Returns None when it worked."""
     form = StatusForm(request.POST)
@@ -183,45 +185,11 @@ def _act(request: HttpRequest, pk: int, action: Callable[[int | None, str], obje
 
 
 @editor
-@require_POST
-def event_transition(request: SignedInRequest, pk: int) -> HttpResponse:
-    _event(pk)
-    failed = _act(
-        request,
-        pk,
-        lambda version, to_status: services.event_transition(
-            actor=request.user,
-            event_id=pk,
-            expected_version=version,
-            to_status=to_status,
-        ),
-    )
-    return failed or HttpResponseRedirect(reverse("events:detail", args=[pk]))
-
-
-@editor
-def event_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
-    event = _event(pk)
-    if request.method != "POST":
-        return render(request, "events/event_confirm.html", {"event": event, "action": "cancel"})
-    failed = _act(
-        request,
-        pk,
-        lambda version, _to: services.event_cancel(
-            actor=request.user,
-            event_id=pk,
-            expected_version=version,
-        ),
-    )
-    return failed or HttpResponseRedirect(reverse("events:detail", args=[pk]))
-
-
-@editor
 def event_delete(request: SignedInRequest, pk: int) -> HttpResponse:
-    event = _event(pk)
+    event = event_or_404(pk)
     if request.method != "POST":
         return render(request, "events/event_confirm.html", {"event": event, "action": "delete"})
-    failed = _act(
+    failed = act_on_event(
         request,
         pk,
         lambda version, _to: services.event_delete_draft(

@@ -9,8 +9,8 @@ from typing import Any
 
 from crewcall.core.tests.owner import superuser_connection
 from crewcall.core.tests.sql import run
-from crewcall.events import services as events
 from crewcall.ops.integrity.runner import IntegrityOutcome
+from crewcall.staffing import placement
 
 
 @contextmanager
@@ -41,7 +41,7 @@ class World:
         self.ben = agency.employee("Ben")
         self.cem = agency.employee("Cem")
         self.ada_inv = agency.accepted(self.event, self.ada)
-        self.ada_placed = events.assignment_create(
+        self.ada_placed = placement.assignment_create(
             actor=agency.actor,
             work_area_id=self.area.pk,
             role_id=agency.bartender.pk,
@@ -50,7 +50,7 @@ class World:
 
     def accept_and_place(self, employee: Any) -> Any:
         inv = self.agency.accepted(self.event, employee)
-        return events.assignment_create(
+        return placement.assignment_create(
             actor=self.agency.actor,
             work_area_id=self.area.pk,
             role_id=self.agency.bartender.pk,

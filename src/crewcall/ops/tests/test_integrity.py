@@ -30,6 +30,7 @@ from crewcall.ops.tests.integrity_helpers import (
     triggers_off,
 )
 from crewcall.people import services as people
+from crewcall.staffing import placement
 from crewcall.staffing.services import invitation_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -172,7 +173,7 @@ def test_role_placed_beyond_its_requirement_is_found(world: World) -> None:
 
 def test_unlisted_roles_beyond_the_places_left_are_found(world: World) -> None:
     inv = world.agency.accepted(world.event, world.ben)
-    events.assignment_create(
+    placement.assignment_create(
         actor=world.agency.actor,
         work_area_id=world.area.pk,
         role_id=world.agency.waiter.pk,

@@ -116,7 +116,7 @@ def test_a_role_in_use_cannot_be_deleted(agency: Agency, bob: Any, api_as: Any) 
 
 
 def test_a_role_someone_was_placed_in_cannot_be_deleted(agency: Agency, bob: Any, api_as: Any) -> None:
-    from crewcall.events.services import assignment_create
+    from crewcall.staffing.placement import assignment_create
 
     event = agency.event()
     area = agency.area(event)

@@ -1,4 +1,4 @@
-"""What invitations, asking and the work log look like over the API (out) and what may
+"""What invitations, asking, placements and the work log look like over the API (out) and what may
 be sent (in, strict)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
-from crewcall.core.api.inputs import Id, Input, IsoDateTime, bounded_int, text
+from crewcall.core.api.inputs import Id, Input, IsoDateTime, Key, bounded_int, text
 
 InvitationStatusName = Literal[
     "asked", "accepted", "waitlisted", "declined", "expired", "cancelled", "completed"
@@ -124,3 +124,29 @@ class WorkLogPatch(Input):
     ended_at: ShiftMoment = None  # type: ignore[assignment]
     break_minutes: bounded_int(0, 1440) = None  # type: ignore[valid-type]
     note: text(200) = None  # type: ignore[valid-type]
+
+
+class AssignmentOut(Schema):
+    id: int
+    version: int
+    event_id: int
+    employee_id: int
+    employee_name: str = Field(validation_alias="employee.name")
+    invitation_id: int
+    work_area_id: int
+    role: str = Field(validation_alias="role.key")
+    assigned_by_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AssignmentIn(Input):
+    invitation_id: Id | None = Field(None, description="The accepted invitation, or give employee_id")
+    employee_id: Id | None = Field(None, description="The accepted employee, or give invitation_id")
+    work_area_id: Id
+    role: Key
+
+
+class AssignmentPatch(Input):
+    work_area_id: Id = None  # type: ignore[assignment]
+    role: Key = None  # type: ignore[assignment]

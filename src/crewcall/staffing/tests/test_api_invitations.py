@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crewcall.conftest import Agency
-from crewcall.events.services import event_cancel
 from crewcall.messaging.models import OutboundMessage
+from crewcall.staffing.event_lifecycle import event_cancel
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_create
 

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from crewcall.core.errors import ValidationFailed
 from crewcall.core.tests.sql import run
-from crewcall.events.services import event_cancel
 from crewcall.messaging.models import OutboundMessage
 from crewcall.staffing import automation
 from crewcall.staffing.answers import lock_event_for_answers
 from crewcall.staffing.asking import ask_wave, event_ask, event_nudge
+from crewcall.staffing.event_lifecycle import event_cancel
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_set_status
 

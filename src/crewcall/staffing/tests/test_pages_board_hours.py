@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from crewcall.conftest import Agency
 from crewcall.events.models import Event
-from crewcall.events.services import assignment_create, event_transition
+from crewcall.staffing.event_lifecycle import event_transition
 from crewcall.staffing.models import WorkLog
+from crewcall.staffing.placement import assignment_create
 from crewcall.staffing.services import work_log_create, work_log_update
 
 pytestmark = [pytest.mark.django_db]

@@ -14,9 +14,10 @@ from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
 from crewcall.events.models import WorkArea
-from crewcall.events.services import assignment_create, event_transition
 from crewcall.messaging.models import OutboundMessage
+from crewcall.staffing.event_lifecycle import event_transition
 from crewcall.staffing.models import WorkLog
+from crewcall.staffing.placement import assignment_create
 from crewcall.web.tests.browser import browser, signed_in  # noqa: F401 - the fixture
 
 pytestmark = [

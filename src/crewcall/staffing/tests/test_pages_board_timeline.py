@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from crewcall.conftest import Agency
 from crewcall.events.models import Assignment
-from crewcall.events.services import assignment_create
 from crewcall.messaging.models import InboundMessage, OutboundMessage
+from crewcall.staffing.placement import assignment_create
 from crewcall.staffing.services import invitation_create
 
 pytestmark = [pytest.mark.django_db]

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.errors import ValidationFailed
-from crewcall.events import services as events
 from crewcall.events.models import Assignment, Event, WorkArea
 from crewcall.people.models import Role
 from crewcall.staffing import asking, selectors, services
@@ -37,6 +36,7 @@ from crewcall.staffing.forms import (
     next_statuses,
 )
 from crewcall.staffing.models import Invitation, InvitationStatus, ResponseMethod
+from crewcall.staffing.placement import assignment_create, assignment_delete, assignment_move
 from crewcall.ui.access import can_edit, editor, reader
 from crewcall.ui.htmx import render_page
 from crewcall.ui.live import render_live
@@ -332,7 +332,7 @@ def place(request: SignedInRequest, event_id: int) -> HttpResponse:
     name = invitation.employee.name
     written = run_write(
         request,
-        lambda: events.assignment_create(
+        lambda: assignment_create(
             actor=request.user,
             event_id=event_id,
             invitation_id=invitation.pk,
@@ -366,7 +366,7 @@ def unplace(request: SignedInRequest, event_id: int, assignment_id: int) -> Http
     name = placement.employee.name
     done = _write(
         request,
-        lambda: events.assignment_delete(
+        lambda: assignment_delete(
             actor=request.user,
             assignment_id=assignment_id,
             expected_version=form.cleaned_data["version"],
@@ -396,7 +396,7 @@ def move(request: SignedInRequest, event_id: int, assignment_id: int) -> HttpRes
     area_id = form.cleaned_data["work_area"]
     done = _write(
         request,
-        lambda: events.assignment_move(
+        lambda: assignment_move(
             actor=request.user,
             assignment_id=assignment_id,
             expected_version=form.cleaned_data["version"],

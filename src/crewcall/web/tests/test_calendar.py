@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crewcall.conftest import Agency
-from crewcall.events.services import assignment_create, event_cancel
 from crewcall.people.services import employee_anonymise, employee_archive
+from crewcall.staffing.event_lifecycle import event_cancel
 from crewcall.staffing.models import Invitation
+from crewcall.staffing.placement import assignment_create
 from crewcall.staffing.services import invitation_create, invitation_set_status
 from crewcall.web.personal import employee_calendar_ics, employee_for_token, employee_link_token
 

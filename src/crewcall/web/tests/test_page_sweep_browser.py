@@ -18,15 +18,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from crewcall.events.services import (
-    assignment_create,
-    event_create,
-    event_create_from_template,
-    event_transition,
-)
+from crewcall.events.services import event_create, event_create_from_template
 from crewcall.messaging.models import InboundMessage, OutboundMessage
 from crewcall.people.models import AbsenceKind
 from crewcall.people.services import absence_create
+from crewcall.staffing.event_lifecycle import event_transition
+from crewcall.staffing.placement import assignment_create
 from crewcall.staffing.services import invitation_create, invitation_set_status
 from crewcall.web.personal import employee_link_token
 from crewcall.web.tests.browser import Watched, browser, sign_in_as, stand_in_stream  # noqa: F401 - the fixture

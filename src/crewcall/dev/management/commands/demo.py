@@ -47,6 +47,7 @@ from crewcall.events import services as events
 from crewcall.events.models import Event, WorkArea
 from crewcall.people import services as people
 from crewcall.people.models import Employee, Role, Skill
+from crewcall.staffing import event_lifecycle, placement
 from crewcall.staffing import services as staffing
 from crewcall.staffing.asking import queue_invitation_message
 from crewcall.staffing.models import Invitation
@@ -180,7 +181,7 @@ class DemoLoader:
             )
 
     def _transition(self, event_id: int, to_status: str) -> Event:
-        return events.event_transition(
+        return event_lifecycle.event_transition(
             actor=self.actor,
             event_id=event_id,
             expected_version=_version(event_id),
@@ -221,12 +222,14 @@ class DemoLoader:
         if spec.status == "draft":
             return
         if spec.status == "cancelled" and spec.offset >= 0:
-            events.event_cancel(actor=self.actor, event_id=event.pk, expected_version=event.version)
+            event_lifecycle.event_cancel(actor=self.actor, event_id=event.pk, expected_version=event.version)
             return
         event = self._transition(event.pk, "recruiting")
         accepted = self._recruit(event, spec.status)
         if spec.status == "cancelled":
-            events.event_cancel(actor=self.actor, event_id=event.pk, expected_version=_version(event.pk))
+            event_lifecycle.event_cancel(
+                actor=self.actor, event_id=event.pk, expected_version=_version(event.pk)
+            )
         elif spec.status == "completed":
             self._complete(event, accepted, approve=spec.offset <= -7)
         elif spec.status == "staffed" and Event.objects.get(pk=event.pk).status != "staffed":
@@ -333,7 +336,7 @@ class DemoLoader:
             slot = next((s for s in [*listed, *slots] if s.fits(role)), None)
             if slot is None:
                 continue
-            events.assignment_create(
+            placement.assignment_create(
                 actor=self.actor,
                 invitation_id=invitation.pk,
                 work_area_id=slot.area_id,

@@ -17,13 +17,17 @@ from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, 
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
 from crewcall.core.errors import NotFound
-from crewcall.events import selectors, services
-from crewcall.events.api.schemas import AssignmentIn, AssignmentOut, AssignmentPatch
+from crewcall.events.selectors import event_exists
 from crewcall.people.selectors import role_by_key
+from crewcall.staffing import placement, selectors
+from crewcall.staffing.api.schemas import AssignmentIn, AssignmentOut, AssignmentPatch
 
 router = Router(tags=["assignments"])
 
 ASSIGNMENT_SORTS = ("id", "created_at")
+# The operationIds these calls had before they moved here from crewcall.events.api
+# (clients generated from the schema name their methods after them).
+OPERATION_ID = "crewcall_events_api_assignments_{}".format
 
 
 def _detail(assignment_id: int) -> Any:
@@ -38,7 +42,11 @@ def _current(assignment_id: int) -> AssignmentOut | None:
     return None if assignment is None else AssignmentOut.from_orm(assignment)
 
 
-@router.get("/events/{event_id}/assignments", response=documented({200: Page[AssignmentOut]}, ON_OBJECT))
+@router.get(
+    "/events/{event_id}/assignments",
+    response=documented({200: Page[AssignmentOut]}, ON_OBJECT),
+    operation_id=OPERATION_ID("assignment_list"),
+)
 def assignment_list(
     request: HttpRequest,
     event_id: int,
@@ -49,7 +57,7 @@ def assignment_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
 ) -> Any:
-    if not selectors.event_exists(event_id=event_id):
+    if not event_exists(event_id=event_id):
         raise NotFound(f"Event {event_id} does not exist.")
     order = parse_sort(sort, allowed=ASSIGNMENT_SORTS, default="id")
     qs = selectors.assignment_filter(event_id=event_id, work_area_id=work_area_id)
@@ -61,14 +69,15 @@ def assignment_list(
     "/events/{event_id}/assignments",
     response=documented({201: AssignmentOut}, ON_OBJECT, ON_WRITE),
     auth=allow("dispatcher"),
+    operation_id=OPERATION_ID("assignment_create"),
 )
 def assignment_create(
     request: HttpRequest, response: HttpResponse, event_id: int, payload: AssignmentIn
 ) -> Any:
     """Place someone who accepted (named by invitation_id or employee_id) in a work area, in a role."""
-    if not selectors.event_exists(event_id=event_id, is_template=False):
+    if not event_exists(event_id=event_id, is_template=False):
         raise NotFound(f"Event {event_id} does not exist.")
-    assignment = services.assignment_create(
+    assignment = placement.assignment_create(
         actor=actor(request),
         event_id=event_id,
         invitation_id=payload.invitation_id,
@@ -79,7 +88,11 @@ def assignment_create(
     return Status(201, one(response, _detail(assignment.pk), location=f"/api/v1/assignments/{assignment.pk}"))
 
 
-@router.get("/assignments/{assignment_id}", response=documented({200: AssignmentOut}, ON_OBJECT))
+@router.get(
+    "/assignments/{assignment_id}",
+    response=documented({200: AssignmentOut}, ON_OBJECT),
+    operation_id=OPERATION_ID("assignment_get"),
+)
 def assignment_get(request: HttpRequest, response: HttpResponse, assignment_id: int) -> Any:
     return one(response, _detail(assignment_id))
 
@@ -88,6 +101,7 @@ def assignment_get(request: HttpRequest, response: HttpResponse, assignment_id: 
     "/assignments/{assignment_id}",
     response=documented({200: AssignmentOut}, ON_OBJECT, ON_VERSIONED_WRITE),
     auth=allow("dispatcher"),
+    operation_id=OPERATION_ID("assignment_move"),
 )
 def assignment_move(
     request: HttpRequest, response: HttpResponse, assignment_id: int, payload: AssignmentPatch
@@ -97,7 +111,7 @@ def assignment_move(
     role_id = role_by_key(payload.role, field="role").pk if "role" in sent else None
     versioned_write(
         request,
-        lambda version: services.assignment_move(
+        lambda version: placement.assignment_move(
             actor=actor(request),
             assignment_id=assignment_id,
             expected_version=version,
@@ -113,12 +127,13 @@ def assignment_move(
     "/assignments/{assignment_id}",
     response=documented({204: None}, ON_OBJECT, ON_VERSIONED_WRITE),
     auth=allow("dispatcher"),
+    operation_id=OPERATION_ID("assignment_delete"),
 )
 def assignment_delete(request: HttpRequest, assignment_id: int) -> Any:
     """Take someone out of their work area (their acceptance stays)."""
     versioned_write(
         request,
-        lambda version: services.assignment_delete(
+        lambda version: placement.assignment_delete(
             actor=actor(request), assignment_id=assignment_id, expected_version=version
         ),
         lambda: _current(assignment_id),
