@@ -385,7 +385,7 @@ def event_cancel(*, actor: User | None, event_id: int, expected_version: int | N
 
 def _queue_cancellation_notice(invitation: Invitation, event: Event) -> None:
     """Everyone who was asked, waiting or booked hears that the event is off."""
-    from crewcall.messaging.outbox import message_queue_about
+    from crewcall.staffing.invitation_messages import message_queue_about
 
     if invitation.employee.phone_number is None:
         return  # anonymised since: nobody to tell
