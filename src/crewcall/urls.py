@@ -8,6 +8,7 @@ from crewcall.events import urls as events_urls
 from crewcall.messaging import views as messaging_views
 from crewcall.messaging import webhooks
 from crewcall.staffing import urls as staffing_urls
+from crewcall.staffing.views import simulator as simulator_views
 from crewcall.web import auth as web_auth
 from crewcall.web import personal, personal_pages, views
 
@@ -33,8 +34,8 @@ urlpatterns = [
     path("webhooks/twilio/whatsapp", webhooks.whatsapp_inbound, name="webhook-whatsapp"),
     path("webhooks/twilio/status", webhooks.delivery_status, name="webhook-status"),
     path("simulator/", messaging_views.conversations, name="simulator"),
-    path("simulator/<int:employee_id>/", messaging_views.conversation, name="simulator-conversation"),
-    path("simulator/<int:employee_id>/reply", messaging_views.reply, name="simulator-reply"),
+    path("simulator/<int:employee_id>/", simulator_views.conversation, name="simulator-conversation"),
+    path("simulator/<int:employee_id>/reply", simulator_views.reply, name="simulator-reply"),
     path("r/<str:token>/", personal_pages.personal_page, name="employee-page"),
     path(
         "r/<str:token>/answer/<int:invitation_id>",

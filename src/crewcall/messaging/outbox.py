@@ -3,7 +3,9 @@
 `message_queue` runs inside the caller's transaction: the OutboundMessage row and its send
 job are committed together or not at all, and the unique `intent_key` makes one intent one
 message, however often or concurrently it is asked for. Sending is the job's business
-(`crewcall.messaging.tasks`); see docs/messaging.md for the exactly-once argument.
+(`crewcall.messaging.tasks`, deferred here by its name so this module does not import it);
+see docs/messaging.md for the exactly-once argument. What a message says is the caller's:
+it passes the text, and the event and invitation it is about as plain ids.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.manager import JobManager
@@ -22,16 +25,17 @@ from procrastinate.manager import JobManager
 from crewcall.core.errors import ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.messaging.models import DeliveryStatus, MessageKind, OutboundMessage
-from crewcall.messaging.texts import render_for
 
 if TYPE_CHECKING:
     from procrastinate.tasks import ConfigureTaskOptions
 
-    from crewcall.events.models import Event
     from crewcall.people.models import Employee
-    from crewcall.staffing.models import Invitation
 
 logger = logging.getLogger(__name__)
+
+# The send job (crewcall.messaging.tasks.send_message), deferred by name.
+SEND_TASK = "messaging.send_message"
+SEND_QUEUE = "messages"
 
 
 def message_queue(
@@ -42,8 +46,8 @@ def message_queue(
     body: str,
     template_key: str = "",
     template_variables: dict[str, str] | None = None,
-    event: Event | None = None,
-    invitation: Invitation | None = None,
+    event_id: int | None = None,
+    invitation_id: int | None = None,
 ) -> tuple[OutboundMessage, bool]:
     """Queue one message for one intent; returns (message, created).
 
@@ -72,8 +76,8 @@ def message_queue(
         with transaction.atomic():
             message = OutboundMessage.objects.create(
                 employee=employee,
-                event=event,
-                invitation=invitation,
+                event_id=event_id,
+                invitation_id=invitation_id,
                 kind=kind,
                 intent_key=intent_key,
                 to_number=employee.phone_number,
@@ -123,12 +127,14 @@ def defer_send(message_id: int, *, at: datetime | None = None, priority: int = 0
     `defer()` there would commit the job at once, apart from the row. Deferring through
     a Django connector keeps "row and job commit together" true in every process.
     """
-    from crewcall.messaging.tasks import send_message  # tasks imports this module
-
-    options: ConfigureTaskOptions = {"queueing_lock": f"message:{message_id}", "priority": priority}
+    options: ConfigureTaskOptions = {
+        "queue": SEND_QUEUE,
+        "queueing_lock": f"message:{message_id}",
+        "priority": priority,
+    }
     if at is not None:
         options["schedule_at"] = at
-    job = send_message.configure(**options).make_new_job(message_id=message_id)
+    job = app.configure_task(SEND_TASK, **options).make_new_job(message_id=message_id)
     try:
         # A savepoint: a refused duplicate must not abort the caller's transaction.
         with transaction.atomic():
@@ -136,31 +142,6 @@ def defer_send(message_id: int, *, at: datetime | None = None, priority: int = 0
     except AlreadyEnqueued:
         return False  # one waiting job per message is enough: it reads the row when it runs
     return True
-
-
-def message_queue_about(
-    invitation: Invitation,
-    event: Event,
-    *,
-    text: str,
-    kind: str,
-    intent_key: str,
-    template_key: str = "",
-    **text_variables: str,
-) -> tuple[OutboundMessage, bool]:
-    """Queue the text `text` to an invitation's employee about its event, in their
-    language (the common case of `message_queue`); returns (message, created)."""
-    body, variables = render_for(text, employee=invitation.employee, event=event, **text_variables)
-    return message_queue(
-        employee=invitation.employee,
-        kind=kind,
-        intent_key=intent_key,
-        body=body,
-        template_key=template_key,
-        template_variables=variables,
-        event=event,
-        invitation=invitation,
-    )
 
 
 # --- The send job's state changes. Each is one short transaction (no network inside),

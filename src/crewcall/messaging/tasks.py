@@ -1,5 +1,5 @@
-"""Jobs of the `messages` queue: send one outbound message, and a safety net; and of
-the `inbound` queue: apply received WhatsApp messages.
+"""Jobs of the `messages` queue: send one outbound message, and a safety net; and the
+housekeeping of received messages. (Applying them is staffing's job: `apply_inbound`.)
 
 The algorithm and its guarantee are in docs/messaging.md. In short: claim the row in a
 short transaction, call the provider with no transaction open, record the outcome in
@@ -28,9 +28,10 @@ from crewcall.core import telemetry
 from crewcall.core.context import request_context
 from crewcall.core.stalled_jobs import RETRY, on_stall
 from crewcall.messaging import retention
-from crewcall.messaging.inbound import defer_apply, inbound_apply_next
 from crewcall.messaging.models import DeliveryStatus, OutboundMessage
 from crewcall.messaging.outbox import (
+    SEND_QUEUE,
+    SEND_TASK,
     defer_send,
     message_begin_resend,
     message_claim,
@@ -47,6 +48,7 @@ from crewcall.messaging.providers import (
     status_callback_url,
 )
 from crewcall.messaging.providers.base import tunable
+from crewcall.messaging.simulator import deliver_status
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +162,7 @@ def reconcile_grace() -> timedelta:
 
 
 @on_stall(RETRY)
-@app.task(queue="messages", name="messaging.send_message")
+@app.task(queue=SEND_QUEUE, name=SEND_TASK)
 def send_message(message_id: int) -> str:
     """Send one OutboundMessage (exactly once per intent; see docs/messaging.md)."""
     with request_context(source="worker"):
@@ -317,8 +319,6 @@ def _send(
 def simulate_delivery(message_id: int, sid: str) -> int:
     """The simulator's 'delivered' report, sent like Twilio's through the status webhook
     (so the same forward-only code applies it). Retried while the web server is away."""
-    from crewcall.messaging.simulator import deliver_status
-
     return deliver_status(message_id=message_id, provider_sid=sid)
 
 
@@ -355,33 +355,6 @@ def requeue_stuck(timestamp: int) -> int:
     if count:
         logger.info("re-deferred %d stuck messages", count)
     return count
-
-
-# Messages one apply job takes before it hands over to a fresh job (so a long burst does
-# not pin one job, and a worker shutting down waits for at most this many).
-APPLY_BATCH = 500
-
-
-@on_stall(RETRY)
-@app.periodic(cron="* * * * *", periodic_id="apply_inbound")
-@app.task(queue="inbound", name="messaging.apply_inbound", queueing_lock="messaging.apply_inbound")
-def apply_inbound(timestamp: int | None = None) -> int:
-    """Apply pending inbound messages, oldest first, one transaction each. Deferred by the
-    webhook with each message (one waiting job at most) and run every minute as a safety
-    net. Several may run at once: each takes a different sender's next message."""
-    applied = 0
-    with request_context(source="worker"):
-        try:
-            while applied < APPLY_BATCH:
-                if inbound_apply_next() is None:
-                    break
-                applied += 1
-            else:
-                defer_apply()  # more may be waiting: a fresh job takes them
-        finally:
-            if not connection.in_atomic_block:
-                connection.close()
-    return applied
 
 
 @on_stall(RETRY)

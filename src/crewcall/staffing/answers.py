@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from crewcall.core.versioning import apply_changes, get_or_not_found
 from crewcall.events.models import Assignment, Event, EventStatus
-from crewcall.messaging.outbox import message_queue_about
+from crewcall.messaging.models import MessageKind
 from crewcall.staffing.event_lifecycle import event_sync_staffing_status
-from crewcall.staffing.models import Invitation
+from crewcall.staffing.invitation_messages import message_queue_about
+from crewcall.staffing.models import Invitation, InvitationStatus
 
 Outcome = Literal[
     "accepted", "waitlisted", "still_waitlisted", "declined", "withdrawn", "already", "closed"
@@ -34,18 +35,18 @@ REPLY_FOR: dict[str, str] = {
     "closed": "closed",
 }
 REPLY_KIND: dict[str, str] = {
-    "confirmation": "confirmation",
-    "waitlist": "waitlist",
-    "acknowledgement": "acknowledgement",
-    "withdrawn": "acknowledgement",
-    "already": "help",
-    "closed": "help",
-    "promoted": "confirmation",
+    "confirmation": MessageKind.CONFIRMATION,
+    "waitlist": MessageKind.WAITLIST,
+    "acknowledgement": MessageKind.ACKNOWLEDGEMENT,
+    "withdrawn": MessageKind.ACKNOWLEDGEMENT,
+    "already": MessageKind.HELP,
+    "closed": MessageKind.HELP,
+    "promoted": MessageKind.CONFIRMATION,
 }
 
 
 # Invitations an answer can still change (anything else is already answered or closed).
-ANSWERABLE = ("asked", "waitlisted")
+ANSWERABLE = (InvitationStatus.ASKED, InvitationStatus.WAITLISTED)
 
 
 def lock_event_for_answers(event_id: int) -> Event:
@@ -72,11 +73,11 @@ def answer_invitation(
     answered = {"responded_at": now, "response_method": method}
     allowed = {"status", "responded_at", "response_method"}
     if outcome == "accepted":
-        apply_changes(invitation, {"status": "accepted", **answered}, allowed=allowed)
+        apply_changes(invitation, {"status": InvitationStatus.ACCEPTED, **answered}, allowed=allowed)
     elif outcome == "waitlisted":
-        apply_changes(invitation, {"status": "waitlisted", **answered}, allowed=allowed)
+        apply_changes(invitation, {"status": InvitationStatus.WAITLISTED, **answered}, allowed=allowed)
     elif outcome == "declined":
-        apply_changes(invitation, {"status": "declined", **answered}, allowed=allowed)
+        apply_changes(invitation, {"status": InvitationStatus.DECLINED, **answered}, allowed=allowed)
     elif outcome == "withdrawn":
         withdraw_acceptance(invitation, event, answered)
     event_sync_staffing_status(event)
@@ -87,7 +88,7 @@ def withdraw_acceptance(invitation: Invitation, event: Event, extra: dict[str, o
     """An accepted employee drops out: the placement goes, the invitation is cancelled and
     the place goes to the waiting list first (docs/asking-and-replies.md). The caller holds the event lock."""
     Assignment.objects.filter(invitation=invitation).delete()
-    apply_changes(invitation, {"status": "cancelled", **extra}, allowed={"status", *extra})
+    apply_changes(invitation, {"status": InvitationStatus.CANCELLED, **extra}, allowed={"status", *extra})
     waitlist_move_up(event)
 
 
@@ -95,35 +96,36 @@ def _decide(event: Event, invitation: Invitation, answer: str) -> Outcome:
     if event.status not in OPEN_EVENT:
         return "closed"
     status = invitation.status
-    if status == "accepted":
+    if status == InvitationStatus.ACCEPTED:
         return "already" if answer == "yes" else "withdrawn"
-    if status not in ("asked", "waitlisted"):
+    if status not in ANSWERABLE:
         return "closed"
     if answer == "no":
         return "declined"
-    accepted = Invitation.objects.filter(event=event, status="accepted").count()
+    accepted = Invitation.objects.filter(event=event, status=InvitationStatus.ACCEPTED).count()
     if accepted < event.employees_needed:
         return "accepted"
-    return "still_waitlisted" if status == "waitlisted" else "waitlisted"
+    return "still_waitlisted" if status == InvitationStatus.WAITLISTED else "waitlisted"
 
 
 def waitlist_move_up(event: Event) -> list[Invitation]:
     """Fill free places from the waiting list, first come first served, and tell each
     promoted employee. The caller holds the event lock."""
-    free = event.employees_needed - Invitation.objects.filter(event=event, status="accepted").count()
+    accepted = Invitation.objects.filter(event=event, status=InvitationStatus.ACCEPTED).count()
+    free = event.employees_needed - accepted
     promoted: list[Invitation] = []
     if free <= 0:
         return promoted
     waiting = (
         Invitation.objects.select_for_update()
-        .filter(event=event, status="waitlisted")
+        .filter(event=event, status=InvitationStatus.WAITLISTED)
         .select_related("employee")
         .order_by("responded_at", "id")[:free]
     )
     for invitation in waiting:
-        apply_changes(invitation, {"status": "accepted"}, allowed={"status"})
+        apply_changes(invitation, {"status": InvitationStatus.ACCEPTED}, allowed={"status"})
         message_queue_about(
-            invitation, event, text="promoted", kind="confirmation",
+            invitation, event, text="promoted", kind=MessageKind.CONFIRMATION,
             intent_key=f"promoted:{invitation.pk}", template_key="confirmation",
         )  # fmt: skip
         promoted.append(invitation)

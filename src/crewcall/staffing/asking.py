@@ -17,8 +17,8 @@ from crewcall.core.errors import ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes
 from crewcall.events.models import Event, EventStatus
-from crewcall.messaging.outbox import message_queue_about
 from crewcall.staffing.answers import lock_event_for_answers
+from crewcall.staffing.invitation_messages import message_queue_about
 from crewcall.staffing.models import Invitation, InvitationStatus
 from crewcall.staffing.picker import pick_candidates
 

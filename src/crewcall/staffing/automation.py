@@ -15,10 +15,10 @@ from crewcall.accounts.models import User
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes
 from crewcall.events.models import Event, EventStatus
-from crewcall.messaging.outbox import message_queue_about
 from crewcall.staffing.answers import lock_event_for_answers
 from crewcall.staffing.asking import AskResult, ask_wave
 from crewcall.staffing.event_lifecycle import event_sync_staffing_status
+from crewcall.staffing.invitation_messages import message_queue_about
 from crewcall.staffing.models import Invitation, InvitationStatus
 
 

@@ -170,7 +170,7 @@ def test_killed_workers_neither_lose_nor_double_a_message(
         for person in staff:
             message_queue(
                 employee=person, kind="invitation", intent_key=f"invite:{event.pk}:{person.pk}",
-                body=f"Hi {person.name}, are you in for {event.title}?", event=event,
+                body=f"Hi {person.name}, are you in for {event.title}?", event_id=event.pk,
             )  # fmt: skip
 
     seed = int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))

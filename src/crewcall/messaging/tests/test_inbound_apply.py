@@ -8,13 +8,14 @@ import pytest
 from django.db import connection
 
 from crewcall.core.tests.locks import row_locked_elsewhere
-from crewcall.messaging import inbound
-from crewcall.messaging.inbound import inbound_apply_next, inbound_receive
+from crewcall.messaging.inbound import inbound_receive
 from crewcall.messaging.models import InboundMessage, OutboundMessage
-from crewcall.messaging.tasks import apply_inbound
 from crewcall.messaging.tests.webhook_helpers import inbound_params, new_sid, signed_headers
+from crewcall.staffing import replies
 from crewcall.staffing.models import Invitation
+from crewcall.staffing.replies import inbound_apply_next
 from crewcall.staffing.services import invitation_create
+from crewcall.staffing.tasks import apply_inbound
 
 INBOUND = "/webhooks/twilio/whatsapp"
 
@@ -66,14 +67,14 @@ def test_a_message_that_cannot_be_applied_is_set_aside_and_the_next_one_goes_on(
     phone = invitation.employee.phone_number
     broken = receive(phone, "kaputt")
     receive(phone, "ja")
-    real_parse = inbound.parse_reply
+    real_parse = replies.parse_reply
 
     def parse(*, body: str, button_payload: str):
         if body == "kaputt":
             raise ValueError("cannot read this one")
         return real_parse(body=body, button_payload=button_payload)
 
-    monkeypatch.setattr(inbound, "parse_reply", parse)
+    monkeypatch.setattr(replies, "parse_reply", parse)
     assert apply_inbound() == 2
     failed = InboundMessage.objects.get(pk=broken)
     assert (failed.outcome, failed.outcome_detail) == ("failed", "ValueError: cannot read this one")

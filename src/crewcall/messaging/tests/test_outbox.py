@@ -37,7 +37,9 @@ def test_row_and_job_commit_together(agency: Any, settings: Any) -> None:
     settings.MESSAGING_PROVIDER = "simulator"
     emil = agency.employee()
     event = agency.event()
-    message, created = queue(emil, event=event, template_key="invitation", template_variables={"1": "Gala"})
+    message, created = queue(
+        emil, event_id=event.pk, template_key="invitation", template_variables={"1": "Gala"}
+    )
     assert created
     row = OutboundMessage.objects.get()
     assert (row.pk, row.status, row.to_number, row.provider) == (

@@ -17,9 +17,9 @@ from crewcall.core.tests.sql import refused, run
 from crewcall.messaging import retention, tasks
 from crewcall.messaging.inbound import inbound_receive
 from crewcall.messaging.models import InboundMessage
-from crewcall.messaging.tasks import apply_inbound
 from crewcall.messaging.tests.webhook_helpers import inbound_params
 from crewcall.staffing.services import invitation_create
+from crewcall.staffing.tasks import apply_inbound
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

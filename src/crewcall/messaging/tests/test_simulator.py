@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from crewcall.messaging.models import InboundMessage, OutboundMessage
-from crewcall.messaging.tasks import apply_inbound
 from crewcall.staffing.asking import event_ask
 from crewcall.staffing.models import Invitation
+from crewcall.staffing.tasks import apply_inbound
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -25,11 +25,12 @@ from crewcall.core.audit_chain import ERASABLE
 from crewcall.core.models import PrivilegedCall
 from crewcall.core.tests.owner import as_owner
 from crewcall.messaging.models import InboundMessage, OutboundMessage
-from crewcall.messaging.tasks import apply_inbound, deliver
+from crewcall.messaging.tasks import deliver
 from crewcall.messaging.tests.webhook_helpers import inbound_params, signed_headers
 from crewcall.people import services as people
 from crewcall.people.models import Employee
 from crewcall.staffing.asking import event_ask
+from crewcall.staffing.tasks import apply_inbound
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

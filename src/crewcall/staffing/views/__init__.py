@@ -1,6 +1,7 @@
 """The event's staffing board (mounted under events/<event_id>/board/ by staffing/urls.py):
 the board itself with its actions (board.py), the hours entered after the event
-(hours.py) and one employee's message timeline (timeline.py)."""
+(hours.py) and one employee's message timeline (timeline.py). The simulator's
+conversation page (simulator.py) is mounted by crewcall.urls under /simulator/."""
 
 from __future__ import annotations
 
