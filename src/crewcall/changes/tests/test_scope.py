@@ -16,13 +16,13 @@ from crewcall.changes.hub import ChangeHub
 from crewcall.changes.selectors import Change, current_cursor
 from crewcall.changes.tests.conftest import read_settled, settle
 from crewcall.changes.views import follow
-from crewcall.core.tests.sql import run
+from crewcall.testing.sql import run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 
 
-def read_all(cursor: Cursor, **filters: int | None) -> list[Change]:
-    return read_settled(cursor, **filters)[0]
+def read_all(cursor: Cursor, *, event_id: int | None = None, employee_id: int | None = None) -> list[Change]:
+    return read_settled(cursor, event_id=event_id, employee_id=employee_id)[0]
 
 
 def reply(employee_id: int, invitation_id: int) -> int:

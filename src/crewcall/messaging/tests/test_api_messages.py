@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from crewcall.conftest import Agency
 from crewcall.messaging.inbound import inbound_apply, inbound_receive
 from crewcall.messaging.models import OutboundMessage
-from crewcall.messaging.tests.webhook_helpers import inbound_params
 from crewcall.staffing.asking import event_ask, event_nudge
+from crewcall.testing.webhooks import inbound_params
 
 pytestmark = pytest.mark.django_db
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from crewcall.core.tests.locks import row_locked_elsewhere
 from crewcall.messaging import inbound
 from crewcall.messaging.inbound import inbound_apply_next, inbound_receive
 from crewcall.messaging.models import InboundMessage, OutboundMessage
 from crewcall.messaging.tasks import apply_inbound
-from crewcall.messaging.tests.webhook_helpers import inbound_params, new_sid, signed_headers
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_create
+from crewcall.testing.locks import row_locked_elsewhere
+from crewcall.testing.webhooks import inbound_params, new_sid, signed_headers
 
 INBOUND = "/webhooks/twilio/whatsapp"
 

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from crewcall.core.errors import ValidationFailed
-from crewcall.core.tests.sql import run
 from crewcall.events.services import event_cancel
 from crewcall.messaging.models import OutboundMessage
 from crewcall.staffing import automation
@@ -18,6 +17,7 @@ from crewcall.staffing.answers import lock_event_for_answers
 from crewcall.staffing.asking import ask_wave, event_ask, event_nudge
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_set_status
+from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db
 

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from crewcall.changes.tests.sse import web_processes
 from crewcall.events.models import Assignment
 from crewcall.events.services import assignment_create
 from crewcall.people.services import employee_update
-from crewcall.web.tests.browser import Watched, browser, sign_in_as, signed_in  # noqa: F401 - fixture
+from crewcall.testing.browser import Watched, browser, sign_in_as, signed_in  # noqa: F401 - fixture
+from crewcall.testing.sse import web_processes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

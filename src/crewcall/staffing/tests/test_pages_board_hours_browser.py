@@ -17,7 +17,7 @@ from crewcall.events.models import WorkArea
 from crewcall.events.services import assignment_create, event_transition
 from crewcall.messaging.models import OutboundMessage
 from crewcall.staffing.models import WorkLog
-from crewcall.web.tests.browser import browser, signed_in  # noqa: F401 - the fixture
+from crewcall.testing.browser import browser, signed_in  # noqa: F401 - the fixture
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
