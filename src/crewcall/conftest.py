@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
 
@@ -33,6 +34,13 @@ def alice(db: Any) -> User:
 @pytest.fixture
 def bob(db: Any) -> User:
     return User.objects.create_user("bob", password="x", role="dispatcher", is_staff=True)
+
+
+@pytest.fixture
+def as_bob(client: Client, bob: User) -> Client:
+    """The test client, signed in as Bob."""
+    client.force_login(bob)
+    return client
 
 
 class Agency:
@@ -116,7 +124,7 @@ def oscar(db: Any) -> User:
 @pytest.fixture
 def api_as(db: Any) -> Any:
     """`api_as(user)`: an API client acting with a fresh token of `user`."""
-    from crewcall.core.tests.api import Api, token_for
+    from crewcall.testing.api import Api, token_for
 
     return lambda user: Api(token=token_for(user))
 

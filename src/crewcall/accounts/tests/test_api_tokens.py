@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.services import token_create
-from crewcall.core.tests.api import Api
+from crewcall.testing.api import Api
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from crewcall.accounts.models import User
-from crewcall.core.tests.api import Api
+from crewcall.testing.api import Api
 
 pytestmark = pytest.mark.django_db
 

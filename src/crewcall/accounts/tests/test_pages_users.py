@@ -12,7 +12,7 @@ from django.test import Client
 from crewcall.accounts import services
 from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.tokens import secret_hash
-from crewcall.people.tests.test_pages_conflict import conflict_post
+from crewcall.testing.conflicts import conflict_post
 
 pytestmark = [pytest.mark.django_db]
 

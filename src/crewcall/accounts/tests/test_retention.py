@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from crewcall.accounts import retention, tasks
 from crewcall.accounts.models import User
-from crewcall.core.tests.history_counts import history_state
-from crewcall.core.tests.sql import run
+from crewcall.testing.history_counts import history_state
+from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

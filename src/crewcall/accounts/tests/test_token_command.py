@@ -16,7 +16,7 @@ from django.db import connection
 
 from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.tokens import user_for_token
-from crewcall.core.tests.owner import migration_url_for
+from crewcall.testing.owner import migration_url_for
 
 REPO = Path(__file__).resolve().parents[4]
 

@@ -11,7 +11,7 @@ from django.db import connections
 
 from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import HORIZON, Change, changes_after
-from crewcall.core.tests.sql import run
+from crewcall.testing.sql import run
 
 
 def settle(timeout: float = 180.0) -> int:

@@ -14,12 +14,12 @@ from django.db import connection, transaction
 
 from crewcall.accounts.models import User
 from crewcall.core.context import request_context
-from crewcall.core.tests.sql import run
-from crewcall.core.tests.test_audit import exercise_every_table
 from crewcall.events import services as events
 from crewcall.people import services as people
 from crewcall.staffing import event_lifecycle
 from crewcall.staffing import services as staffing
+from crewcall.testing.audit import exercise_every_table
+from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db
 
@@ -210,6 +210,6 @@ def test_raw_sql_without_a_history_context_records_no_actor(agency) -> None:
 
 
 def test_change_rows_cannot_be_altered(agency) -> None:
-    from crewcall.core.tests.sql import refused
+    from crewcall.testing.sql import refused
 
     refused("UPDATE changes_change SET op = 'D'")

@@ -25,10 +25,10 @@ from crewcall.changes.selectors import (
 )
 from crewcall.changes.tests.conftest import settle
 from crewcall.core.roles import owner_connection_params
-from crewcall.core.tests.sql import run
 from crewcall.ops import health
 from crewcall.ops.kpis import kpi_figures
 from crewcall.ops.metrics import DatabaseCollector
+from crewcall.testing.sql import run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 

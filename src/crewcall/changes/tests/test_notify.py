@@ -7,8 +7,8 @@ import psycopg
 import pytest
 
 from crewcall.changes.hub import NOTIFY_CHANNEL, _listen_params
-from crewcall.core.tests.owner import as_owner
-from crewcall.core.tests.sql import run
+from crewcall.testing.owner import as_owner
+from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

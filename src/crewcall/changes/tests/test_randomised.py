@@ -15,7 +15,7 @@ from django.db import connections
 from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import changes_after, current_cursor
 from crewcall.changes.tests.conftest import Writer, settle
-from crewcall.core.tests.sql import run
+from crewcall.testing.sql import run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 

@@ -14,7 +14,7 @@ from crewcall.changes.cursor import Cursor, InvalidCursor
 from crewcall.changes.selectors import Change, changes_after, current_cursor
 from crewcall.changes.services import changes_after_restore
 from crewcall.changes.tests.conftest import read_settled, settle
-from crewcall.core.tests.sql import run
+from crewcall.testing.sql import run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 

@@ -14,8 +14,8 @@ from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import changes_after, current_cursor
 from crewcall.changes.services import changes_prune, changes_prune_batch
 from crewcall.changes.tests.conftest import settle
-from crewcall.core.tests.owner import as_owner
-from crewcall.core.tests.sql import run
+from crewcall.testing.owner import as_owner
+from crewcall.testing.sql import run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.feed]
 

@@ -16,7 +16,7 @@ from crewcall.changes.hub import ChangeHub
 from crewcall.changes.selectors import Change, current_cursor
 from crewcall.changes.tests.conftest import read_settled, settle
 from crewcall.changes.views import follow
-from crewcall.core.tests.sql import run
+from crewcall.testing.sql import run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 

@@ -15,10 +15,10 @@ from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import current_cursor
 from crewcall.changes.services import changes_prune
 from crewcall.changes.tests.conftest import settle
-from crewcall.changes.tests.sse import Event, SSEClient, web_processes
-from crewcall.core.tests.owner import as_owner
-from crewcall.core.tests.sql import run
 from crewcall.events.services import event_update
+from crewcall.testing.owner import as_owner
+from crewcall.testing.sql import run
+from crewcall.testing.sse import Event, SSEClient, web_processes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 
@@ -69,7 +69,7 @@ def test_a_change_arrives_live_and_only_for_signed_in_users(tmp_path, agency, co
 
 
 def test_scripts_follow_with_an_api_token_and_outsiders_are_refused(tmp_path, agency, bob, oscar) -> None:
-    from crewcall.core.tests.api import token_for
+    from crewcall.testing.api import token_for
 
     event = agency.event()
     with web_processes(tmp_path) as (web,):

@@ -9,36 +9,22 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crewcall.core.embedded import pid_of_server
 from crewcall.core.supervisor import answers
+from crewcall.testing.waiting import wait_until
 
 FIRST_START_S = 240.0  # initdb and every migration, on a busy two-core machine
 START_S = 120.0
 STOP_S = 60.0
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def child_env(data_dir: Path) -> dict[str, str]:

@@ -19,7 +19,7 @@ from django.utils.crypto import get_random_string
 
 from crewcall.accounts.models import User
 from crewcall.api import api
-from crewcall.core.tests.api import token_for
+from crewcall.testing.api import token_for
 
 ADMIN_ONLY = re.compile(r"^/api/v1/(users|tokens)(/|$)")
 DISPATCHER_READS = re.compile(r"^/api/v1/(payroll|ops/)")

@@ -13,9 +13,9 @@ from django.utils import timezone
 from crewcall.conftest import Agency
 from crewcall.core.models import IdempotencyKey
 from crewcall.core.services import idempotency_keys_prune
-from crewcall.core.tests.api import Api, token_for
-from crewcall.core.tests.locks import row_locked_elsewhere
 from crewcall.people.models import Employee
+from crewcall.testing.api import Api, token_for
+from crewcall.testing.locks import row_locked_elsewhere
 
 NEW = {
     "name": "Ida",

@@ -19,7 +19,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from crewcall.conftest import Agency
-from crewcall.core.tests.api import token_for
+from crewcall.testing.api import token_for
 
 # A change without its If-Match is refused with 428 Precondition Required (RFC 6585),
 # which the missing-header check is told to expect besides its defaults.

@@ -12,9 +12,9 @@ from django.db import connection, connections
 
 from crewcall.conftest import Agency
 from crewcall.core import versioning
-from crewcall.core.tests.api import Api, token_for
-from crewcall.core.tests.locks import row_locked_elsewhere
 from crewcall.people.models import Employee
+from crewcall.testing.api import Api, token_for
+from crewcall.testing.locks import row_locked_elsewhere
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 

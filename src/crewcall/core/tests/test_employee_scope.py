@@ -5,7 +5,6 @@ controls switch the policies off (as the owner) and the same queries see everyon
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,11 +13,11 @@ from django.db import DatabaseError, connection
 
 from crewcall.conftest import Agency
 from crewcall.core.employee_scope import employee_scope
-from crewcall.core.tests.owner import as_owner
 from crewcall.events.models import Assignment
 from crewcall.people.models import Employee
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.placement import assignment_create
+from crewcall.testing.owner import row_security_off
 
 SCOPED_TABLES = (
     "people_employee",
@@ -128,18 +127,6 @@ def test_the_scope_is_read_once_per_query_not_per_row() -> None:
         plan = "\n".join(row[0] for row in cursor.fetchall())
     # An InitPlan runs once per query; a SubPlan in the filter would run once per row.
     assert "InitPlan" in plan and "SubPlan" not in plan, plan
-
-
-@contextlib.contextmanager
-def row_security_off(*tables: str) -> Iterator[None]:
-    """The control: the tables' policies switched off (as the owner), restored after."""
-    for table in tables:
-        as_owner(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
-    try:
-        yield
-    finally:
-        for table in tables:
-            as_owner(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -15,8 +15,8 @@ from psycopg import pq
 
 from crewcall.accounts.models import ApiToken, User
 from crewcall.core.tests import read_only_urls
-from crewcall.core.tests.api import Api, token_for
 from crewcall.people.models import Skill
+from crewcall.testing.api import Api, token_for
 
 MIDDLEWARE = "crewcall.core.read_only.ReadOnlyMiddleware"
 WITHOUT_MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != MIDDLEWARE]

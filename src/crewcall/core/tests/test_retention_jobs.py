@@ -12,9 +12,9 @@ from django.db import connections
 from django.utils import timezone
 
 from crewcall.core import retention, tasks, telemetry
-from crewcall.core.tests.history_counts import history_state
-from crewcall.core.tests.owner import empty_job_tables
-from crewcall.core.tests.sql import run
+from crewcall.testing.history_counts import history_state
+from crewcall.testing.owner import empty_job_tables
+from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

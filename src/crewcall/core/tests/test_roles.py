@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection, transaction
 
 from crewcall.core.models import PrivilegedCall
 from crewcall.core.roles import APPEND_ONLY, history_tables, owner_settings, runtime_privileges
-from crewcall.core.tests.owner import owner_connection
+from crewcall.testing.owner import owner_connection
 
 pytestmark = pytest.mark.skipif(
     owner_settings() is None,
@@ -208,7 +208,7 @@ def test_roles_adopts_a_database_another_role_made_and_grants_by_the_rule() -> N
     """`crewcall roles` on a database a superuser filled before there were two roles: the
     owner takes every object, the runtime role gets its share (history: read and append)."""
     from crewcall.core.roles import ensure_roles, owner_role, runtime_role
-    from crewcall.core.tests.owner import superuser_connection
+    from crewcall.testing.owner import superuser_connection
 
     owner, runtime = owner_role(), runtime_role()
     assert owner is not None

@@ -23,12 +23,11 @@ from crewcall.core.tests.serving import (
     START_S,
     STOP_S,
     child_env,
-    free_port,
     live_members,
     scratch_data_dir,
     serving,
-    wait_until,
 )
+from crewcall.testing.waiting import free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.own_server]
 

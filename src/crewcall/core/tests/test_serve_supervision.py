@@ -26,15 +26,14 @@ from crewcall.core.tests.serving import (
     START_S,
     Probe,
     Serve,
-    free_port,
     migrate,
     scrape,
     scratch_data_dir,
     serving,
     token_for_admin,
-    wait_until,
 )
 from crewcall.ops.canary.client import Server
+from crewcall.testing.waiting import free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.own_server]
 

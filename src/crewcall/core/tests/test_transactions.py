@@ -8,10 +8,10 @@ import pytest
 from django.db import connection, connections, transaction
 
 from crewcall.core.errors import Busy
-from crewcall.core.tests.locks import row_locked_elsewhere
 from crewcall.core.transactions import retry_stats, service
 from crewcall.people.models import Employee
 from crewcall.people.services import employee_update
+from crewcall.testing.locks import row_locked_elsewhere
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 

@@ -24,14 +24,14 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from crewcall.changes.tests.sse import WebProcess
 from crewcall.conftest import Agency
 from crewcall.core.models import IdempotencyKey
-from crewcall.core.tests.api import token_for
-from crewcall.core.tests.owner import empty_job_tables
-from crewcall.messaging.tests.webhook_helpers import inbound_params, new_sid, signed_headers
-from crewcall.ops.tests.processes import Proxy, database_target
 from crewcall.people.models import Employee
+from crewcall.testing.api import token_for
+from crewcall.testing.owner import empty_job_tables
+from crewcall.testing.processes import Proxy, database_target
+from crewcall.testing.sse import WebProcess
+from crewcall.testing.webhooks import inbound_params, new_sid, signed_headers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 

@@ -25,11 +25,11 @@ from procrastinate import PsycopgConnector, exceptions, jobs
 from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.manager import JobManager
 
-from crewcall.changes.tests.sse import web_env
-from crewcall.core.tests.owner import empty_job_tables
 from crewcall.core.worker_lanes import ResilientJobManager
 from crewcall.ops.tasks import canary_echo
-from crewcall.ops.tests.processes import Proxy, database_target, stop_process
+from crewcall.testing.owner import empty_job_tables
+from crewcall.testing.processes import Proxy, database_target, stop_process
+from crewcall.testing.sse import web_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
@@ -74,7 +74,7 @@ def through(proxy: Proxy, **extra: str) -> dict[str, str]:
     env = {
         **web_env(),
         "DATABASE_URL": f"postgresql://{user}@127.0.0.1:{proxy.port}/{connection.settings_dict['NAME']}",
-        "DJANGO_SETTINGS_MODULE": "crewcall.settings",
+        "DJANGO_SETTINGS_MODULE": "crewcall.testing.settings",
         "CREWCALL_WORKER_STALLED_S": "3",  # a heartbeat every second
         "CREWCALL_LOG_LEVEL": "INFO",
         **extra,

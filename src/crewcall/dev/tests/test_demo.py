@@ -12,12 +12,12 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from crewcall.accounts.models import User
-from crewcall.core.tests.sql import run
 from crewcall.dev.demo import SEED, plan_people
 from crewcall.events.models import Assignment, Event, WorkArea
 from crewcall.ops.integrity.runner import integrity_run
 from crewcall.people.models import Absence, Employee, EmploymentTypeLimit
 from crewcall.staffing.models import Invitation, WorkLog
+from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db
 

@@ -10,16 +10,13 @@ from django.test.utils import CaptureQueriesContext
 
 from crewcall.conftest import Agency
 from crewcall.events.models import Assignment
+from crewcall.testing.api import error_fields
 
 pytestmark = pytest.mark.django_db
 
 
 def match(version: int) -> dict[str, str]:
     return {"If-Match": f'"{version}"'}
-
-
-def error_fields(response: Any) -> set[str]:
-    return {e["field"] for e in response.json().get("errors", [])}
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crewcall.conftest import Agency
 from crewcall.events.models import Event
+from crewcall.testing.api import error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +32,6 @@ NEW_EVENT = {
 
 def match(version: int) -> dict[str, str]:
     return {"If-Match": f'"{version}"'}
-
-
-def error_fields(response: Any) -> set[str]:
-    return {e["field"] for e in response.json().get("errors", [])}
 
 
 def test_an_event_goes_through_its_lifecycle(agency: Agency, bob: Any, api_as: Any) -> None:

@@ -11,6 +11,7 @@ import pytest
 from crewcall.conftest import Agency
 from crewcall.events.models import Event, WorkArea
 from crewcall.people import services as people
+from crewcall.testing.api import error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +27,6 @@ TEMPLATE = {
 
 def match(version: int) -> dict[str, str]:
     return {"If-Match": f'"{version}"'}
-
-
-def error_fields(response: Any) -> set[str]:
-    return {e["field"] for e in response.json().get("errors", [])}
 
 
 def _template_with_areas(agency: Agency, api: Any) -> dict[str, Any]:
@@ -174,7 +171,7 @@ def test_weekly_copies_are_made_all_together_or_not_at_all(agency: Agency, bob: 
     assert Event.objects.count() == 1 and WorkArea.objects.count() == 1
     # The events are written first, then their work areas: a refusal at the areas (a
     # rule added for this test, for new rows only) must take the new events with it.
-    from crewcall.core.tests.owner import as_owner
+    from crewcall.testing.owner import as_owner
 
     source = agency.event("Quiz", event_date=date(2030, 3, 6))
     agency.area(source, "Bar", position_order=7)

@@ -12,16 +12,13 @@ from crewcall.conftest import Agency
 from crewcall.events.models import WorkArea
 from crewcall.people import services as people
 from crewcall.staffing.placement import assignment_create
+from crewcall.testing.api import error_fields
 
 pytestmark = pytest.mark.django_db
 
 
 def match(version: int) -> dict[str, str]:
     return {"If-Match": f'"{version}"'}
-
-
-def error_fields(response: Any) -> set[str]:
-    return {e["field"] for e in response.json().get("errors", [])}
 
 
 def test_a_work_area_round_trips_with_its_version(agency: Agency, bob: Any, api_as: Any) -> None:

@@ -9,9 +9,9 @@ import pytest
 from django.db import connections
 
 from crewcall.core.errors import RuleViolation
-from crewcall.core.tests.barrier import Barrier, database_barrier, trigger_without_lock
 from crewcall.events.models import Assignment
 from crewcall.staffing.placement import assignment_create
+from crewcall.testing.barrier import Barrier, database_barrier, trigger_without_lock
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from crewcall.events.models import Event
 from crewcall.events.services import event_create
-from crewcall.web.tests.browser import browser, signed_in  # noqa: F401 - the fixture
+from crewcall.testing.browser import browser, signed_in  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

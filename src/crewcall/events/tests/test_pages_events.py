@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from crewcall.events.models import Event, WorkArea
 from crewcall.events.services import event_create, event_update
-from crewcall.people.tests.test_pages_conflict import conflict_post
+from crewcall.testing.conflicts import conflict_post
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crewcall.events.models import Event
 from crewcall.events.services import event_create, event_update
-from crewcall.people.tests.test_pages_conflict import conflict_post
+from crewcall.testing.conflicts import conflict_post
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from crewcall.core.tests.sql import refused, run
 from crewcall.events.models import EVENT_TRANSITIONS
 from crewcall.staffing.models import INVITATION_TRANSITIONS
+from crewcall.testing.sql import refused, run
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,11 @@ from typing import Any
 
 import pybreaker
 import pytest
-from procrastinate.contrib.django import app
-from procrastinate.contrib.django.django_connector import DjangoConnector
 
-from crewcall.core.tests.owner import empty_job_tables
 from crewcall.messaging import tasks
 from crewcall.messaging.tests.fake_twilio import FakeTwilio
+from crewcall.testing.jobs import run_jobs
+from crewcall.testing.owner import empty_job_tables
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token"  # noqa: S105 (the fake server's, not a secret)
@@ -75,16 +74,6 @@ def breaker(monkeypatch: pytest.MonkeyPatch) -> pybreaker.CircuitBreaker:
     fresh = tasks.new_breaker(fail_max=3, reset_timeout=0.5)
     monkeypatch.setattr(tasks, "breaker", fresh)
     return fresh
-
-
-def run_jobs() -> None:
-    """Run every job that is due now, in this process, then return."""
-    connector = app.connector
-    assert isinstance(connector, DjangoConnector)  # the web-side connector, as configured
-    with app.replace_connector(connector.get_worker_connector()) as worker_app:
-        worker_app.run_worker(
-            queues=["messages"], wait=False, install_signal_handlers=False, listen_notify=False
-        )
 
 
 @pytest.fixture

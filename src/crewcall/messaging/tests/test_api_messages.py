@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from crewcall.conftest import Agency
 from crewcall.messaging.inbound import inbound_receive
 from crewcall.messaging.models import OutboundMessage
-from crewcall.messaging.tests.webhook_helpers import inbound_params
 from crewcall.staffing.asking import event_ask, event_nudge
 from crewcall.staffing.replies import inbound_apply
+from crewcall.testing.webhooks import inbound_params
 
 pytestmark = pytest.mark.django_db
 

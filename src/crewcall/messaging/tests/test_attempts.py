@@ -13,8 +13,6 @@ import pybreaker
 import pytest
 from django.db import transaction
 
-from crewcall.core.tests.owner import as_owner, migrate_to
-from crewcall.core.tests.sql import refused, run
 from crewcall.messaging import tasks
 from crewcall.messaging.integrity import ATTEMPTS_FOLLOW_CLAIMS, ATTEMPTS_RULE_MIGRATION
 from crewcall.messaging.models import OutboundMessage
@@ -23,6 +21,8 @@ from crewcall.messaging.providers import get_provider
 from crewcall.messaging.tests.conftest import WHATSAPP_FROM
 from crewcall.messaging.tests.fake_twilio import Fail, FakeTwilio
 from crewcall.ops.integrity.registry import run_checks
+from crewcall.testing.owner import as_owner, migrate_to
+from crewcall.testing.sql import refused, run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("twilio_settings", "breaker")]
 

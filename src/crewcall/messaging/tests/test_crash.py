@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,14 +49,6 @@ TIMEOUT_S = 0.5
 REPO = Path(__file__).resolve().parents[4]
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
-
-
 def worker_env(fake: FakeTwilio) -> dict[str, str]:
     """The worker on this test's database and the fake Twilio, with short timings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "CREWCALL_"))}
@@ -71,7 +63,7 @@ def worker_env(fake: FakeTwilio) -> dict[str, str]:
         env["CREWCALL_DATABASE_NAME"] = str(db["NAME"])
     env.update(
         CREWCALL_DATA_DIR=str(django_settings.DATA_DIR),
-        DJANGO_SETTINGS_MODULE="crewcall.settings",
+        DJANGO_SETTINGS_MODULE="crewcall.testing.settings",
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_WHATSAPP_FROM=WHATSAPP_FROM,

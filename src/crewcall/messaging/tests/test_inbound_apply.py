@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from crewcall.core.tests.locks import row_locked_elsewhere
 from crewcall.messaging.inbound import inbound_receive
 from crewcall.messaging.models import InboundMessage, OutboundMessage
-from crewcall.messaging.tests.webhook_helpers import inbound_params, new_sid, signed_headers
 from crewcall.staffing import replies
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.replies import inbound_apply_next
 from crewcall.staffing.services import invitation_create
 from crewcall.staffing.tasks import apply_inbound
+from crewcall.testing.locks import row_locked_elsewhere
+from crewcall.testing.webhooks import inbound_params, new_sid, signed_headers
 
 INBOUND = "/webhooks/twilio/whatsapp"
 

@@ -14,14 +14,14 @@ from urllib.parse import urlencode
 import pytest
 from django.db import connection
 
-from crewcall.core.tests.barrier import Barrier, database_barrier, trigger_without_lock
 from crewcall.events.models import Event
 from crewcall.messaging.models import InboundMessage, OutboundMessage
-from crewcall.messaging.tests.webhook_helpers import inbound_params, signed_headers
 from crewcall.staffing import answers
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.replies import inbound_apply_next
 from crewcall.staffing.services import invitation_create
+from crewcall.testing.barrier import Barrier, database_barrier, trigger_without_lock
+from crewcall.testing.webhooks import inbound_params, signed_headers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 

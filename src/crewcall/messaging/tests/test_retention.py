@@ -12,14 +12,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from crewcall.core.tests.history_counts import history_state
-from crewcall.core.tests.sql import refused, run
 from crewcall.messaging import retention, tasks
 from crewcall.messaging.inbound import inbound_receive
 from crewcall.messaging.models import InboundMessage
-from crewcall.messaging.tests.webhook_helpers import inbound_params
 from crewcall.staffing.services import invitation_create
 from crewcall.staffing.tasks import apply_inbound
+from crewcall.testing.history_counts import history_state
+from crewcall.testing.sql import refused, run
+from crewcall.testing.webhooks import inbound_params
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,8 +17,9 @@ from crewcall.messaging import tasks
 from crewcall.messaging.models import OutboundMessage
 from crewcall.messaging.outbox import message_queue
 from crewcall.messaging.providers.twilio import TwilioProvider
-from crewcall.messaging.tests.conftest import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_FROM, run_jobs
+from crewcall.messaging.tests.conftest import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_FROM
 from crewcall.messaging.tests.fake_twilio import Fail, FakeTwilio
+from crewcall.testing.jobs import run_jobs
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("twilio_settings", "breaker")]
 

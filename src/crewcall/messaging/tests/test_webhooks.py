@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from crewcall.messaging.models import InboundMessage, OutboundMessage, WebhookRejection
-from crewcall.messaging.tests.webhook_helpers import inbound_params, new_sid, signed_headers
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_create
 from crewcall.staffing.tasks import apply_inbound
+from crewcall.testing.webhooks import inbound_params, new_sid, signed_headers
 
 pytestmark = pytest.mark.django_db
 

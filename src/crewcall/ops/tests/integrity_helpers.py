@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from crewcall.core.tests.owner import superuser_connection
-from crewcall.core.tests.sql import run
 from crewcall.ops.integrity.runner import IntegrityOutcome
 from crewcall.staffing import placement
+from crewcall.testing.owner import superuser_connection
+from crewcall.testing.sql import run
 
 
 @contextmanager

@@ -22,11 +22,11 @@ from django.db import connection, transaction
 from django.test import Client
 
 from crewcall.core import audit_chain
-from crewcall.core.tests.owner import empty_job_tables, owner_connection, superuser_connection
 from crewcall.ops import audit_seal as sealing
 from crewcall.ops.audit_seal import audit_seal, chain_heads
 from crewcall.ops.integrity.chain import verify_chain
 from crewcall.people import services as people
+from crewcall.testing.owner import empty_job_tables, owner_connection, superuser_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

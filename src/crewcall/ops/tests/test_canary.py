@@ -20,10 +20,10 @@ from django.core.management.base import CommandError
 
 from crewcall.accounts.models import ApiToken
 from crewcall.accounts.services import token_create
-from crewcall.changes.tests.sse import web_processes
 from crewcall.events.models import Event, WorkArea
 from crewcall.ops.canary.run import SANDBOX_TITLE, run_audit
-from crewcall.ops.tests.processes import worker_process
+from crewcall.testing.processes import worker_process
+from crewcall.testing.sse import web_processes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency, pytest.mark.feed]
 

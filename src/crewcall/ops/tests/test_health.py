@@ -19,8 +19,8 @@ from django.db import connection
 from django.test import Client
 
 from crewcall.changes import hub as hub_module
-from crewcall.core.tests.owner import as_owner, empty_job_tables
 from crewcall.ops import health
+from crewcall.testing.owner import as_owner, empty_job_tables
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_unready_naming_the_database_when_it_is_gone(db: Any) -> None:
         **os.environ,
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/crewcall",
         "CREWCALL_MIGRATION_DATABASE_URL": "",
-        "DJANGO_SETTINGS_MODULE": "crewcall.settings",
+        "DJANGO_SETTINGS_MODULE": "crewcall.testing.settings",
     }
     started = time.monotonic()
     done = subprocess.run(

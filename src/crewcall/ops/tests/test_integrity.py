@@ -14,8 +14,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from crewcall.core.tests.owner import as_owner
-from crewcall.core.tests.sql import run
 from crewcall.events import services as events
 from crewcall.ops.integrity.registry import all_checks
 from crewcall.ops.integrity.runner import integrity_run
@@ -32,8 +30,10 @@ from crewcall.ops.tests.integrity_helpers import (
 from crewcall.people import services as people
 from crewcall.staffing import placement
 from crewcall.staffing.services import invitation_create
+from crewcall.testing.owner import as_owner
+from crewcall.testing.sql import run
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 DOCS = Path(__file__).resolve().parents[4] / "docs" / "integrity.md"
 
@@ -77,6 +77,7 @@ def test_json_output_parses_and_exit_1_with_findings(world: World) -> None:
     assert 0 < IntegrityRun.objects.get().score < 1
 
 
+@pytest.mark.django_db(transaction=True)
 def test_human_table_groups_by_severity_and_repair_lists_what_it_did_and_left(world: World) -> None:
     run("UPDATE events_event SET status = 'staffed' WHERE id = %s", [world.event.pk])
     invitation_create(actor=world.agency.actor, event_id=world.event.pk, employee_id=world.ben.pk)
@@ -106,6 +107,7 @@ def test_event_status_out_of_step_is_repaired_with_source_repair(world: World) -
     assert_clean(integrity_run())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_too_many_acceptances_are_left_for_a_human(world: World) -> None:
     world.accept_and_place(world.ben)
     with triggers_off() as raw:
@@ -118,6 +120,7 @@ def test_too_many_acceptances_are_left_for_a_human(world: World) -> None:
     assert outcome.exit_code == 1
 
 
+@pytest.mark.django_db(transaction=True)
 def test_cancelled_event_with_open_invitations_is_found(world: World) -> None:
     with triggers_off() as raw:
         raw("UPDATE events_event SET status = 'cancelled' WHERE id = %s", [world.event.pk])
@@ -135,6 +138,7 @@ def test_cancelled_event_with_open_invitations_is_found(world: World) -> None:
         ('{"bartender": 2, "cook": 5}', "role requirements exceed the capacity"),
     ],
 )
+@pytest.mark.django_db(transaction=True)
 def test_role_requirements_of_the_wrong_shape_are_found(
     world: World, requirements: str, problem: str
 ) -> None:
@@ -149,6 +153,7 @@ def test_role_requirements_of_the_wrong_shape_are_found(
     assert ("work_area", world.area.pk) in left(outcome, "work_area.role_requirements_shape")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_overfull_work_area_is_found(world: World) -> None:
     world.accept_and_place(world.ben)
     with triggers_off() as raw:
@@ -160,6 +165,7 @@ def test_overfull_work_area_is_found(world: World) -> None:
     assert left(outcome, "work_area.assigned_within_capacity") == [("work_area", world.area.pk)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_role_placed_beyond_its_requirement_is_found(world: World) -> None:
     world.accept_and_place(world.ben)
     with triggers_off() as raw:
@@ -171,6 +177,7 @@ def test_role_placed_beyond_its_requirement_is_found(world: World) -> None:
     assert found(outcome, "work_area.assigned_within_role_requirements") == [("work_area", world.area.pk)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_unlisted_roles_beyond_the_places_left_are_found(world: World) -> None:
     inv = world.agency.accepted(world.event, world.ben)
     placement.assignment_create(
@@ -188,6 +195,7 @@ def test_unlisted_roles_beyond_the_places_left_are_found(world: World) -> None:
     assert found(outcome, "work_area.assigned_within_role_requirements") == [("work_area", world.area.pk)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_placement_without_acceptance_is_removed_by_repair(world: World) -> None:
     with triggers_off() as raw:
         raw("UPDATE staffing_invitation SET status = 'declined' WHERE id = %s", [world.ada_inv.pk])
@@ -205,6 +213,7 @@ def test_placement_without_acceptance_is_removed_by_repair(world: World) -> None
     assert_clean(integrity_run())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_hours_without_acceptance_are_left(world: World) -> None:
     with triggers_off() as raw:
         raw(
@@ -230,6 +239,7 @@ def test_asked_but_never_messaged_gets_its_message_on_repair(world: World) -> No
     assert_clean(integrity_run())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_asked_for_a_past_event_is_left(world: World) -> None:
     inv = invitation_create(actor=world.agency.actor, event_id=world.event.pk, employee_id=world.ben.pk)
     with triggers_off() as raw:
@@ -333,6 +343,7 @@ def test_idempotency_key_of_a_missing_user_is_forgotten(world: World) -> None:
     assert run("SELECT count(*) FROM core_idempotencykey") == [(0,)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_row_without_history_or_change_is_resnapshotted_with_source_repair(world: World) -> None:
     with triggers_off() as raw:
         raw("INSERT INTO people_role (key, name, is_active) VALUES ('ghost', 'Ghost', true)")
@@ -360,6 +371,7 @@ def test_row_without_history_or_change_is_resnapshotted_with_source_repair(world
     assert_clean(integrity_run())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_link_row_without_history_is_left(world: World) -> None:
     skill = people.skill_create(actor=world.agency.actor, key="cocktails", name="Cocktails")
     with triggers_off() as raw:
@@ -372,6 +384,7 @@ def test_link_row_without_history_is_left(world: World) -> None:
     assert ("people_employeeskill", link_id) in left(outcome, "history.latest_matches_row")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_row_deleted_behind_the_triggers_leaves_orphan_history_and_changes(world: World) -> None:
     absence = people.absence_create(
         actor=world.agency.actor, employee_id=world.cem.pk, kind="vacation",
@@ -385,6 +398,7 @@ def test_row_deleted_behind_the_triggers_leaves_orphan_history_and_changes(world
     assert run("SELECT count(*) FROM people_absencehistory WHERE pgh_obj_id = %s", [absence.pk]) == [(1,)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_missing_feed_state_is_recreated(world: World) -> None:
     as_owner("DELETE FROM changes_feed")
     assert found(integrity_run(), "changes.feed_state") == [("changes_feed", 0)]
@@ -392,6 +406,7 @@ def test_missing_feed_state_is_recreated(world: World) -> None:
     assert run("SELECT count(*) FROM changes_feed") == [(1,)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_change_log_gaps_are_healed_by_recording_the_rows_state(world: World) -> None:
     event = events.event_update(
         actor=world.agency.actor, event_id=world.event.pk, expected_version=world.event.version,
@@ -421,6 +436,7 @@ def test_change_log_gaps_are_healed_by_recording_the_rows_state(world: World) ->
     assert_clean(integrity_run())
 
 
+@pytest.mark.django_db(transaction=True)
 def test_changes_below_the_watermark_or_from_the_future_are_found(world: World) -> None:
     (seq, xid) = run("SELECT seq, xid::text FROM changes_change ORDER BY xid, seq LIMIT 1")[0]
     as_owner("UPDATE changes_feed SET pruned_xid = %s::xid8, pruned_seq = %s", [xid, seq])

@@ -23,9 +23,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from crewcall.core.telemetry import metrics_dir
-from crewcall.core.tests.owner import empty_job_tables
 from crewcall.core.transactions import service
 from crewcall.messaging.tasks import new_breaker, send_message
+from crewcall.testing.owner import empty_job_tables
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -347,7 +347,7 @@ def test_who_may_read_metrics(db: Any, settings: Any, meta: dict[str, str], stat
 
 
 def test_an_admin_may_read_metrics_a_dispatcher_may_not(alice: Any, bob: Any) -> None:
-    from crewcall.core.tests.api import token_for
+    from crewcall.testing.api import token_for
 
     remote = {"REMOTE_ADDR": "10.1.2.3"}
     as_admin = Client()

@@ -26,7 +26,7 @@ print(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
 def _env(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(CREWCALL_DATA_DIR=str(data), DJANGO_SETTINGS_MODULE="crewcall.settings")
+    env.update(CREWCALL_DATA_DIR=str(data), DJANGO_SETTINGS_MODULE="crewcall.testing.settings")
     return env
 
 

@@ -16,8 +16,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from crewcall.changes.tests.sse import web_env
-from crewcall.ops.tests.processes import Proxy, database_target, worker_process
+from crewcall.testing.processes import Proxy, database_target, worker_process
+from crewcall.testing.sse import web_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 
@@ -79,7 +79,7 @@ def test_unready_when_the_database_goes_away_and_ready_when_it_returns(no_worker
     env = {
         **web_env(),
         "DATABASE_URL": f"postgresql://{user}@127.0.0.1:{proxy.port}/{connection.settings_dict['NAME']}",
-        "DJANGO_SETTINGS_MODULE": "crewcall.settings",
+        "DJANGO_SETTINGS_MODULE": "crewcall.testing.settings",
         "CREWCALL_READY_DB_TIMEOUT_S": "2",
     }
     password = connection.settings_dict.get("PASSWORD")

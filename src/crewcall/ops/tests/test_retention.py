@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from crewcall.core.tests.history_counts import history_state
-from crewcall.core.tests.sql import run
 from crewcall.ops import retention, tasks
 from crewcall.ops.metrics import LAST_CANARY_SQL, LAST_INTEGRITY_SQL
 from crewcall.ops.models import CanaryRun, IntegrityRun
 from crewcall.ops.selectors import integrity_last_run
+from crewcall.testing.history_counts import history_state
+from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

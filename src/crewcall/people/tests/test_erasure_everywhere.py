@@ -23,16 +23,16 @@ from django.urls import reverse
 from crewcall.accounts.models import User
 from crewcall.core.audit_chain import ERASABLE
 from crewcall.core.models import PrivilegedCall
-from crewcall.core.tests.owner import as_owner
 from crewcall.messaging.models import InboundMessage, OutboundMessage
 from crewcall.messaging.tasks import deliver
-from crewcall.messaging.tests.webhook_helpers import inbound_params, signed_headers
 from crewcall.people import services as people
 from crewcall.people.models import Employee
 from crewcall.staffing.asking import event_ask
 from crewcall.staffing.tasks import apply_inbound
+from crewcall.testing.owner import as_owner
+from crewcall.testing.webhooks import inbound_params, signed_headers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 INBOUND = "/webhooks/twilio/whatsapp"
 SEARCHED_TYPES = ("text", "character varying", "character", "json", "jsonb", "bytea", "ARRAY")
@@ -128,6 +128,7 @@ def needles_of(who: dict[str, str]) -> list[str]:
     return [who["name"], who["phone"], who["phone"].lstrip("+"), who["text"], who["username"], who["email"]]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_anonymising_leaves_no_trace_in_any_column_of_any_table(
     agency, client, api_as, live_server, settings, carol
 ) -> None:
@@ -182,6 +183,7 @@ def test_the_erase_function_refuses_an_employee_not_anonymised(agency) -> None:
         cur.execute("SELECT crewcall_employee_erase(%s)", [employee.pk])
 
 
+@pytest.mark.django_db(transaction=True)
 def test_history_rows_change_only_to_their_erased_form_and_only_as_the_owner(agency) -> None:
     employee = agency.employee(name="Hilde Historia")
     # The old switch opens nothing any more.

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, expect
 
 from crewcall.people import services
 from crewcall.people.models import Employee
-from crewcall.web.tests.browser import browser, signed_in  # noqa: F401 - the fixture
+from crewcall.testing.browser import browser, signed_in  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

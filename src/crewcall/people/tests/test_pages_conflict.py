@@ -1,72 +1,18 @@
 """The conflict view of the employee form (crewcall.ui.conflicts, web/_conflict.html):
 a stale save writes nothing and shows both versions; keep mine, take theirs, merge by
-field; a merge that meets yet another change shows the conflict again.
-
-`conflict_post` reads the conflict form off the page as a browser would send it; the
-event, template and user page tests use it too."""
+field; a merge that meets yet another change shows the conflict again."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 
 from crewcall.people import services
 from crewcall.people.models import Employee
+from crewcall.testing.conflicts import conflict_form, conflict_post
 
 pytestmark = pytest.mark.django_db
-
-
-class _ConflictForm(HTMLParser):
-    """The inputs of the page's conflict form: hidden ones, and radios with the checked one."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.inside = False
-        self.fields: list[tuple[str, str]] = []
-        self.radios: dict[str, list[str]] = {}
-        self.checked: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name: value or "" for name, value in attrs}
-        if tag == "form" and "conflict-form" in found.get("class", "").split():
-            self.inside = True
-        elif tag == "input" and self.inside:
-            if found.get("type") == "radio":
-                self.radios.setdefault(found["name"], []).append(found["value"])
-                if "checked" in found:
-                    self.checked[found["name"]] = found["value"]
-            elif found.get("type") == "hidden":
-                self.fields.append((found["name"], found.get("value", "")))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-
-
-def conflict_form(response: Any) -> _ConflictForm:
-    parsed = _ConflictForm()
-    parsed.feed(response.content.decode())
-    assert parsed.fields, "the page has no conflict form"
-    return parsed
-
-
-def conflict_post(response: Any, resolve: str, **picks: str) -> dict[str, list[str]]:
-    """What the conflict form sends: its hidden inputs, the radios (checked ones unless
-    `picks` says field=theirs|mine) and the button pressed (`mine` or `merge`)."""
-    form = conflict_form(response)
-    data: dict[str, list[str]] = {}
-    for name, value in form.fields:
-        data.setdefault(name, []).append(value)
-    choices = dict(form.checked)
-    for field, side in picks.items():
-        assert side in form.radios[f"pick-{field}"], (field, form.radios)
-        choices[f"pick-{field}"] = side
-    for name, side in choices.items():
-        data[name] = [side]
-    data["resolve"] = [resolve]
-    return data
 
 
 def form_data(agency: Any, employee: Employee, **overrides: Any) -> dict[str, Any]:
@@ -84,12 +30,6 @@ def form_data(agency: Any, employee: Employee, **overrides: Any) -> dict[str, An
         data["is_always_needed"] = "on"
     data.update(overrides)
     return data
-
-
-@pytest.fixture
-def as_bob(client: Any, bob: Any) -> Any:
-    client.force_login(bob)
-    return client
 
 
 @pytest.fixture

@@ -30,12 +30,6 @@ def form_data(agency: Any, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def as_bob(client: Any, bob: Any) -> Any:
-    client.force_login(bob)
-    return client
-
-
-@pytest.fixture
 def as_carol(client: Any, carol: Any) -> Any:
     client.force_login(carol)
     return client

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -23,12 +22,6 @@ HEADER = "name,phone_number,primary_role,employment_type,skills,is_always_needed
 def upload(text: str | bytes, name: str = "staff.csv") -> SimpleUploadedFile:
     data = text.encode() if isinstance(text, str) else text
     return SimpleUploadedFile(name, data, content_type="text/csv")
-
-
-@pytest.fixture
-def as_bob(client: Any, bob: Any) -> Any:
-    client.force_login(bob)
-    return client
 
 
 def test_the_page_explains_the_columns_and_offers_the_template(as_bob, agency) -> None:

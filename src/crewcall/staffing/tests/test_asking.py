@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from crewcall.core.errors import ValidationFailed
-from crewcall.core.tests.sql import run
 from crewcall.messaging.models import OutboundMessage
 from crewcall.staffing import automation
 from crewcall.staffing.answers import lock_event_for_answers
@@ -18,6 +17,7 @@ from crewcall.staffing.asking import ask_wave, event_ask, event_nudge
 from crewcall.staffing.event_lifecycle import event_cancel
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_set_status
+from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db
 

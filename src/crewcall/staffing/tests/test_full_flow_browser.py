@@ -29,16 +29,15 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
-from procrastinate.contrib.django import app
-from procrastinate.contrib.django.django_connector import DjangoConnector
 
-from crewcall.changes.tests.sse import WebProcess
-from crewcall.core.tests.owner import empty_job_tables
 from crewcall.events.models import Event
 from crewcall.events.services import event_create, work_area_create
 from crewcall.messaging.models import InboundMessage, OutboundMessage
 from crewcall.staffing.models import Invitation
-from crewcall.web.tests.browser import Watched, browser, sign_in_as  # noqa: F401 - the fixture
+from crewcall.testing.browser import Watched, browser, sign_in_as  # noqa: F401 - the fixture
+from crewcall.testing.jobs import run_jobs
+from crewcall.testing.owner import empty_job_tables
+from crewcall.testing.sse import WebProcess
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.feed]
 
@@ -60,28 +59,18 @@ def clean_jobs(transactional_db: Any) -> Iterator[None]:
     _truncate_jobs()
 
 
-def _work() -> None:
-    connector = app.connector
-    assert isinstance(connector, DjangoConnector)
-    try:
-        with app.replace_connector(connector.get_worker_connector()) as worker_app:
-            worker_app.run_worker(
-                queues=["messages", "inbound"], wait=False, install_signal_handlers=False, listen_notify=False
-            )
-    finally:
-        connections.close_all()
-
-
-def run_jobs() -> None:
+def run_jobs_beside_playwright() -> None:
     """Run every due job of the messaging queues, as the worker would: in a thread of its
     own, since Playwright's sync API keeps an event loop running in this one."""
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            _work()
+            run_jobs(("messages", "inbound"))
         except BaseException as exc:
             errors.append(exc)
+        finally:
+            connections.close_all()
 
     worker = threading.Thread(target=work)
     worker.start()
@@ -185,7 +174,7 @@ def test_from_template_to_hours_with_live_answers_from_the_simulator(
         expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
 
         # The worker sends the invitations (and the simulator reports them delivered).
-        run_jobs()
+        run_jobs_beside_playwright()
         invitations = list(Invitation.objects.filter(event=event).order_by("id"))
         assert (
             OutboundMessage.objects.filter(event=event, kind="invitation").exclude(status="queued").count()
@@ -198,7 +187,7 @@ def test_from_template_to_hours_with_live_answers_from_the_simulator(
         for invitation, answer in ((yes_one, "Yes"), (yes_two, "Yes"), (no_one, "No")):
             answer_on_simulator(sim, base, invitation, answer)
         assert InboundMessage.objects.filter(outcome="pending").count() == 3
-        run_jobs()  # the worker applies the replies
+        run_jobs_beside_playwright()  # the worker applies the replies
         assert InboundMessage.objects.filter(outcome="applied").count() == 3
 
         # The first tab, never reloaded, shows the answers.

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_create
-from crewcall.web.tests.browser import browser, signed_in  # noqa: F401 - the fixture
+from crewcall.testing.browser import browser, signed_in  # noqa: F401 - the fixture
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -6,8 +6,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from crewcall.core.tests.test_audit import tracked_models
 from crewcall.people.models import Role
+from crewcall.testing.audit import tracked_models
 
 pytestmark = pytest.mark.django_db
 

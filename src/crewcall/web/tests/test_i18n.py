@@ -171,12 +171,6 @@ def test_the_reader_finds_untranslated_and_fuzzy_entries(tmp_path: Path) -> None
 # --- The dispatcher's pages ----------------------------------------------------------
 
 
-@pytest.fixture
-def as_bob(client: Client, bob: Any) -> Client:
-    client.force_login(bob)
-    return client
-
-
 def nav_of(html: str) -> str:
     found = re.search(r"<nav[^>]*>(.*?)</nav>", html, re.DOTALL)
     assert found, html

@@ -83,12 +83,6 @@ def test_a_constraint_refusal_over_the_api_in_german(agency: Agency, bob: Any, a
     }
 
 
-@pytest.fixture
-def as_bob(client: Client, bob: Any) -> Client:
-    client.force_login(bob)
-    return client
-
-
 def absence(starts_on: str, ends_on: str) -> dict[str, str]:
     return {"kind": "vacation", "starts_on": starts_on, "ends_on": ends_on, "note": ""}
 

@@ -8,10 +8,10 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, expect
 
-from crewcall.changes.tests.sse import web_processes
 from crewcall.events.models import Event
 from crewcall.events.services import event_update
-from crewcall.web.tests.browser import browser  # noqa: F401 - the fixture
+from crewcall.testing.browser import browser  # noqa: F401 - the fixture
+from crewcall.testing.sse import web_processes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.feed]
 

@@ -25,8 +25,8 @@ from crewcall.people.services import absence_create
 from crewcall.staffing.event_lifecycle import event_transition
 from crewcall.staffing.placement import assignment_create
 from crewcall.staffing.services import invitation_create, invitation_set_status
+from crewcall.testing.browser import Watched, browser, sign_in_as, stand_in_stream  # noqa: F401 - the fixture
 from crewcall.web.personal import employee_link_token
-from crewcall.web.tests.browser import Watched, browser, sign_in_as, stand_in_stream  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from crewcall.web.tests.browser import PHONE, Watched, browser, sign_in_as, stand_in_stream  # noqa: F401 - the fixture
+from crewcall.testing.browser import PHONE, Watched, browser, sign_in_as, stand_in_stream  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

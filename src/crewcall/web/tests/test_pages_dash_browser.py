@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
 from crewcall.messaging.models import InboundMessage, OutboundMessage
-from crewcall.web.tests.browser import browser, signed_in  # noqa: F401 - the fixture
+from crewcall.testing.browser import browser, signed_in  # noqa: F401 - the fixture
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -10,8 +10,8 @@ from playwright.sync_api import Browser, expect
 
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_create
+from crewcall.testing.browser import PHONE, Watched, browser  # noqa: F401 - the fixture
 from crewcall.web.personal import employee_link_token
-from crewcall.web.tests.browser import PHONE, Watched, browser  # noqa: F401 - the fixture
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -14,13 +14,13 @@ from django.test import Client
 from django.urls import reverse
 
 from crewcall.conftest import Agency
-from crewcall.core.tests.test_employee_scope import row_security_off
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_create
+from crewcall.testing.owner import row_security_off
 from crewcall.web import personal, personal_pages
 from crewcall.web.personal import employee_link_token
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 TABLES = ("people_employee", "staffing_invitation", "staffing_invitationhistory", "events_assignment")
 
@@ -54,6 +54,7 @@ def a_and_b(agency: Agency) -> tuple[Any, Any]:
     return anna, bert
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("protected", [True, False], ids=["policies", "control-policies-off"])
 def test_the_page_without_its_filter_still_shows_only_the_employees_rows(
     agency: Agency, monkeypatch: pytest.MonkeyPatch, protected: bool
@@ -69,6 +70,7 @@ def test_the_page_without_its_filter_still_shows_only_the_employees_rows(
     assert shows_bert is not protected
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("protected", [True, False], ids=["policies", "control-policies-off"])
 def test_the_feed_without_its_filter_still_shows_only_the_employees_rows(
     agency: Agency, monkeypatch: pytest.MonkeyPatch, protected: bool

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from django.db import connection, connections
 
-from crewcall.core.tests.owner import as_owner
+from crewcall.testing.owner import as_owner
 
 WAIT_SQL = "PERFORM pg_advisory_xact_lock_shared({key});"
 

@@ -30,6 +30,18 @@ def as_owner(sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
 
 
 @contextlib.contextmanager
+def row_security_off(*tables: str) -> Iterator[None]:
+    """The control: the tables' policies switched off (as the owner), restored after."""
+    for table in tables:
+        as_owner(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    try:
+        yield
+    finally:
+        for table in tables:
+            as_owner(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+
+
+@contextlib.contextmanager
 def superuser_connection(dbname: str | None = None) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit connection to the test database as a superuser, for tests that play a
     careless administrator (triggers off, `session_replication_role = replica`). Embedded:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crewcall.core.tests.sql import run
+from crewcall.testing.sql import run
 
 
 def history_tables() -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.db import connection
 
-from crewcall.changes.tests.sse import web_env
+from crewcall.testing.sse import web_env
 
 
 @contextlib.contextmanager

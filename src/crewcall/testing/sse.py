@@ -20,15 +20,10 @@ from django.conf import settings
 from django.db import connection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from crewcall.core.tests.owner import migration_url_for
+from crewcall.testing.owner import migration_url_for
+from crewcall.testing.waiting import free_port
 
 START_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def web_env(**extra: str) -> dict[str, str]:

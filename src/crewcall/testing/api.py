@@ -48,3 +48,8 @@ def token_for(user: User, name: str = "test") -> str:
     from crewcall.accounts.services import token_create
 
     return token_create(actor=None, user_id=user.pk, name=name).secret
+
+
+def error_fields(response: Any) -> set[str]:
+    """The fields a problem response names in its `errors`."""
+    return {e["field"] for e in response.json().get("errors", [])}
