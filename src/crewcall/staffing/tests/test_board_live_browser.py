@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from crewcall.events.models import Assignment
 from crewcall.people.services import employee_update
 from crewcall.staffing.placement import assignment_create
-from crewcall.testing.browser import Watched, sign_in_as, signed_in
+from crewcall.testing.browser import Watched, browser, sign_in_as, signed_in  # noqa: F401 - fixture
 from crewcall.testing.sse import web_processes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -52,7 +52,7 @@ def areas(page: Page) -> Locator:
 @pytest.mark.feed  # the change feed's horizon is cluster-wide: runs alone, after the rest
 def test_two_dispatchers_see_each_others_placements_live_and_after_a_restart(
     tmp_path,
-    browser: Browser,
+    browser: Browser,  # noqa: F811
     alice,
     bob,
     agency,
@@ -109,7 +109,7 @@ def test_two_dispatchers_see_each_others_placements_live_and_after_a_restart(
 
 @pytest.mark.django_db(transaction=True, reset_sequences=True)  # the first area and invitation: both id 1
 def test_every_board_control_has_its_own_label(
-    browser: Browser,
+    browser: Browser,  # noqa: F811
     bob,
     agency,
     live_server,
@@ -131,7 +131,7 @@ def test_every_board_control_has_its_own_label(
 
 
 def test_a_stale_employee_save_opens_the_conflict_view(
-    browser: Browser,
+    browser: Browser,  # noqa: F811
     alice,
     bob,
     agency,
@@ -172,7 +172,7 @@ def test_a_stale_employee_save_opens_the_conflict_view(
 
 
 def test_a_save_made_on_the_server_meanwhile_also_conflicts(
-    browser: Browser,
+    browser: Browser,  # noqa: F811
     bob,
     agency,
     live_server,

@@ -18,7 +18,7 @@ from crewcall.messaging.models import OutboundMessage
 from crewcall.staffing.event_lifecycle import event_transition
 from crewcall.staffing.models import WorkLog
 from crewcall.staffing.placement import assignment_create
-from crewcall.testing.browser import signed_in
+from crewcall.testing.browser import browser, signed_in  # noqa: F401 - the fixture
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -27,7 +27,7 @@ pytestmark = [
 
 
 def test_the_work_area_editor_checks_while_typing_then_saves(
-    browser: Browser,
+    browser: Browser,  # noqa: F811
     bob,
     agency,
     live_server,
@@ -67,7 +67,7 @@ def test_the_work_area_editor_checks_while_typing_then_saves(
 
 
 def test_hours_on_a_completed_event_show_the_hours_and_the_employees_total(
-    browser: Browser,
+    browser: Browser,  # noqa: F811
     bob,
     agency,
     live_server,
@@ -105,7 +105,7 @@ def test_hours_on_a_completed_event_show_the_hours_and_the_employees_total(
 
 
 def test_the_messages_open_on_a_phone_and_the_hours_fit_it(
-    browser: Browser,
+    browser: Browser,  # noqa: F811
     bob,
     agency,
     live_server,
