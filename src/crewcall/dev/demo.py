@@ -28,9 +28,9 @@ from crewcall.dev.agency import (
     may_be_always_needed,
     weighted_choice,
 )
-from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.events.models import Event, WorkArea
 from crewcall.people.models import Absence, Employee, EmploymentTypeLimit, Role, Skill
-from crewcall.staffing.models import Invitation, WorkLog
+from crewcall.staffing.models import Assignment, Invitation, WorkLog
 
 SEED = 2026
 DEMO_USERNAME = "demo-dispatcher"

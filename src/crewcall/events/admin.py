@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from crewcall.events.models import Assignment, Event, WorkArea, WorkAreaSkill
+from crewcall.events.models import Event, WorkArea, WorkAreaSkill
 from crewcall.ui.admin_base import ReadOnlyAdmin
 
 
@@ -54,9 +54,3 @@ class WorkAreaAdmin(ReadOnlyAdmin):
     list_display = ("name", "event", "max_capacity", "priority", "is_active", "version")
     list_select_related = ("event",)
     search_fields = ("name", "event__title")
-
-
-@admin.register(Assignment)
-class AssignmentAdmin(ReadOnlyAdmin):
-    list_display = ("employee", "event", "work_area", "role", "version")
-    list_select_related = ("employee", "event", "work_area", "role")

@@ -1,4 +1,4 @@
-"""Events, templates, work areas and assignments.
+"""Events, templates and work areas (assignments are staffing's).
 
 Tables and constraints only; every write goes through events.services. The rules a
 CHECK cannot express (status transitions, role keys, capacity under concurrency) are
@@ -181,34 +181,3 @@ class WorkAreaSkill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.work_area_id} needs {self.skill_id}"
-
-
-@pghistory.track(model_name="AssignmentHistory", append_only=False, meta=history_meta())
-class Assignment(Versioned):
-    """An accepted employee placed in one work area of the event, in one role.
-
-    Composite foreign keys (migration events.0003) tie work area, invitation, event and
-    employee together, so an assignment can never point at another event's work area or
-    at someone else's invitation.
-    """
-
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="assignments")
-    employee = models.ForeignKey("people.Employee", on_delete=models.PROTECT, related_name="assignments")
-    invitation = models.OneToOneField(
-        "staffing.Invitation", on_delete=models.PROTECT, related_name="assignment"
-    )
-    work_area = models.ForeignKey(WorkArea, on_delete=models.PROTECT, related_name="assignments")
-    role = models.ForeignKey("people.Role", on_delete=models.PROTECT, related_name="assignments")
-    assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["event", "employee"], name="events_assignment__employee__unique_in_event"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.employee_id} in {self.work_area_id}"

@@ -10,18 +10,20 @@ from typing import Any
 from django.db.models import Count, Expression, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.events.models import Event, WorkArea
 from crewcall.people.models import Skill
 
 
 @dataclass(frozen=True)
 class InvitationFigures:
-    """How to count an event's invitations, for the event pages and the API. Invitations
-    are staffing's and events sits below staffing, so staffing hands these in when its
-    app is ready (StaffingConfig.ready) instead of events importing it."""
+    """How to count an event's invitations and assignments, for the event pages and the
+    API. Both are staffing's and events sits below staffing, so staffing hands these in
+    when its app is ready (StaffingConfig.ready) instead of events importing it."""
 
     # per event in a list (correlated on OuterRef("pk")): people accepted or done
     accepted: Callable[[], Expression]
+    # per event in a list (correlated on OuterRef("pk")): people placed
+    assigned: Callable[[], Expression]
     # one event: every invitation status, zero included
     by_status: Callable[[int], dict[str, int]]
 
@@ -83,7 +85,7 @@ def event_detail(*, event_id: int, is_template: bool = False) -> Event | None:
         .annotate(
             work_area_count=_count(WorkArea.objects.all(), Count("id")),
             capacity_total=_count(WorkArea.objects.all(), Sum("max_capacity")),
-            assigned_count=_count(Assignment.objects.all(), Count("id")),
+            assigned_count=_invitation_figures().assigned(),
         )
         .first()
     )
@@ -144,7 +146,7 @@ def event_rows(
         qs = qs.filter(event_date__gte=today).order_by("event_date", "start_time", "id")
     qs = qs.annotate(
         accepted_count=_invitation_figures().accepted(),
-        assigned_count=_count(Assignment.objects.all(), Count("id")),
+        assigned_count=_invitation_figures().assigned(),
     )
     return list(qs[:limit])
 

@@ -1,10 +1,11 @@
-"""Admin pages for invitations and the work log (read-only: writes go through staffing.services)."""
+"""Admin pages for invitations, assignments and the work log (read-only: writes go through
+staffing.services)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from crewcall.staffing.models import Invitation, WorkLog
+from crewcall.staffing.models import Assignment, Invitation, WorkLog
 from crewcall.ui.admin_base import ReadOnlyAdmin
 
 
@@ -14,6 +15,12 @@ class InvitationAdmin(ReadOnlyAdmin):
     list_filter = ("status", "response_method")
     list_select_related = ("employee", "event")
     search_fields = ("employee__name", "event__title")
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    list_display = ("employee", "event", "work_area", "role", "version")
+    list_select_related = ("employee", "event", "work_area", "role")
 
 
 @admin.register(WorkLog)

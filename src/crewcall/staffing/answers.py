@@ -14,11 +14,11 @@ from typing import Literal
 from django.utils import timezone
 
 from crewcall.core.versioning import apply_changes, get_or_not_found
-from crewcall.events.models import Assignment, Event, EventStatus
+from crewcall.events.models import Event, EventStatus
 from crewcall.messaging.models import MessageKind
 from crewcall.staffing.event_lifecycle import event_sync_staffing_status
 from crewcall.staffing.invitation_messages import message_queue_about
-from crewcall.staffing.models import Invitation, InvitationStatus
+from crewcall.staffing.models import Assignment, Invitation, InvitationStatus
 
 Outcome = Literal[
     "accepted", "waitlisted", "still_waitlisted", "declined", "withdrawn", "already", "closed"

@@ -12,9 +12,9 @@ from crewcall.accounts.models import User
 from crewcall.core.errors import ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes, lock_current
-from crewcall.events.models import EVENT_TRANSITIONS, Assignment, Event, EventStatus
+from crewcall.events.models import EVENT_TRANSITIONS, Event, EventStatus
 from crewcall.staffing.invitation_messages import message_queue_about
-from crewcall.staffing.models import OPEN_INVITATION_STATUSES, Invitation, InvitationStatus
+from crewcall.staffing.models import OPEN_INVITATION_STATUSES, Assignment, Invitation, InvitationStatus
 
 
 @service

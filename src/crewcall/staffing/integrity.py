@@ -12,10 +12,10 @@ from crewcall.core.errors import NotFound, RuleViolation
 from crewcall.core.integrity import Check, Finding, finding_int_id, register
 from crewcall.core.transactions import service
 from crewcall.core.versioning import get_or_not_found
-from crewcall.events.models import Assignment, Event
+from crewcall.events.models import Event
 from crewcall.staffing.asking import queue_invitation_message
 from crewcall.staffing.event_lifecycle import event_sync_staffing_status
-from crewcall.staffing.models import Invitation
+from crewcall.staffing.models import Assignment, Invitation
 from crewcall.staffing.placement import assignment_delete
 
 

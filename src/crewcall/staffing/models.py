@@ -1,4 +1,5 @@
-"""Invitations (who was asked for which event, and what they answered) and the work log.
+"""Invitations (who was asked for which event, and what they answered), assignments
+(who was placed where) and the work log.
 
 Tables and constraints only; every write goes through staffing.services.
 """
@@ -113,6 +114,41 @@ class Invitation(Versioned):
             ),
         ]
         indexes = [models.Index(fields=["event", "status"], name="invitation_event_status")]
+
+
+@pghistory.track(
+    model_name="AssignmentHistory",
+    append_only=False,
+    # The tables kept their names from when events held this model (staffing.0005).
+    meta={**history_meta(), "db_table": "events_assignmenthistory"},
+)
+class Assignment(Versioned):
+    """An accepted employee placed in one work area of the event, in one role.
+
+    Composite foreign keys (migration events.0003) tie work area, invitation, event and
+    employee together, so an assignment can never point at another event's work area or
+    at someone else's invitation.
+    """
+
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="assignments")
+    employee = models.ForeignKey("people.Employee", on_delete=models.PROTECT, related_name="assignments")
+    invitation = models.OneToOneField(Invitation, on_delete=models.PROTECT, related_name="assignment")
+    work_area = models.ForeignKey("events.WorkArea", on_delete=models.PROTECT, related_name="assignments")
+    role = models.ForeignKey("people.Role", on_delete=models.PROTECT, related_name="assignments")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "events_assignment"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "employee"], name="events_assignment__employee__unique_in_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} in {self.work_area_id}"
 
 
 @pghistory.track(model_name="WorkLogHistory", append_only=False, meta=history_meta())

@@ -12,9 +12,9 @@ from crewcall.accounts.models import User
 from crewcall.core.errors import ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes, lock_current
-from crewcall.events.models import Assignment, WorkArea
+from crewcall.events.models import WorkArea
 from crewcall.people.models import Role
-from crewcall.staffing.models import Invitation
+from crewcall.staffing.models import Assignment, Invitation
 
 
 @service

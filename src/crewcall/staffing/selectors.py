@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from crewcall.core.errors import NotFound, ValidationFailed
 from crewcall.events import selectors as events
-from crewcall.events.models import Assignment, Event, EventStatus
+from crewcall.events.models import Event, EventStatus
 from crewcall.events.selectors import InvitationFigures
 from crewcall.people.models import EmployeeStats, Role
-from crewcall.staffing.models import Invitation, InvitationStatus, WorkLog
+from crewcall.staffing.models import Assignment, Invitation, InvitationStatus, WorkLog
 from crewcall.staffing.payroll import amount_of
 from crewcall.staffing.picker import Pick, pick_candidates
 
@@ -61,9 +61,24 @@ def accepted_per_event() -> Coalesce:
     return Coalesce(Subquery(per_event), 0, output_field=IntegerField())
 
 
+def assigned_per_event() -> Coalesce:
+    """For Event.objects.annotate(): how many people are placed at the event (a correlated
+    subquery on OuterRef("pk"))."""
+    per_event = (
+        Assignment.objects.filter(event=OuterRef("pk"))
+        .order_by()
+        .values("event")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_event), 0, output_field=IntegerField())
+
+
 # The figures the event pages and API show (registered by StaffingConfig.ready).
 INVITATION_FIGURES = InvitationFigures(
-    accepted=accepted_per_event, by_status=lambda event_id: invitation_counts(event_id=event_id)
+    accepted=accepted_per_event,
+    assigned=assigned_per_event,
+    by_status=lambda event_id: invitation_counts(event_id=event_id),
 )
 
 

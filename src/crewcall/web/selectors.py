@@ -129,7 +129,7 @@ KINDS: dict[str, Kind] = {
     "employment-type-limit": Kind("people", "EmploymentTypeLimit"),
     "event": Kind("events", "Event"),
     "work-area": Kind("events", "WorkArea"),
-    "assignment": Kind("events", "Assignment"),
+    "assignment": Kind("staffing", "Assignment"),
     "invitation": Kind("staffing", "Invitation"),
     "work-log": Kind("staffing", "WorkLog"),
     "message": Kind("messaging", "OutboundMessage"),

@@ -13,9 +13,8 @@ from django.db import DatabaseError, connection
 
 from crewcall.conftest import Agency
 from crewcall.core.employee_scope import employee_scope
-from crewcall.events.models import Assignment
 from crewcall.people.models import Employee
-from crewcall.staffing.models import Invitation
+from crewcall.staffing.models import Assignment, Invitation
 from crewcall.staffing.placement import assignment_create
 from crewcall.testing.owner import row_security_off
 

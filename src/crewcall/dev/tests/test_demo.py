@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from crewcall.accounts.models import User
 from crewcall.dev.demo import SEED, plan_people
-from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.events.models import Event, WorkArea
 from crewcall.ops.integrity.runner import integrity_run
 from crewcall.people.models import Absence, Employee, EmploymentTypeLimit
-from crewcall.staffing.models import Invitation, WorkLog
+from crewcall.staffing.models import Assignment, Invitation, WorkLog
 from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crewcall.conftest import Agency
-from crewcall.events.models import Assignment
+from crewcall.staffing.models import Assignment
 from crewcall.testing.api import error_fields
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.db import connections
 
 from crewcall.core.errors import RuleViolation
-from crewcall.events.models import Assignment
+from crewcall.staffing.models import Assignment
 from crewcall.staffing.placement import assignment_create
 from crewcall.testing.barrier import Barrier, database_barrier, trigger_without_lock
 

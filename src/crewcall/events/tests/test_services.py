@@ -10,12 +10,12 @@ from django.db import DatabaseError
 
 from crewcall.core.errors import RuleViolation, ValidationFailed, VersionConflict
 from crewcall.events import services as events
-from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.events.models import Event, WorkArea
 from crewcall.events.selectors import work_areas_with_load
 from crewcall.people import services as people
 from crewcall.staffing import event_lifecycle, placement
 from crewcall.staffing import services as staffing
-from crewcall.staffing.models import Invitation
+from crewcall.staffing.models import Assignment, Invitation
 from crewcall.testing.sql import refused, run
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from crewcall.events.models import Assignment
 from crewcall.people.services import employee_update
+from crewcall.staffing.models import Assignment
 from crewcall.staffing.placement import assignment_create
 from crewcall.testing.browser import Watched, browser, sign_in_as, signed_in  # noqa: F401 - fixture
 from crewcall.testing.sse import web_processes

@@ -12,10 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crewcall.conftest import Agency
-from crewcall.events.models import Assignment
 from crewcall.staffing.event_lifecycle import event_cancel
 from crewcall.staffing.forms import next_statuses
-from crewcall.staffing.models import Invitation
+from crewcall.staffing.models import Assignment, Invitation
 from crewcall.staffing.placement import assignment_create
 from crewcall.staffing.services import invitation_create, invitation_set_status
 

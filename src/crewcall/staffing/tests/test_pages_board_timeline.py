@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crewcall.conftest import Agency
-from crewcall.events.models import Assignment
 from crewcall.messaging.models import InboundMessage, OutboundMessage
+from crewcall.staffing.models import Assignment
 from crewcall.staffing.placement import assignment_create
 from crewcall.staffing.services import invitation_create
 

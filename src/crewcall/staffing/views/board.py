@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.errors import ValidationFailed
-from crewcall.events.models import Assignment, Event, WorkArea
+from crewcall.events.models import Event, WorkArea
 from crewcall.people.models import Role
 from crewcall.staffing import asking, selectors, services
 from crewcall.staffing.forms import (
@@ -35,7 +35,7 @@ from crewcall.staffing.forms import (
     VersionForm,
     next_statuses,
 )
-from crewcall.staffing.models import Invitation, InvitationStatus, ResponseMethod
+from crewcall.staffing.models import Assignment, Invitation, InvitationStatus, ResponseMethod
 from crewcall.staffing.placement import assignment_create, assignment_delete, assignment_move
 from crewcall.ui.access import can_edit, editor, reader
 from crewcall.ui.htmx import render_page
