@@ -5,7 +5,10 @@ HTTP probes. Every wait is bounded; `serving()` kills whatever a failing test le
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import http.client
+import importlib.metadata
 import os
 import shutil
 import signal
@@ -105,6 +108,54 @@ def migrate(data_dir: Path) -> None:
         env=child_env(data_dir), capture_output=True, text=True, timeout=FIRST_START_S, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+PACKAGE = Path(__file__).resolve().parents[2]
+# What a migrated data folder is made from (patterns under the package).
+SCHEMA_SOURCES = (
+    "*/migrations/*.py",
+    "settings.py",
+    "core/db/*.py",
+    "core/embedded.py",
+    "core/roles.py",
+    "core/management/commands/migrate.py",
+)
+
+
+def schema_key() -> str:
+    """A digest of everything `crewcall migrate` on a new data folder depends on: every
+    migration, the code that makes the server, the roles and the grants, and the installed
+    distributions (third-party migrations, the PostgreSQL binaries)."""
+    digest = hashlib.sha256()
+    for path in sorted({path for pattern in SCHEMA_SOURCES for path in PACKAGE.glob(pattern)}):
+        digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for dist in sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()):
+        digest.update(dist.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def migrated_template(cache: Path, *, rebuild: bool = False) -> Path:
+    """A stopped, migrated data folder to copy, kept in `cache` between runs (as pytest-django's
+    --reuse-db keeps the test database) under a digest of what it depends on: initdb and every
+    migration run once, not once per module and run. `rebuild` (--create-db) makes it anew.
+    A lock lets parallel test processes share it; the newest digest is the only one kept.
+    A folder appears under its digest only once complete (built aside, then renamed)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / schema_key()
+    with (cache / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if rebuild or not target.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            with scratch_data_dir() as folder:  # short path: the server's socket lives in it
+                migrate(folder)
+                building = cache / f"{target.name}.building"
+                shutil.rmtree(building, ignore_errors=True)
+                subprocess.run(["cp", "-a", f"{folder}/.", str(building)], check=True, timeout=STOP_S)
+                building.rename(target)
+        for old in cache.iterdir():
+            if old.is_dir() and old.name != target.name:
+                shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 class Serve:

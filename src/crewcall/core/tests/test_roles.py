@@ -203,7 +203,9 @@ def test_the_migration_url_must_name_the_same_database_and_another_role(monkeypa
     }
 
 
-@pytest.mark.django_db(transaction=True)
+# Not transactional: everything here happens in a database of its own, on connections of
+# its own, so the test database has nothing to flush afterwards.
+@pytest.mark.django_db
 def test_roles_adopts_a_database_another_role_made_and_grants_by_the_rule() -> None:
     """`crewcall roles` on a database a superuser filled before there were two roles: the
     owner takes every object, the runtime role gets its share (history: read and append)."""

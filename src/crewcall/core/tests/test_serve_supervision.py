@@ -1,8 +1,9 @@
 """`crewcall serve` heals what dies: web processes, the worker and the embedded PostgreSQL.
 
-Real processes only: each test copies a migrated data folder (made once per module),
-runs serve on a free port of 127.0.0.1, kills one of its processes with SIGKILL and
-watches what serve does, with bounded waits. Figures are printed (`-s` shows them).
+Real processes only: each test copies a migrated data folder (made once and kept between
+runs under a digest of what it depends on: serving.migrated_template), runs serve on a
+free port of 127.0.0.1, kills one of its processes with SIGKILL and watches what serve
+does, with bounded waits. Figures are printed (`-s` shows them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from crewcall.core.embedded import pid_of_server
 from crewcall.core.supervisor import Backoff, ChildSpec, Supervisor, answers
@@ -26,7 +28,7 @@ from crewcall.core.tests.serving import (
     START_S,
     Probe,
     Serve,
-    migrate,
+    migrated_template,
     scrape,
     scratch_data_dir,
     serving,
@@ -41,10 +43,10 @@ RESTART_S = 60.0  # serve notices within its poll, waits its first delay, Django
 
 
 @pytest.fixture(scope="module")
-def template() -> Iterator[Path]:
-    with scratch_data_dir() as folder:
-        migrate(folder)
-        yield folder
+def template(request: pytest.FixtureRequest) -> Path:
+    return migrated_template(
+        settings.DATA_DIR / "serve-template", rebuild=request.config.getoption("create_db")
+    )
 
 
 @pytest.fixture
@@ -187,8 +189,16 @@ def test_a_killed_postmaster_is_started_again_and_no_committed_write_is_lost(dat
         assert metric(text, "crewcall_database_restarts_total", reason="died") == 1.0, text
         assert "serve: PostgreSQL started again" in serve.output()
 
-        # The children rode it out: give a worker that gives up time to do so.
-        time.sleep(10)
+        # The children rode it out: a job deferred now is taken (by the same worker: one that
+        # gave up would have been replaced, under another pid), rather than a fixed wait.
+        job = api.call("POST", "/api/v1/ops/canary-jobs")
+        assert job.status == 201, job.body
+        job_path = f"/api/v1/ops/canary-jobs/{job.json()['id']}"
+        wait_until(
+            lambda: api.call("GET", job_path).json()["status"] == "succeeded",
+            timeout=RESTART_S,
+            what="a job deferred after the restart to be taken",
+        )
         assert serve.pids("web") == webs, serve.output()[-3000:]
         assert serve.pids("worker") == workers, serve.output()[-3000:]
 

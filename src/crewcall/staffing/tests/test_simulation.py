@@ -201,36 +201,41 @@ def _write(world: reference.World) -> None:
         for e in world.events.values()
     )
     Event.objects.update(status="recruiting")
-    for e in world.events.values():
-        for spec in e.areas:
-            a = spec.area
-            WorkArea.objects.create(
-                id=a.id,
-                event_id=e.id,
-                name=a.name,
-                max_capacity=a.capacity,
-                role_requirements=dict(a.requirements),
-                is_active=spec.active,
-                position_order=spec.position,
-            )
-            WorkAreaSkill.objects.bulk_create(WorkAreaSkill(work_area_id=a.id, skill_id=s) for s in a.skills)
-    Invitation.objects.bulk_create(
+    # One statement per table (and per status step) rather than one per row: the same rows,
+    # written in a fraction of the round trips.
+    areas = [(e.id, spec) for e in world.events.values() for spec in e.areas]
+    WorkArea.objects.bulk_create(
+        WorkArea(
+            id=spec.area.id,
+            event_id=event_id,
+            name=spec.area.name,
+            max_capacity=spec.area.capacity,
+            role_requirements=dict(spec.area.requirements),
+            is_active=spec.active,
+            position_order=spec.position,
+        )
+        for event_id, spec in areas
+    )
+    WorkAreaSkill.objects.bulk_create(
+        WorkAreaSkill(work_area_id=spec.area.id, skill_id=s) for _, spec in areas for s in spec.area.skills
+    )
+    invitations = Invitation.objects.bulk_create(
         Invitation(event_id=event_id, employee_id=pk)
         for event_id, asked in world.invitations.items()
         for pk in asked
     )
+    ids = {(i.event_id, i.employee_id): i.pk for i in invitations}
     for status, steps in (
         ("accepted", ["accepted"]),
         ("completed", ["accepted", "completed"]),
         ("waitlisted", ["waitlisted"]),
         ("declined", ["declined"]),
     ):
-        pairs = [(e, pk) for e, asked in world.invitations.items() for pk, s in asked.items() if s == status]
+        chosen = [
+            ids[(e, pk)] for e, asked in world.invitations.items() for pk, s in asked.items() if s == status
+        ]
         for step in steps:
-            for event_id in {e for e, _ in pairs}:
-                Invitation.objects.filter(
-                    event_id=event_id, employee_id__in=[pk for e, pk in pairs if e == event_id]
-                ).update(status=step)
+            Invitation.objects.filter(pk__in=chosen).update(status=step)
     WorkLog.objects.bulk_create(
         WorkLog(
             event_id=event_id,
