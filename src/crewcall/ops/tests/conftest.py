@@ -13,6 +13,7 @@ from psycopg import sql
 from crewcall.accounts.models import User
 from crewcall.conftest import Agency
 from crewcall.ops.tests.backup_helpers import KEY, QUIET, build, connect
+from crewcall.testing.owner import superuser_connection
 
 
 @pytest.fixture
@@ -36,7 +37,9 @@ def scratch() -> Iterator[Callable[[], str]]:
         return name
 
     yield make
-    with connect("postgres") as conn:
+    # As a superuser: a session of another role (the runtime role's, still closing after a
+    # restore's checks) is one the owner may not end, and FORCE would fail on it.
+    with superuser_connection("postgres") as conn:
         for name in made:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
