@@ -64,6 +64,7 @@ def read(
     xids: list[int],
     out: list[tuple[int, int]],
     errors: list[BaseException],
+    log: list[tuple[str, str, int, bool]],
 ) -> None:
     """Poll with small limits, resuming from the cursor's text (as a reconnecting client
     would); stop once the writers are done and the cursor is past all their transactions
@@ -78,6 +79,8 @@ def read(
             batch = changes_after(cursor=Cursor.decode(cursor_text), limit=rng.randint(1, 40), **filters)
             assert not batch.reset
             out.extend((c.xid, c.seq) for c in batch.changes)
+            # (cursor in, cursor out, changes, cut at the limit): what a repeat is traced by
+            log.append((cursor_text, batch.cursor.encode(), len(batch.changes), batch.more))
             cursor_text = batch.cursor.encode()
             if last_xid is not None and batch.cursor.xid > last_xid:
                 return
@@ -90,6 +93,20 @@ def read(
         errors.append(exc)
     finally:
         connections.close_all()
+
+
+def repeats(got: list[tuple[int, int]], log: list[tuple[str, str, int, bool]]) -> str:
+    """The changes delivered more than once, and the reads around each first repeat."""
+    seen: set[tuple[int, int]] = set()
+    twice = [change for change in got if change in seen or seen.add(change)]  # type: ignore[func-returns-value]
+    ends, total = [], 0
+    for entry in log:
+        total += entry[2]
+        ends.append(total)
+    at = got.index(twice[0])
+    again = next(i for i, end in enumerate(ends) if end > got.index(twice[0], at + 1))
+    first = next(i for i, end in enumerate(ends) if end > at)
+    return f"{sorted(set(twice))[:10]}; first read {log[first]}, reads before the repeat {log[max(first, again - 3):again + 1]}"
 
 
 def test_concurrent_writers_and_resuming_readers_lose_and_repeat_nothing(agency) -> None:
@@ -108,8 +125,11 @@ def test_concurrent_writers_and_resuming_readers_lose_and_repeat_nothing(agency)
     xids: list[int] = []
     readers_spec = [{}, {}, {"employee_id": watched}]
     received: list[list[tuple[int, int]]] = [[] for _ in readers_spec]
+    logs: list[list[tuple[str, str, int, bool]]] = [[] for _ in readers_spec]
     readers = [
-        threading.Thread(target=read, args=(start, spec, 100 + n, writers_done, xids, received[n], errors))
+        threading.Thread(
+            target=read, args=(start, spec, 100 + n, writers_done, xids, received[n], errors, logs[n])
+        )
         for n, spec in enumerate(readers_spec)
     ]
     writers = [
@@ -139,8 +159,8 @@ def test_concurrent_writers_and_resuming_readers_lose_and_repeat_nothing(agency)
     ]
     assert len(committed) == CHANGES
     everything = [(x, seq) for x, seq, _ in committed]
-    for got in received[:2]:
-        assert len(got) == len(set(got)), "a change was delivered twice"
+    for got, log in zip(received[:2], logs[:2], strict=True):
+        assert len(got) == len(set(got)), f"a change was delivered twice: {repeats(got, log)}"
         assert sorted(set(everything) - set(got)) == [], "a change was missed"
         assert got == everything  # exactly these, in (xid, seq) order
     assert received[2] == [(x, seq) for x, seq, emp in committed if emp == watched]
