@@ -155,9 +155,14 @@ def changes_after(
         "limit": limit,
     }
     filters = scope_filter(event_id=event_id, employee_id=employee_id, params=params)
+    # MATERIALIZED: the horizon is computed once. Inlined, the planner evaluates the
+    # function once for the cursor it returns and again in the filter on the rows, and two
+    # calls can differ (a transaction of another database that ends in between holds one
+    # of them back): rows read past the returned cursor came again with the next read, or
+    # rows below it were skipped for good.
     sql = f"""
-        WITH state AS ({_STATE}),
-        verdict AS (
+        WITH state AS MATERIALIZED ({_STATE}),
+        verdict AS MATERIALIZED (
             SELECT s.*, (
                 %(epoch)s::text IS NOT NULL AND (
                     %(epoch)s::text <> s.epoch
