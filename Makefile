@@ -56,6 +56,7 @@ messages: $(STAMP) | $(MSGFMT)
 # The import contracts (pyproject.toml) and the module graph's cycles: docs/architecture.md.
 lint: $(STAMP)
 	$(BIN)/ruff check src
+	$(BIN)/ruff format --check src
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python tools/import_cycles.py
 	$(TEST_ENV) $(BIN)/mypy

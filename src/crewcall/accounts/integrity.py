@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import connection
 
-from crewcall.core.integrity import Check, Finding, finding_int_id, register
+from crewcall.core.integrity import Check, register, repair_of_row
 from crewcall.core.transactions import service
 
 
@@ -16,10 +16,6 @@ def repair_idempotency_key_forget(*, actor: Any = None, key_id: int) -> str:
     with connection.cursor() as cur:
         cur.execute("DELETE FROM core_idempotencykey WHERE id = %s", [key_id])
     return "forgot the key (its caller is gone, nobody can retry with it)"
-
-
-def idempotency_key_forget(finding: Finding) -> str:
-    return repair_idempotency_key_forget(key_id=finding_int_id(finding))
 
 
 register(
@@ -33,6 +29,6 @@ register(
         WHERE k.scope ~ '^user:[0-9]+$'
           AND NOT EXISTS (SELECT 1 FROM accounts_user u WHERE u.id = substr(k.scope, 6)::bigint)
         """,
-        repair=idempotency_key_forget,
+        repair=repair_of_row(repair_idempotency_key_forget, "key_id"),
     )
 )

@@ -93,6 +93,16 @@ def finding_int_id(finding: Finding) -> int:
     return int(finding.object_id)
 
 
+def repair_of_row(repair: Callable[..., str], argument: str) -> Callable[[Finding], str]:
+    """The repair of a finding whose object id is the row a service repairs, passed to it
+    as `argument`."""
+
+    def repair_finding(finding: Finding) -> str:
+        return repair(**{argument: finding_int_id(finding)})
+
+    return repair_finding
+
+
 @cache
 def tracked_tables() -> list[tuple[str, str, bool]]:
     """(table, history table, has a version column) for every history-tracked table."""
@@ -127,4 +137,5 @@ def repair_row_resnapshot(*, actor: Any = None, table: str, row_id: int) -> str:
 
 
 def row_resnapshot(finding: Finding) -> str:
+    # The finding's kind is the table (the audit and change-log checks report it so).
     return repair_row_resnapshot(table=finding.kind, row_id=finding_int_id(finding))

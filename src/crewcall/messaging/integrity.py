@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import connection
 
-from crewcall.core.integrity import Check, Finding, finding_int_id, register
+from crewcall.core.integrity import Check, Finding, register, repair_of_row
 from crewcall.core.transactions import service
 from crewcall.messaging.inbound import defer_apply
 from crewcall.messaging.outbox import defer_send
@@ -26,8 +26,7 @@ def repair_message_requeue(*, actor: Any = None, message_id: int) -> str:
     return "deferred a send job (it reconciles a claimed message before resending)"
 
 
-def message_requeue(finding: Finding) -> str:
-    return repair_message_requeue(message_id=finding_int_id(finding))
+message_requeue = repair_of_row(repair_message_requeue, "message_id")
 
 
 @service
@@ -44,10 +43,6 @@ def repair_job_cancel(*, actor: Any = None, job_id: int) -> str:
     with connection.cursor() as cur:
         cur.execute("SELECT procrastinate_cancel_job_v1(%s, false, false)", [job_id])
     return "cancelled the job"
-
-
-def job_cancel(finding: Finding) -> str:
-    return repair_job_cancel(job_id=finding_int_id(finding))
 
 
 register(
@@ -194,6 +189,6 @@ register(
           AND NOT EXISTS (SELECT 1 FROM messaging_outboundmessage m
                           WHERE m.id::text = j.args ->> 'message_id')
         """,
-        repair=job_cancel,
+        repair=repair_of_row(repair_job_cancel, "job_id"),
     )
 )

@@ -9,13 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crewcall.core.errors import NotFound, RuleViolation
-from crewcall.core.integrity import Check, Finding, finding_int_id, register
+from crewcall.core.integrity import Check, Finding, finding_int_id, register, repair_of_row
 from crewcall.core.transactions import service
 from crewcall.core.versioning import get_or_not_found
-from crewcall.events.models import Event
+from crewcall.events.models import Event, EventStatus
 from crewcall.staffing.asking import queue_invitation_message
 from crewcall.staffing.event_lifecycle import event_sync_staffing_status
-from crewcall.staffing.models import Assignment, Invitation
+from crewcall.staffing.models import Assignment, Invitation, InvitationStatus
 from crewcall.staffing.placement import assignment_delete
 
 
@@ -25,10 +25,6 @@ def repair_event_staffing_status(*, actor: Any = None, event_id: int) -> str:
     before = event.status
     event_sync_staffing_status(event)
     return f"status {before} -> {event.status}"
-
-
-def event_staffing_status(finding: Finding) -> str:
-    return repair_event_staffing_status(event_id=finding_int_id(finding))
 
 
 def assignment_remove(finding: Finding) -> str:
@@ -45,7 +41,10 @@ def repair_invitation_message(*, actor: Any = None, invitation_id: int) -> str:
     invitation = get_or_not_found(Invitation, pk=invitation_id)
     event = get_or_not_found(Event, pk=invitation.event_id, lock=True)
     invitation = get_or_not_found(Invitation, pk=invitation_id, lock=True)
-    if invitation.status != "asked" or event.status not in ("recruiting", "staffed"):
+    if invitation.status != InvitationStatus.ASKED or event.status not in (
+        EventStatus.RECRUITING,
+        EventStatus.STAFFED,
+    ):
         return "nothing to do: no longer asked"
     if event.event_date is None or event.event_date < timezone.localdate():
         raise RuleViolation(
@@ -55,10 +54,6 @@ def repair_invitation_message(*, actor: Any = None, invitation_id: int) -> str:
         )
     queue_invitation_message(invitation, event)
     return "queued the invitation message"
-
-
-def invitation_message(finding: Finding) -> str:
-    return repair_invitation_message(invitation_id=finding_int_id(finding))
 
 
 register(
@@ -78,7 +73,7 @@ register(
           AND e.status <> CASE WHEN COALESCE(a.n, 0) >= e.employees_needed
                                THEN 'staffed' ELSE 'recruiting' END
         """,
-        repair=event_staffing_status,
+        repair=repair_of_row(repair_event_staffing_status, "event_id"),
     )
 )
 
@@ -217,7 +212,7 @@ register(
           AND NOT EXISTS (SELECT 1 FROM messaging_outboundmessage m
                           WHERE m.invitation_id = i.id AND m.kind = 'invitation')
         """,
-        repair=invitation_message,
+        repair=repair_of_row(repair_invitation_message, "invitation_id"),
     )
 )
 

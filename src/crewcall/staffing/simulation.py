@@ -37,6 +37,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from crewcall.staffing.models import InvitationStatus
 from crewcall.staffing.picker import reference
 from crewcall.staffing.picker.query import COUNT_BOOKED_HOURS
 from crewcall.staffing.picker.rules import OrderKey, fair_order
@@ -194,7 +195,7 @@ class Season:
         needed = world.events[event_id].employees_needed
         order = order_for(self.strategy, event_id, self.seed)
         for _ in range(MAX_WAVES):
-            accepted = sum(s == "accepted" for s in world.invitations[event_id].values())
+            accepted = sum(s == InvitationStatus.ACCEPTED for s in world.invitations[event_id].values())
             if accepted >= needed:
                 return
             picks = reference.pick(
@@ -209,9 +210,9 @@ class Season:
             for pick in sorted(picks, key=lambda p: self.replies_at(event_id, p.employee_id)):
                 yes = self.says_yes(event_id, pick.employee_id)
                 if yes and accepted < needed:
-                    status, accepted = "accepted", accepted + 1
+                    status, accepted = InvitationStatus.ACCEPTED, accepted + 1
                 else:
-                    status = "waitlisted" if yes else "declined"
+                    status = InvitationStatus.WAITLISTED if yes else InvitationStatus.DECLINED
                 world.set_status(event_id, pick.employee_id, status)
 
     def complete(self, event_id: int) -> None:
@@ -219,8 +220,8 @@ class Season:
         planned = event.shift.expected_hours
         worked = (planned - break_hours(planned)).quantize(CENT, rounding=ROUND_HALF_UP)
         for employee_id, status in list(self.world.invitations[event_id].items()):
-            if status == "accepted":
-                self.world.set_status(event_id, employee_id, "completed")
+            if status == InvitationStatus.ACCEPTED:
+                self.world.set_status(event_id, employee_id, InvitationStatus.COMPLETED)
                 self.world.log(event_id, employee_id, worked)
 
     def advance(self, *, until: date | None = None) -> date:

@@ -111,7 +111,9 @@ def exercise_every_table(actor: User) -> None:
     inv = staffing.invitation_set_status(
         actor=actor, invitation_id=inv.pk, expected_version=inv.version, status="accepted"
     )
-    placed = placement.assignment_create(actor=actor, invitation_id=inv.pk, work_area_id=bar.pk, role_id=role.pk)
+    placed = placement.assignment_create(
+        actor=actor, invitation_id=inv.pk, work_area_id=bar.pk, role_id=role.pk
+    )
     placed = placement.assignment_move(
         actor=actor, assignment_id=placed.pk, expected_version=1, work_area_id=cellar.pk, role_id=role.pk
     )

@@ -35,12 +35,12 @@ from django.views.decorators.http import require_safe
 from crewcall.core.employee_scope import employee_scope
 from crewcall.messaging.texts import preferred_language
 from crewcall.people.models import Employee
-from crewcall.staffing.models import Invitation
+from crewcall.staffing.models import Invitation, InvitationStatus
+from crewcall.staffing.picker.rules import BOOKED_STATUSES
 
 SALT = "crewcall.employee-link"
 RECENT_DAYS = 90
 MAX_TOKEN_LENGTH = 200
-BOOKED = ("accepted", "completed")
 
 
 def employee_link_token(employee_id: int) -> str:
@@ -76,10 +76,10 @@ def calendar_entries(*, employee_id: int, since: dt.date) -> QuerySet[Invitation
     A cancelled invitation counts only if it had been accepted (its history says so):
     someone merely asked for an event that was then cancelled never had it in their plan."""
     history = apps.get_model("staffing", "InvitationHistory")
-    was_accepted = history.objects.filter(pgh_obj_id=OuterRef("pk"), status="accepted")
+    was_accepted = history.objects.filter(pgh_obj_id=OuterRef("pk"), status=InvitationStatus.ACCEPTED)
     return (
         Invitation.objects.filter(employee_id=employee_id, event__event_date__gte=since)
-        .filter(Q(status__in=BOOKED) | Q(Exists(was_accepted), status="cancelled"))
+        .filter(Q(status__in=BOOKED_STATUSES) | Q(Exists(was_accepted), status=InvitationStatus.CANCELLED))
         .select_related("event", "assignment__work_area", "assignment__role")
         .order_by("event__event_date", "event__start_time", "pk")
     )

@@ -6,38 +6,68 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_user_version_trigger'),
+        ("accounts", "0003_user_version_trigger"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='apitoken',
-            name='insert_insert',
+            model_name="apitoken",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='apitoken',
-            name='update_update',
+            model_name="apitoken",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='apitoken',
-            name='delete_delete',
+            model_name="apitoken",
+            name="delete_delete",
         ),
         migrations.RemoveField(
-            model_name='apitokenhistory',
-            name='secret_hash',
+            model_name="apitokenhistory",
+            name="secret_hash",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='apitoken',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_apitokenhistory" ("created_at", "created_by_id", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefix", "revoked_at", "user_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."prefix", NEW."revoked_at", NEW."user_id"); RETURN NULL;', hash='01774733f485a27ae2128ad23c3fb5133ce6ab8d', operation='INSERT', pgid='pgtrigger_insert_insert_01b7d', table='accounts_apitoken', when='AFTER')),
+            model_name="apitoken",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "accounts_apitokenhistory" ("created_at", "created_by_id", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefix", "revoked_at", "user_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'insert\', NEW."id", NEW."prefix", NEW."revoked_at", NEW."user_id"); RETURN NULL;',
+                    hash="01774733f485a27ae2128ad23c3fb5133ce6ab8d",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_01b7d",
+                    table="accounts_apitoken",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='apitoken',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."name" IS DISTINCT FROM (NEW."name") OR OLD."prefix" IS DISTINCT FROM (NEW."prefix") OR OLD."revoked_at" IS DISTINCT FROM (NEW."revoked_at") OR OLD."user_id" IS DISTINCT FROM (NEW."user_id"))', func='INSERT INTO "accounts_apitokenhistory" ("created_at", "created_by_id", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefix", "revoked_at", "user_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."prefix", NEW."revoked_at", NEW."user_id"); RETURN NULL;', hash='2d19bad9a9e828493aa2c60a281638e6dcefdc37', operation='UPDATE', pgid='pgtrigger_update_update_df53b', table='accounts_apitoken', when='AFTER')),
+            model_name="apitoken",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."name" IS DISTINCT FROM (NEW."name") OR OLD."prefix" IS DISTINCT FROM (NEW."prefix") OR OLD."revoked_at" IS DISTINCT FROM (NEW."revoked_at") OR OLD."user_id" IS DISTINCT FROM (NEW."user_id"))',
+                    func='INSERT INTO "accounts_apitokenhistory" ("created_at", "created_by_id", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefix", "revoked_at", "user_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'update\', NEW."id", NEW."prefix", NEW."revoked_at", NEW."user_id"); RETURN NULL;',
+                    hash="2d19bad9a9e828493aa2c60a281638e6dcefdc37",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_df53b",
+                    table="accounts_apitoken",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='apitoken',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_apitokenhistory" ("created_at", "created_by_id", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefix", "revoked_at", "user_id") VALUES (OLD."created_at", OLD."created_by_id", OLD."id", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."prefix", OLD."revoked_at", OLD."user_id"); RETURN NULL;', hash='beae76f5aa8125c2cbf493766a35fa5b77c46ed4', operation='DELETE', pgid='pgtrigger_delete_delete_6e065', table='accounts_apitoken', when='AFTER')),
+            model_name="apitoken",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "accounts_apitokenhistory" ("created_at", "created_by_id", "id", "name", "pgh_context", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "prefix", "revoked_at", "user_id") VALUES (OLD."created_at", OLD."created_by_id", OLD."id", OLD."name", COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_metadata\', TRUE), \'\'), NULL)::JSONB, COALESCE(NULLIF(CURRENT_SETTING(\'pghistory.context_id\', TRUE), \'\'), NULL)::UUID, NOW(), \'delete\', OLD."id", OLD."prefix", OLD."revoked_at", OLD."user_id"); RETURN NULL;',
+                    hash="beae76f5aa8125c2cbf493766a35fa5b77c46ed4",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_6e065",
+                    table="accounts_apitoken",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

@@ -24,50 +24,72 @@ INSERT INTO changes_feed (epoch) VALUES (substr(md5(gen_random_uuid()::text), 1,
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.RunSQL(FEED, "DROP TABLE IF EXISTS changes_feed;"),
         migrations.CreateModel(
-            name='Feed',
+            name="Feed",
             fields=[
-                ('id', models.BooleanField(default=True, primary_key=True, serialize=False)),
-                ('epoch', models.TextField()),
-                ('pruned_xid', crewcall.changes.models.TransactionIdField(null=True)),
-                ('pruned_seq', models.BigIntegerField(null=True)),
+                ("id", models.BooleanField(default=True, primary_key=True, serialize=False)),
+                ("epoch", models.TextField()),
+                ("pruned_xid", crewcall.changes.models.TransactionIdField(null=True)),
+                ("pruned_seq", models.BigIntegerField(null=True)),
             ],
             options={
-                'db_table': 'changes_feed',
-                'managed': False,
+                "db_table": "changes_feed",
+                "managed": False,
             },
         ),
         migrations.CreateModel(
-            name='Change',
+            name="Change",
             fields=[
-                ('seq', models.BigAutoField(primary_key=True, serialize=False)),
-                ('xid', crewcall.changes.models.TransactionIdField(db_default=crewcall.changes.models.CurrentTransactionId(), editable=False)),
-                ('table_name', models.TextField()),
-                ('op', models.CharField(choices=[('I', 'insert'), ('U', 'update'), ('D', 'delete')], max_length=1)),
-                ('row_id', models.BigIntegerField()),
-                ('version', models.IntegerField(null=True)),
-                ('event_id', models.BigIntegerField(null=True)),
-                ('employee_id', models.BigIntegerField(null=True)),
-                ('actor_id', models.BigIntegerField(null=True)),
-                ('source', models.TextField(null=True)),
-                ('request_id', models.TextField(null=True)),
-                ('at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                ("seq", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "xid",
+                    crewcall.changes.models.TransactionIdField(
+                        db_default=crewcall.changes.models.CurrentTransactionId(), editable=False
+                    ),
+                ),
+                ("table_name", models.TextField()),
+                (
+                    "op",
+                    models.CharField(
+                        choices=[("I", "insert"), ("U", "update"), ("D", "delete")], max_length=1
+                    ),
+                ),
+                ("row_id", models.BigIntegerField()),
+                ("version", models.IntegerField(null=True)),
+                ("event_id", models.BigIntegerField(null=True)),
+                ("employee_id", models.BigIntegerField(null=True)),
+                ("actor_id", models.BigIntegerField(null=True)),
+                ("source", models.TextField(null=True)),
+                ("request_id", models.TextField(null=True)),
+                ("at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
             ],
             options={
-                'indexes': [models.Index(fields=['xid', 'seq'], name='changes_change_xid_seq')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('op__in', ['I', 'U', 'D'])), name='changes_change__op__known')],
+                "indexes": [models.Index(fields=["xid", "seq"], name="changes_change_xid_seq")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("op__in", ["I", "U", "D"])), name="changes_change__op__known"
+                    )
+                ],
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='change',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='c768de5c95f498e45cb5027714e8584b74b3121a', operation='UPDATE', pgid='pgtrigger_append_only_708ff', table='changes_change', when='BEFORE')),
+            model_name="change",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;",
+                    hash="c768de5c95f498e45cb5027714e8584b74b3121a",
+                    operation="UPDATE",
+                    pgid="pgtrigger_append_only_708ff",
+                    table="changes_change",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

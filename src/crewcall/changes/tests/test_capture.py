@@ -56,7 +56,9 @@ OPS = {"insert": "I", "update": "U", "delete": "D"}
 
 def test_the_expected_table_list_is_the_migrations_list() -> None:
     assert set(EXPECTED_SCOPE) == set(record.TABLES)
-    attached = {r[0] for r in run("SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = 'changes_record'")}
+    attached = {
+        r[0] for r in run("SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = 'changes_record'")
+    }
     assert attached == set(record.TABLES)
 
 
@@ -109,7 +111,9 @@ def exercise_everything(alice: User) -> None:
         actor=alice, title="Messages", event_date=date(2030, 6, 1), start_time=time(18),
         hourly_rate=Decimal("15"), employees_needed=1, employees_to_ask=1,
     )  # fmt: skip
-    event_lifecycle.event_transition(actor=alice, event_id=event.pk, expected_version=1, to_status="recruiting")
+    event_lifecycle.event_transition(
+        actor=alice, event_id=event.pk, expected_version=1, to_status="recruiting"
+    )
     emp = people.employee_create(
         actor=alice, name="Mia", phone_number="+4915199000001", primary_role=role, employment_type="part_time"
     )

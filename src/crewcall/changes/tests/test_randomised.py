@@ -106,13 +106,16 @@ def repeats(got: list[tuple[int, int]], log: list[tuple[str, str, int, bool]]) -
     at = got.index(twice[0])
     again = next(i for i, end in enumerate(ends) if end > got.index(twice[0], at + 1))
     first = next(i for i, end in enumerate(ends) if end > at)
-    return f"{sorted(set(twice))[:10]}; first read {log[first]}, reads before the repeat {log[max(first, again - 3):again + 1]}"
+    return f"{sorted(set(twice))[:10]}; first read {log[first]}, reads before the repeat {log[max(first, again - 3) : again + 1]}"
 
 
 def test_concurrent_writers_and_resuming_readers_lose_and_repeat_nothing(agency) -> None:
     staff = [agency.employee(name=f"E{i}") for i in range(WRITERS * ROWS_PER_WRITER // 2)]
     skills = [
-        run("INSERT INTO people_skill (key, name, is_active) VALUES (%s, %s, true) RETURNING id", [f"s{i}", f"S{i}"])[0][0]
+        run(
+            "INSERT INTO people_skill (key, name, is_active) VALUES (%s, %s, true) RETURNING id",
+            [f"s{i}", f"S{i}"],
+        )[0][0]
         for i in range(WRITERS * ROWS_PER_WRITER // 2)
     ]
     rows = [("people_employee", e.pk) for e in staff] + [("people_skill", s) for s in skills]

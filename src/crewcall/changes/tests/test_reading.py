@@ -36,7 +36,9 @@ def names(changes: list[Change]) -> list[tuple[str, int]]:
     return [(c.table, c.row_id) for c in changes]
 
 
-@pytest.mark.parametrize("a_writes_first", [True, False], ids=["A-writes-first", "A-only-takes-its-xid-first"])
+@pytest.mark.parametrize(
+    "a_writes_first", [True, False], ids=["A-writes-first", "A-only-takes-its-xid-first"]
+)
 def test_a_late_commit_is_delivered_after_a_reader_moved_on(agency, writers, a_writes_first) -> None:
     bartender, waiter = agency.bartender.pk, agency.waiter.pk
     start = fresh_start()
@@ -78,8 +80,13 @@ def test_control_a_bare_sequence_cursor_loses_the_late_commit(agency, writers) -
     a.commit()
     later = run("SELECT seq, row_id FROM changes_change WHERE seq > %s ORDER BY seq", [last_seq])
     assert later == []  # A committed with a lower seq than the reader's: lost
-    assert run("SELECT count(*) FROM changes_change WHERE row_id = %s AND seq <= %s",
-               [agency.bartender.pk, last_seq])[0][0] == 2  # fmt: skip  (insert + A's update)
+    assert (
+        run(
+            "SELECT count(*) FROM changes_change WHERE row_id = %s AND seq <= %s",
+            [agency.bartender.pk, last_seq],
+        )[0][0]
+        == 2
+    )  # fmt: skip  (insert + A's update)
 
 
 def test_an_aborted_transaction_holds_the_horizon_only_while_it_runs(agency, writers) -> None:
@@ -175,7 +182,8 @@ def test_a_cursor_from_the_future_gets_reset(db) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "abc", "abc.1", "ABC.1.2", "abc.-1.2", "abc.1.2.3", "abc.1.2\n", "abc.99999999999999999999.1"]
+    "text",
+    ["", "abc", "abc.1", "ABC.1.2", "abc.-1.2", "abc.1.2.3", "abc.1.2\n", "abc.99999999999999999999.1"],
 )
 def test_malformed_cursors_are_refused(text: str) -> None:
     with pytest.raises(InvalidCursor):

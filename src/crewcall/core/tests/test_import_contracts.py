@@ -53,7 +53,9 @@ def test_control_an_import_from_a_higher_layer_breaks_the_layer_contract(copy: P
     shutil.copytree(copy, broken)
     errors = broken / "crewcall" / "core" / "errors.py"
     # Inside a function, the way cycles used to be dodged: it counts all the same.
-    errors.write_text(errors.read_text() + "\n\ndef _late() -> None:\n    import crewcall.ops.metrics  # noqa\n")
+    errors.write_text(
+        errors.read_text() + "\n\ndef _late() -> None:\n    import crewcall.ops.metrics  # noqa\n"
+    )
     result = lint_imports(broken)
     assert result.returncode == 1
     assert "Crewcall's layers point one way BROKEN" in result.stdout

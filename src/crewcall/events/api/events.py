@@ -46,9 +46,10 @@ def event_current(event_id: int) -> EventDetailOut | None:
     return None if event is None else EventDetailOut.from_orm(event)
 
 
-def require_event(event_id: int) -> None:
-    """Templates live under /templates: an id of one is not an event here."""
-    if not selectors.event_exists(event_id=event_id, is_template=False):
+def require_event(event_id: int, *, templates_too: bool = False) -> None:
+    """Templates live under /templates: an id of one is not an event here, except for
+    the lists templates share with events (work areas, say) when `templates_too`."""
+    if not selectors.event_exists(event_id=event_id, is_template=None if templates_too else False):
         raise NotFound(f"Event {event_id} does not exist.")
 
 

@@ -14,6 +14,7 @@ from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
 from crewcall.core.errors import NotFound
 from crewcall.events import selectors, services
+from crewcall.events.api.events import require_event
 from crewcall.events.api.schemas import WorkAreaIn, WorkAreaOut, WorkAreaPatch
 from crewcall.people.selectors import skills_by_key
 
@@ -48,8 +49,7 @@ def work_area_list(
     after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
 ) -> Any:
     """The work areas of an event or template, each with how many are placed there now."""
-    if not selectors.event_exists(event_id=event_id):
-        raise NotFound(f"Event {event_id} does not exist.")
+    require_event(event_id, templates_too=True)
     order = parse_sort(sort, allowed=WORK_AREA_SORTS, default="position_order")
     qs = selectors.work_area_filter(event_id=event_id)
     if is_active is not None:

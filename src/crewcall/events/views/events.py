@@ -184,21 +184,37 @@ def act_on_event(
     return HttpResponseRedirect(reverse("events:detail", args=[pk]))
 
 
-@editor
-def event_delete(request: SignedInRequest, pk: int) -> HttpResponse:
+def act_on_event_confirmed(
+    request: SignedInRequest,
+    pk: int,
+    *,
+    action: str,
+    run: Callable[[int | None], object],
+    done_url: str,
+    done_message: str = "",
+) -> HttpResponse:
+    """An action that cannot be taken back: a GET shows what it will do and asks; the
+    POST from that page runs it with the version the page showed."""
     event = event_or_404(pk)
     if request.method != "POST":
-        return render(request, "events/event_confirm.html", {"event": event, "action": "delete"})
-    failed = act_on_event(
-        request,
-        pk,
-        lambda version, _to: services.event_delete_draft(
-            actor=request.user,
-            event_id=pk,
-            expected_version=version,
-        ),
-    )
+        return render(request, "events/event_confirm.html", {"event": event, "action": action})
+    failed = act_on_event(request, pk, lambda version, _to: run(version))
     if failed:
         return failed
-    messages.success(request, _("The draft was deleted."))
-    return HttpResponseRedirect(reverse("events:list"))
+    if done_message:
+        messages.success(request, done_message)
+    return HttpResponseRedirect(done_url)
+
+
+@editor
+def event_delete(request: SignedInRequest, pk: int) -> HttpResponse:
+    return act_on_event_confirmed(
+        request,
+        pk,
+        action="delete",
+        run=lambda version: services.event_delete_draft(
+            actor=request.user, event_id=pk, expected_version=version
+        ),
+        done_url=reverse("events:list"),
+        done_message=_("The draft was deleted."),
+    )

@@ -4,37 +4,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0002_rules'),
-        ('people', '0003_personal_history_erasure'),
-        ('staffing', '0003_accepted_within_needed'),
+        ("messaging", "0002_rules"),
+        ("people", "0003_personal_history_erasure"),
+        ("staffing", "0003_accepted_within_needed"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='inboundmessage',
-            name='messaging_inboundmessage__outcome__known',
+            model_name="inboundmessage",
+            name="messaging_inboundmessage__outcome__known",
         ),
         migrations.AlterField(
-            model_name='inboundmessage',
-            name='outcome',
-            field=models.CharField(choices=[('pending', 'Not yet applied'), ('applied', 'Applied'), ('ambiguous', 'Asked which event'), ('unparseable', 'Not understood'), ('unknown_sender', 'Unknown sender'), ('no_open_invitation', 'Nothing open to answer'), ('failed', 'Could not be applied')], default='pending', max_length=20),
+            model_name="inboundmessage",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Not yet applied"),
+                    ("applied", "Applied"),
+                    ("ambiguous", "Asked which event"),
+                    ("unparseable", "Not understood"),
+                    ("unknown_sender", "Unknown sender"),
+                    ("no_open_invitation", "Nothing open to answer"),
+                    ("failed", "Could not be applied"),
+                ],
+                default="pending",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='inboundmessagehistory',
-            name='outcome',
-            field=models.CharField(choices=[('pending', 'Not yet applied'), ('applied', 'Applied'), ('ambiguous', 'Asked which event'), ('unparseable', 'Not understood'), ('unknown_sender', 'Unknown sender'), ('no_open_invitation', 'Nothing open to answer'), ('failed', 'Could not be applied')], default='pending', max_length=20),
+            model_name="inboundmessagehistory",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Not yet applied"),
+                    ("applied", "Applied"),
+                    ("ambiguous", "Asked which event"),
+                    ("unparseable", "Not understood"),
+                    ("unknown_sender", "Unknown sender"),
+                    ("no_open_invitation", "Nothing open to answer"),
+                    ("failed", "Could not be applied"),
+                ],
+                default="pending",
+                max_length=20,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='inboundmessage',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['pending', 'applied', 'ambiguous', 'unparseable', 'unknown_sender', 'no_open_invitation', 'failed'])), name='messaging_inboundmessage__outcome__known'),
+            model_name="inboundmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "outcome__in",
+                        [
+                            "pending",
+                            "applied",
+                            "ambiguous",
+                            "unparseable",
+                            "unknown_sender",
+                            "no_open_invitation",
+                            "failed",
+                        ],
+                    )
+                ),
+                name="messaging_inboundmessage__outcome__known",
+            ),
         ),
-            # The apply job looks for pending messages, oldest first, and for an earlier
+        # The apply job looks for pending messages, oldest first, and for an earlier
         # pending one from the same sender: both stay small, whatever the table's size.
         migrations.RunSQL(
             sql="CREATE INDEX messaging_inbound_pending ON messaging_inboundmessage (from_number, id)"
             " WHERE outcome = 'pending'",
             reverse_sql="DROP INDEX messaging_inbound_pending",
         ),
-]
+    ]

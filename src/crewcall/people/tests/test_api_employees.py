@@ -9,7 +9,12 @@ def test_an_employee_round_trips_with_its_version(agency: Agency, bob: Any, api_
     api = api_as(bob)
     r = api.post(
         "employees",
-        {"name": "Erika", "phone_number": "+4915112340001", "primary_role": "waiter", "employment_type": "mini_job"},
+        {
+            "name": "Erika",
+            "phone_number": "+4915112340001",
+            "primary_role": "waiter",
+            "employment_type": "mini_job",
+        },
     )
     assert r.status_code == 201, r.content
     body = r.json()

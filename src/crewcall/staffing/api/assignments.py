@@ -17,7 +17,7 @@ from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, 
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
 from crewcall.core.errors import NotFound
-from crewcall.events.selectors import event_exists
+from crewcall.events.api.events import require_event
 from crewcall.people.selectors import role_by_key
 from crewcall.staffing import placement, selectors
 from crewcall.staffing.api.schemas import AssignmentIn, AssignmentOut, AssignmentPatch
@@ -57,8 +57,7 @@ def assignment_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
 ) -> Any:
-    if not event_exists(event_id=event_id):
-        raise NotFound(f"Event {event_id} does not exist.")
+    require_event(event_id, templates_too=True)
     order = parse_sort(sort, allowed=ASSIGNMENT_SORTS, default="id")
     qs = selectors.assignment_filter(event_id=event_id, work_area_id=work_area_id)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
@@ -75,8 +74,7 @@ def assignment_create(
     request: HttpRequest, response: HttpResponse, event_id: int, payload: AssignmentIn
 ) -> Any:
     """Place someone who accepted (named by invitation_id or employee_id) in a work area, in a role."""
-    if not event_exists(event_id=event_id, is_template=False):
-        raise NotFound(f"Event {event_id} does not exist.")
+    require_event(event_id)
     assignment = placement.assignment_create(
         actor=actor(request),
         event_id=event_id,

@@ -13,6 +13,7 @@ from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, 
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
 from crewcall.core.errors import NotFound
+from crewcall.events.api.events import require_event
 from crewcall.events.models import Event
 from crewcall.staffing import asking, selectors, services
 from crewcall.staffing.api.schemas import (
@@ -29,11 +30,6 @@ from crewcall.staffing.models import Invitation
 router = Router(tags=["invitations"])
 
 INVITATION_SORTS = ("asked_at", "responded_at", "id")
-
-
-def event_must_exist(event_id: int) -> None:
-    if not Event.objects.filter(pk=event_id).exists():
-        raise NotFound(f"Event {event_id} does not exist.")
 
 
 def _detail(invitation_id: int) -> Invitation:
@@ -60,7 +56,7 @@ def invitation_list(
     after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
 ) -> Any:
     order = parse_sort(sort, allowed=INVITATION_SORTS, default="asked_at")
-    event_must_exist(event_id)
+    require_event(event_id, templates_too=True)
     qs = selectors.invitations_for_event(event_id=event_id, status=status)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}

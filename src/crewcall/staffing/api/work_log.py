@@ -13,8 +13,8 @@ from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, 
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
 from crewcall.core.errors import NotFound
+from crewcall.events.api.events import require_event
 from crewcall.staffing import selectors, services
-from crewcall.staffing.api.invitations import event_must_exist
 from crewcall.staffing.api.schemas import WorkLogIn, WorkLogOut, WorkLogPatch
 from crewcall.staffing.models import WorkLog
 
@@ -48,7 +48,7 @@ def work_log_list(
     after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
 ) -> Any:
     order = parse_sort(sort, allowed=WORK_LOG_SORTS, default="started_at")
-    event_must_exist(event_id)
+    require_event(event_id, templates_too=True)
     qs = selectors.work_log_filter(event_id=event_id, employee_id=employee_id, approved=approved)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}

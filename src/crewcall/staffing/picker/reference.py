@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from crewcall.staffing.models import InvitationStatus
 from crewcall.staffing.picker.reasons import to_picks
 from crewcall.staffing.picker.rules import (
     BOOKED_STATUSES,
@@ -138,7 +139,7 @@ def _month_load(world: World, person: Person, event: EventSpec) -> tuple[Decimal
         seen.add(other_id)
     for other_id, status in world.invited.get(person.id, {}).items():
         other = world.events[other_id]
-        if status != "accepted" or other_id == event.id or other_id in seen:
+        if status != InvitationStatus.ACCEPTED or other_id == event.id or other_id in seen:
             continue
         if first <= other.shift.day < following:
             planned = other.shift.expected_hours
@@ -190,7 +191,7 @@ def _worked(
         logged = world.logged.get(person.id, {})
         for other_id, status in world.invited.get(person.id, {}).items():
             other = world.events[other_id]
-            unlogged = status == "accepted" and other_id not in logged and other_id != event.id
+            unlogged = status == InvitationStatus.ACCEPTED and other_id not in logged and other_id != event.id
             if unlogged and other.shift.day >= since:
                 hours += other.shift.expected_hours
     return hours, last

@@ -20,11 +20,15 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from crewcall.staffing.models import InvitationStatus
+
 ANY = "*"  # the share of places open to any fitting role
 WINDOW_DAYS = 90  # hours worked are compared over this many days before the event
 OPEN_END_HOURS = Decimal("6.00")  # an event with an open end is expected to last this long
-OPEN_STATUSES = ("asked", "waitlisted", "accepted")  # an invitation still holding a place
-BOOKED_STATUSES = ("accepted", "completed")  # someone who is (or was) working that event
+# An invitation still holding a place:
+OPEN_STATUSES = (InvitationStatus.ASKED, InvitationStatus.WAITLISTED, InvitationStatus.ACCEPTED)
+# Someone who is (or was) working that event:
+BOOKED_STATUSES = (InvitationStatus.ACCEPTED, InvitationStatus.COMPLETED)
 CENT = Decimal("0.01")
 MAX_AREA_NAMES = 3
 

@@ -5,12 +5,11 @@ placements, so they go through staffing.event_lifecycle."""
 from __future__ import annotations
 
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from crewcall.accounts.requests import SignedInRequest
-from crewcall.events.views.events import act_on_event, event_or_404
+from crewcall.events.views.events import act_on_event, act_on_event_confirmed, event_or_404
 from crewcall.staffing import event_lifecycle
 from crewcall.ui.access import editor
 
@@ -34,16 +33,12 @@ def event_transition(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @editor
 def event_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
-    event = event_or_404(pk)
-    if request.method != "POST":
-        return render(request, "events/event_confirm.html", {"event": event, "action": "cancel"})
-    failed = act_on_event(
+    return act_on_event_confirmed(
         request,
         pk,
-        lambda version, _to: event_lifecycle.event_cancel(
-            actor=request.user,
-            event_id=pk,
-            expected_version=version,
+        action="cancel",
+        run=lambda version: event_lifecycle.event_cancel(
+            actor=request.user, event_id=pk, expected_version=version
         ),
+        done_url=reverse("events:detail", args=[pk]),
     )
-    return failed or HttpResponseRedirect(reverse("events:detail", args=[pk]))

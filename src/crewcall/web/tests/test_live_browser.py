@@ -21,11 +21,17 @@ WAIT_MS = 120_000
 
 def rename(agency, event: Event, title: str) -> None:
     event.refresh_from_db()
-    event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": title})
+    event_update(
+        actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": title}
+    )
 
 
 def test_the_dashboard_follows_changes_and_survives_a_server_restart(
-    tmp_path, browser: Browser, client, alice, agency  # noqa: F811
+    tmp_path,
+    browser: Browser,
+    client,
+    alice,
+    agency,  # noqa: F811
 ) -> None:
     event = agency.event(title="Sommerfest")
     client.force_login(alice)

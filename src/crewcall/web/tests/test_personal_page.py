@@ -111,7 +111,10 @@ def test_yes_accepts_through_the_answer_path_with_method_web(agency: Agency, cli
     history = apps.get_model("staffing", "InvitationHistory")
     last = history.objects.filter(pgh_obj_id=invitation.pk).order_by("pgh_id").last()
     assert last.status == "accepted"
-    assert last.pgh_context["source"] == "web" and last.pgh_context["action"] == "staffing.invitation_answer_on_page"
+    assert (
+        last.pgh_context["source"] == "web"
+        and last.pgh_context["action"] == "staffing.invitation_answer_on_page"
+    )
     assert shown.startswith("Great, Emil! You are booked for “Gala”")
     # The employee also gets the WhatsApp confirmation, once.
     assert OutboundMessage.objects.filter(invitation=invitation, kind="confirmation").count() == 1
