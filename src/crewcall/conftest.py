@@ -165,20 +165,49 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         become_owner()
 
 
+# Rows a flush keeps: what migrating made and every test may rely on, the same before and
+# after any test (a test never adds a model or a permission).
+KEPT_BY_FLUSH = frozenset({"django_content_type", "auth_permission", "django_migrations"})
+
+
+def flush_tables(alias: str) -> None:
+    """Empty every table a test wrote to, in one TRUNCATE. Django's flush truncates all
+    tables and then re-creates the content types and permissions by emitting post_migrate
+    (two thirds of its 0.4 s); here the tables that are empty already, and those two, are
+    left alone."""
+    from django.db import connections
+
+    conn = connections[alias]
+    names = conn.introspection.django_table_names(only_existing=True, include_views=False)
+    tables = sorted(set(names) - KEPT_BY_FLUSH)
+    quote = conn.ops.quote_name
+    probe = " UNION ALL ".join(
+        f"SELECT {i} WHERE EXISTS (SELECT 1 FROM {quote(t)})"  # noqa: S608 - the models' tables
+        for i, t in enumerate(tables)
+    )
+    with conn.cursor() as cur:
+        cur.execute(probe)
+        written = [tables[i] for (i,) in cur.fetchall()]
+        if written:
+            # CASCADE: a table that refers to one of these is emptied with it (it can only
+            # be empty already or written to as well).
+            cur.execute(f"TRUNCATE {', '.join(quote(t) for t in written)} CASCADE")
+
+
 def _flush_as_owner() -> None:
-    """A transactional test ends with Django's flush, a TRUNCATE of every table, history
-    included, and one with `reset_sequences` starts by setting sequences back: neither is
-    the runtime role's right, so the owner does both."""
+    """A transactional test ends with a flush, a TRUNCATE of the tables it wrote to,
+    history included, and one with `reset_sequences` starts by setting sequences back:
+    neither is the runtime role's right, so the owner does both."""
     from django.test import TransactionTestCase
 
     from crewcall.core.roles import as_owner
 
-    flush = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]
     reset = TransactionTestCase._reset_sequences  # type: ignore[attr-defined]
 
     def _fixture_teardown(self: TransactionTestCase) -> None:
-        with as_owner():
-            flush(self)
+        for alias in self._databases_names(include_mirrors=False):  # type: ignore[attr-defined]
+            with as_owner(alias):
+                flush_tables(alias)
 
     def _reset_sequences(db_name: str) -> None:  # a staticmethod in Django
         with as_owner(db_name):
