@@ -131,11 +131,13 @@ def api_as(db: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
-    from crewcall.accounts.login_limits import bucket as login_bucket
+    from crewcall.accounts import login_limits
     from crewcall.api import bucket as api_bucket
+    from crewcall.core.api.guard import unauthenticated
 
     api_bucket.reset()
-    login_bucket.reset()
+    login_limits.bucket.reset()
+    unauthenticated.reset()
 
 
 # The application runs as the runtime role in tests, as in production (core/roles.py):

@@ -22,6 +22,7 @@ from crewcall.core.env import (
     env_key,
     env_keys,
     env_list,
+    env_networks,
     env_str,
     env_time_zone,
     env_url,
@@ -44,6 +45,10 @@ WEB_THREADS = env_int("CREWCALL_WEB_THREADS", 8, minimum=1)
 # Web server processes (`crewcall web --workers`): one per core is the usual choice.
 WEB_PROCESSES = env_int("CREWCALL_WEB_PROCESSES", 1, minimum=1)
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto the web server believes
+# (addresses or networks). None by default: a client's own forwarding headers are
+# ignored, and its address is the connection's. Rate limits and lockouts count per address.
+TRUSTED_PROXIES = env_networks("CREWCALL_TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -114,11 +119,15 @@ API_PREFIX = "/api/v1/"
 # Per caller and web process: a bucket of API_RATE_BURST requests refilled at this rate.
 API_RATE_PER_MINUTE = env_int("CREWCALL_API_RATE_PER_MINUTE", 3000, minimum=1)
 API_RATE_BURST = env_int("CREWCALL_API_RATE_BURST", 300, minimum=1)
-# Sign-in attempts per client address and web process, and lockout after failures.
+# Sign-in attempts per client address, and per user name, and web process; lockout after
+# failures of a user name from one address, and of a user name from anywhere.
 LOGIN_RATE_PER_MINUTE = env_int("CREWCALL_LOGIN_RATE_PER_MINUTE", 10, minimum=1)
+# API calls without valid credentials (a wrong or revoked token, none at all), per client
+# address and web process, before 429.
+API_UNAUTHENTICATED_PER_MINUTE = env_int("CREWCALL_API_UNAUTHENTICATED_PER_MINUTE", 30, minimum=1)
 AXES_FAILURE_LIMIT = env_int("CREWCALL_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_float("CREWCALL_LOGIN_LOCKOUT_HOURS", 0.25, minimum=0.01, maximum=24 * 30)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # How long Idempotency-Keys (and the answers they replay) are kept: at least a day.

@@ -1,6 +1,8 @@
 """`Idempotency-Key` on every API POST (docs/api.md).
 
-A key belongs to one caller (token or signed-in user) and moves through three states:
+A key belongs to one authenticated caller (a live token of an active user, or a
+signed-in user): for anyone else nothing is claimed or replayed, and the API answers 401.
+It moves through three states:
 
 - `in_flight`: claimed (INSERT … ON CONFLICT DO NOTHING, its own tiny transaction)
   before the handler runs. A second request with the key gets 409.
@@ -45,6 +47,7 @@ from django.http import HttpRequest, HttpResponse
 
 from crewcall.core.api.problems import ApiProblem, problem_response
 from crewcall.core.errors import CrewcallError
+from crewcall.core.token_auth import bearer_secret, token_of_request
 from crewcall.core.unavailable import unavailable_code
 
 logger = logging.getLogger(__name__)
@@ -90,9 +93,14 @@ def mark_committed() -> None:
 
 
 def _scope(request: HttpRequest) -> str | None:
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer "):
-        return "token:" + hashlib.sha256(auth[7:].strip().encode()).hexdigest()[:40]
+    """The caller a key belongs to, or None for a caller who is not authenticated (no
+    key is claimed for them: nothing is stored, nothing replayed). A revoked token, or a
+    deactivated user's, is nobody: its earlier answers are not replayed either."""
+    secret = bearer_secret(request)
+    if secret is not None:
+        if token_of_request(request) is None:
+            return None
+        return "token:" + hashlib.sha256(secret.encode()).hexdigest()[:40]
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"

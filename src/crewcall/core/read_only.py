@@ -35,7 +35,7 @@ from django.http import HttpRequest, HttpResponse
 from psycopg import pq
 
 from crewcall.core.middleware import SAFE_METHODS
-from crewcall.core.token_auth import user_for_token
+from crewcall.core.token_auth import token_of_request
 
 logger = logging.getLogger(__name__)
 
@@ -136,11 +136,8 @@ def _viewer(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.role in READ_ONLY_ROLES:
         return True
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        found = user_for_token(header.removeprefix("Bearer ").strip())
-        return found is not None and found[0].role in READ_ONLY_ROLES
-    return False
+    found = token_of_request(request)
+    return found is not None and found[0].role in READ_ONLY_ROLES
 
 
 def runs_read_only(request: HttpRequest) -> bool:

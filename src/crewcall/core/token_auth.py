@@ -34,3 +34,25 @@ def user_for_token(secret: str) -> tuple[Any, int] | None:
             "(AccountsConfig.ready registers it)."
         )
     return _authenticator(secret)
+
+
+def bearer_secret(request: Any) -> str | None:
+    """The secret of an `Authorization: Bearer …` header, or None."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    return header.removeprefix("Bearer ").strip()
+
+
+def token_of_request(request: Any) -> tuple[Any, int] | None:
+    """`user_for_token` of the request's bearer token, looked up once per request (the
+    guard, idempotency, the read-only choice and the API's auth all ask)."""
+    secret = bearer_secret(request)
+    if secret is None:
+        return None
+    cached = getattr(request, "_crewcall_token", None)
+    if cached is not None and cached[0] == secret:
+        return cached[1]
+    found = user_for_token(secret)
+    request._crewcall_token = (secret, found)
+    return found

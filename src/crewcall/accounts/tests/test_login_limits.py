@@ -1,5 +1,6 @@
-"""Sign-in protection on /admin/login/: django-axes locks an account after repeated
-failures, and a per-address rate limit answers 429 to anyone trying too fast."""
+"""Sign-in protection on /admin/login/: django-axes locks a user name out after repeated
+failures (from one address, or from anywhere), and rate limits per address and per user
+name answer 429 to anyone trying too fast."""
 
 from __future__ import annotations
 
@@ -83,3 +84,29 @@ def test_too_many_attempts_from_one_address_get_429(monkeypatch: pytest.MonkeyPa
     clock.now += 60 / per_minute  # one attempt's worth of refill
     assert sign_in(client, "guess-later", "wrong").status_code == 200
     assert sign_in(client, "guess-later2", "wrong").status_code == 429
+
+
+def test_one_user_name_from_many_addresses_is_locked_out_everywhere(bob: User) -> None:
+    """Failures spread over addresses still count against the user name."""
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(Client(REMOTE_ADDR=f"198.51.100.{i + 1}"), "bob", "wrong")
+    fresh = Client(REMOTE_ADDR="203.0.113.50")
+    r = sign_in(fresh, "bob", "x")
+    assert r.status_code == 429 and b"locked" in r.content.lower()
+    assert signed_in_as(fresh) is None
+
+
+def test_too_many_attempts_on_one_user_name_get_429_from_any_address(
+    monkeypatch: pytest.MonkeyPatch, bob: User
+) -> None:
+    clock = FrozenClock()
+    monkeypatch.setattr(throttle, "time", clock)
+    per_minute = settings.LOGIN_RATE_PER_MINUTE
+    # Right passwords, so no lockout gets in the way: only the rate counts.
+    codes = [
+        sign_in(Client(REMOTE_ADDR=f"198.51.100.{i + 1}"), "bob", "x").status_code
+        for i in range(per_minute + 1)
+    ]
+    assert codes == [302] * per_minute + [429]
+    # The same new address for another user name is not held back.
+    assert sign_in(Client(REMOTE_ADDR="198.51.100.200"), "somebody", "wrong").status_code == 200

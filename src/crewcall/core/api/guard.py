@@ -1,17 +1,27 @@
 """Refuses, before any handler, what no API operation can take: a body larger than
-API_MAX_BODY_BYTES (413, unread), and NUL bytes anywhere in the query string (422).
+API_MAX_BODY_BYTES (413, unread), NUL bytes anywhere in the query string (422), and
+callers without valid credentials (a wrong, revoked or no token, no session) beyond
+API_UNAUTHENTICATED_PER_MINUTE per address (429): guessing tokens is slow, and nothing
+after this (an Idempotency-Key claim, say) is written for them.
 
 PostgreSQL cannot store or compare text with NUL; each query parameter would otherwise
 need its own pattern. Bodies are checked by the input models (core/api/inputs.py)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from crewcall.core.api.problems import ApiProblem, problem_response
+from crewcall.core.api.throttle import TokenBucket, client_ip
+from crewcall.core.token_auth import bearer_secret, token_of_request
+
+unauthenticated = TokenBucket(
+    per_minute=settings.API_UNAUTHENTICATED_PER_MINUTE, burst=settings.API_UNAUTHENTICATED_PER_MINUTE
+)
 
 
 def _too_large(request: HttpRequest) -> bool:
@@ -24,6 +34,13 @@ def _nul_parameters(request: HttpRequest) -> list[str]:
         return []
     bad = sorted({name for name, values in request.GET.lists() if any("\x00" in v for v in values)})
     return bad or sorted(name for name in request.GET if "\x00" in name) or ["__all__"]
+
+
+def _authenticated(request: HttpRequest) -> bool:
+    if bearer_secret(request) is not None:
+        return token_of_request(request) is not None
+    user = getattr(request, "user", None)
+    return user is not None and user.is_authenticated
 
 
 class ApiGuardMiddleware:
@@ -43,6 +60,15 @@ class ApiGuardMiddleware:
                 "validation_failed",
                 "Query parameters cannot contain NUL bytes.",
                 errors={name.replace("\x00", "\\0"): ["NUL bytes are not allowed."] for name in bad},
+            )
+            return problem_response(request, problem)
+        if not _authenticated(request) and (wait := unauthenticated.take(client_ip(request))):
+            seconds = max(1, math.ceil(wait))
+            problem = ApiProblem(
+                429,
+                "rate_limited",
+                f"Too many requests without valid credentials; try again in {seconds} s.",
+                headers={"Retry-After": str(seconds)},
             )
             return problem_response(request, problem)
         return self.get_response(request)

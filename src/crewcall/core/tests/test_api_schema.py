@@ -46,8 +46,11 @@ def wsgi_in_test_transaction() -> Iterator[None]:
 @pytest.fixture
 def admin_token(alice: Any, agency: Agency, monkeypatch: pytest.MonkeyPatch) -> str:
     from crewcall.api import bucket
+    from crewcall.core.api.guard import unauthenticated
 
+    # Thousands of requests, some without credentials on purpose: no rate limit answers.
     monkeypatch.setattr(bucket, "burst", 1e9)
+    monkeypatch.setattr(unauthenticated, "burst", 1e9)
     # Some data, so ids 1, 2, … exist for a share of the generated requests.
     event = agency.event(employees_needed=3, employees_to_ask=6)
     agency.area(event)

@@ -28,10 +28,10 @@ def rename(agency, event: Event, title: str) -> None:
 
 def test_the_dashboard_follows_changes_and_survives_a_server_restart(
     tmp_path,
-    browser: Browser,
+    browser: Browser,  # noqa: F811 - the fixture imported above
     client,
     alice,
-    agency,  # noqa: F811
+    agency,
 ) -> None:
     event = agency.event(title="Sommerfest")
     client.force_login(alice)

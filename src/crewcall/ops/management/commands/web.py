@@ -54,6 +54,11 @@ class Command(BaseCommand):
             port=port,
             lifespan="off",  # Django has no ASGI lifespan support
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: a
+            # client on this machine could then pose as any address. Only the proxies
+            # named in CREWCALL_TRUSTED_PROXIES are believed.
+            proxy_headers=bool(settings.TRUSTED_PROXIES),
+            forwarded_allow_ips=list(settings.TRUSTED_PROXIES),
             workers=1 if fd is not None else max(1, workers),
         )
         if config.workers > 1:
