@@ -28,10 +28,9 @@ run: $(STAMP) $(MO)
 
 # One parallel run; each pytest-xdist worker has a test database of its own, and the change
 # feed's horizon counts only transactions of its own database, so the change-feed tests run
-# alongside the rest. Work stealing: an idle worker takes tests queued for the other, so
-# a few long ones at the end of one queue do not leave a core idle. Exit code 5 is "no test selected" (PYTEST_ARGS selected none).
+# alongside the rest. Exit code 5 is "no test selected" (PYTEST_ARGS selected none).
 test: $(STAMP) $(CHROMIUM) $(MSGFMT) $(MO)
-	$(TEST_ENV) $(BIN)/pytest -n 2 --dist worksteal $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(TEST_ENV) $(BIN)/pytest -n 2 $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Pictures of the main pages with the demo agency, from a scratch database (docs/screenshots/).
 screenshots: $(STAMP) $(CHROMIUM) $(MO)

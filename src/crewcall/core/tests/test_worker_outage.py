@@ -160,9 +160,11 @@ def test_the_worker_exits_1_when_it_gives_up_on_the_database(proxy: Proxy, tmp_p
     assert "giving up" in log.read_text()
 
 
-def test_control_procrastinates_own_worker_gives_up_on_the_same_cut_and_exits_0(
-    proxy: Proxy, tmp_path: Path
-) -> None:
+def test_control_procrastinates_own_worker_gives_up_on_the_same_cut(proxy: Proxy, tmp_path: Path) -> None:
+    """The same cut stops procrastinate's own worker for good: it does not wait for the
+    database to come back. Its exit code depends on which of its side tasks notices the
+    cut first: mostly 0 (which a supervisor with Restart=on-failure never restarts),
+    sometimes 1 (seen under load)."""
     log = tmp_path / "plain.log"
     plain = start(["procrastinate", "worker"], through(proxy), log)
     try:
@@ -171,9 +173,13 @@ def test_control_procrastinates_own_worker_gives_up_on_the_same_cut_and_exits_0(
         eventually(lambda: "stopping worker" in log.read_text(), "procrastinate stopping its worker")
         proxy.restore()  # too late: it takes no job any more, it only finishes stopping
         eventually(lambda: plain.poll() is not None, "the plain worker exited", bound=150)
+    except AssertionError:
+        print(log.read_text())
+        raise
     finally:
         code = stop_process(plain)
-    assert code == 0, log.read_text()  # what a supervisor with Restart=on-failure never restarts
+    print(f"procrastinate's worker exited with {code}")
+    assert code in (0, 1), log.read_text()
 
 
 def _fetch_then_finish_across_a_cut(proxy: Proxy, manager_class: type[JobManager]) -> tuple[str, str]:
