@@ -130,6 +130,17 @@ def api_as(db: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _no_change_hub_left_over() -> Iterator[None]:
+    """A live server in this process (browser tests) starts a change hub in a request's
+    event loop, which ends with the request: a later test must not find that dead hub
+    and read it as this process's hub having stopped."""
+    yield
+    from crewcall.changes import hub
+
+    hub._hubs.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     from crewcall.accounts import login_limits
     from crewcall.api import bucket as api_bucket

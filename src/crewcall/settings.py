@@ -49,6 +49,28 @@ CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 # (addresses or networks). None by default: a client's own forwarding headers are
 # ignored, and its address is the connection's. Rate limits and lockouts count per address.
 TRUSTED_PROXIES = env_networks("CREWCALL_TRUSTED_PROXIES")
+# A signed-in session lasts this long from sign-in (then sign in again).
+SESSION_COOKIE_AGE = round(env_float("CREWCALL_SESSION_HOURS", 12.0, minimum=0.25, maximum=24 * 30) * 3600)
+SESSION_COOKIE_HTTPONLY = True
+# Features no page uses, off for every page (core/middleware.py sends the header).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
+# The production profile, switched on by an https public URL (docs/operations.md): cookies
+# only over https, plain http redirected (except the probes, which come from the machine
+# itself), HSTS. Whether a request came over https is the connection's, or what a proxy
+# named in CREWCALL_TRUSTED_PROXIES says in X-Forwarded-Proto (uvicorn reads it from
+# those alone), so no SECURE_PROXY_SSL_HEADER: Django would believe it from anyone.
+HTTPS = PUBLIC_URL.startswith("https://")
+if HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = env_int("CREWCALL_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CREWCALL_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("CREWCALL_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Asking browsers to hard-code the domain is the agency's decision, not a default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -96,6 +118,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crewcall.core.middleware.RequestContextMiddleware",
+    "crewcall.core.middleware.ResponseHeadersMiddleware",
     "crewcall.core.api.guard.ApiGuardMiddleware",
     "crewcall.core.idempotency.IdempotencyMiddleware",
     "crewcall.accounts.login_limits.LoginRateLimitMiddleware",
@@ -377,6 +400,9 @@ RUN_RECORDS_KEEP_DAYS = env_int("CREWCALL_RUN_RECORDS_KEEP_DAYS", 90, minimum=1)
 # stream says it is alive (at most 15 s).
 CHANGES_POLL_S = env_float("CREWCALL_CHANGES_POLL_S", 0.1, minimum=0.05, maximum=2.0)
 CHANGES_HEARTBEAT_S = env_float("CREWCALL_CHANGES_HEARTBEAT_S", 10.0, minimum=1.0, maximum=15.0)
+# How often each web process checks that its open streams' tokens and sessions still hold
+# (one check for all of them); a revoked token's stream ends within this.
+CHANGES_CREDENTIAL_CHECK_S = env_float("CREWCALL_CHANGES_CREDENTIAL_CHECK_S", 5.0, minimum=0.5, maximum=60.0)
 
 # Operations (crewcall.ops, docs/operations.md). /metrics answers this machine, admins, and a
 # Prometheus server on another machine that sends this token (Authorization: Bearer).

@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Collection
 
 from django.db import connection
 from django.utils import timezone
 
-from crewcall.accounts.models import User
+from crewcall.accounts.models import ROLE_RANK, User
 from crewcall.core.read_only import after_read_only
+from crewcall.core.token_auth import Credential
 
 PREFIX = "cc_"
 # last_used_at is recorded at most this often per token: a read must not cost a write each time.
@@ -67,3 +69,41 @@ def _note_use(token_id: int) -> None:
             "(last_used_at IS NULL OR last_used_at < now() - make_interval(secs => %s))",
             [token_id, LAST_USED_EVERY_S],
         )
+
+
+# Roles that may follow the change stream (User.has_role("viewer")).
+READING_ROLES = [role for role, rank in ROLE_RANK.items() if rank >= ROLE_RANK["viewer"]]
+
+
+def live_credentials_check(credentials: Collection[Credential]) -> set[Credential]:
+    """The credentials that still authenticate (core/token_auth.py): three queries for
+    any number of them, so one check serves every open stream of a process."""
+    user_ids = sorted({c.user_id for c in credentials})
+    token_ids = sorted({c.token_id for c in credentials if c.token_id is not None})
+    session_keys = sorted({c.session_key for c in credentials if c.session_key is not None})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM accounts_user WHERE id = ANY(%s) AND is_active AND role = ANY(%s)",
+            [user_ids, READING_ROLES],
+        )
+        users = {row[0] for row in cursor.fetchall()}
+        tokens: set[int] = set()
+        if token_ids:
+            cursor.execute(
+                "SELECT id FROM accounts_apitoken WHERE id = ANY(%s) AND revoked_at IS NULL", [token_ids]
+            )
+            tokens = {row[0] for row in cursor.fetchall()}
+        sessions: set[str] = set()
+        if session_keys:
+            cursor.execute(
+                "SELECT session_key FROM django_session WHERE session_key = ANY(%s) AND expire_date > now()",
+                [session_keys],
+            )
+            sessions = {row[0] for row in cursor.fetchall()}
+    return {
+        c
+        for c in credentials
+        if c.user_id in users
+        and (c.token_id is None or c.token_id in tokens)
+        and (c.session_key is None or c.session_key in sessions)
+    }

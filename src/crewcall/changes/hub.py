@@ -8,6 +8,10 @@ whose cursor lies in that window is served from memory; one further behind reads
 database by itself until it reaches the window. So a subscriber holds no queue of its own,
 and a slow one only falls back to reading the database: memory per subscriber is one
 cursor and at most one batch in flight, whatever it does.
+
+The hub also keeps each stream's credential (its API token or session) and checks them
+all every `CHANGES_CREDENTIAL_CHECK_S` seconds in one go: a stream whose token was
+revoked, whose session ended or whose user was deactivated is told to end.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from django.utils import timezone
 from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import Change, ChangeBatch, changes_after, current_cursor
 from crewcall.core.telemetry import CHANGE_LAG, CHANGE_SUBSCRIBERS
+from crewcall.core.token_auth import Credential, live_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +65,13 @@ def _current_sync() -> Cursor:
         connection.close()
 
 
+def _live_sync(credentials: list[Credential]) -> set[Credential]:
+    try:
+        return live_credentials(credentials)
+    finally:
+        connection.close()
+
+
 def _listen_params() -> dict[str, Any]:
     """The application's connection settings, for a plain psycopg connection."""
     params = dict(connection.get_connection_params())
@@ -70,6 +82,7 @@ def _listen_params() -> dict[str, Any]:
 
 read_changes = sync_to_async(_read_sync, thread_sensitive=False)
 read_current_cursor = sync_to_async(_current_sync, thread_sensitive=False)
+check_credentials = sync_to_async(_live_sync, thread_sensitive=False)
 
 
 class ChangeHub:
@@ -88,6 +101,8 @@ class ChangeHub:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Each open stream's credential and the event that tells it to end.
+        self._watched: dict[asyncio.Event, Credential] = {}
 
     @property
     def subscribers(self) -> int:
@@ -108,7 +123,11 @@ class ChangeHub:
         self._loop = loop
         self._changed = asyncio.Event()
         self._wake = asyncio.Event()
-        self._tasks = [loop.create_task(self._follow()), loop.create_task(self._listen())]
+        self._tasks = [
+            loop.create_task(self._follow()),
+            loop.create_task(self._listen()),
+            loop.create_task(self._check_credentials()),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -187,6 +206,33 @@ class ChangeHub:
             finally:
                 self.listening = False
             await asyncio.sleep(LISTEN_RETRY_S)
+
+    async def _check_credentials(self) -> None:
+        while True:
+            await asyncio.sleep(settings.CHANGES_CREDENTIAL_CHECK_S)
+            watched = dict(self._watched)
+            if not watched:
+                continue
+            try:
+                live = await check_credentials(list(set(watched.values())))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database is away: streams go on (they read nothing new meanwhile).
+                logger.warning("change hub: checking the streams' credentials failed", exc_info=True)
+                continue
+            for ended, credential in watched.items():
+                if credential not in live:
+                    ended.set()
+
+    def watch(self, credential: Credential) -> asyncio.Event:
+        """Keep checking `credential`; the event is set once it no longer holds."""
+        ended = asyncio.Event()
+        self._watched[ended] = credential
+        return ended
+
+    def unwatch(self, ended: asyncio.Event) -> None:
+        self._watched.pop(ended, None)
 
     # --- serving subscribers ------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from django.http.response import HttpResponseBase
 from crewcall.changes.cursor import Cursor, InvalidCursor
 from crewcall.changes.hub import READ_BATCH, ChangeHub, get_hub, read_changes
 from crewcall.changes.selectors import Change
-from crewcall.core.token_auth import user_for_token
+from crewcall.core.token_auth import Credential, bearer_secret, user_for_token
 
 # What the browser waits before reconnecting (ms), sent once per stream.
 RECONNECT_MS = 2000
@@ -64,9 +64,17 @@ def _heartbeat(cursor: Cursor) -> bytes:
 
 
 async def follow(
-    hub: ChangeHub, *, cursor: Cursor | None, event_id: int | None, employee_id: int | None
+    hub: ChangeHub,
+    *,
+    cursor: Cursor | None,
+    event_id: int | None,
+    employee_id: int | None,
+    credential: Credential | None = None,
 ) -> AsyncGenerator[bytes, None]:
+    """The stream's frames. With a `credential`, it ends once that no longer holds (the
+    hub checks every few seconds): the client's reconnect then gets 401 or 403."""
     heartbeat_s = settings.CHANGES_HEARTBEAT_S
+    ended = hub.watch(credential) if credential is not None else asyncio.Event()
     hub.subscribers += 1
     try:
         yield f"retry: {RECONNECT_MS}\n\n".encode()
@@ -76,7 +84,7 @@ async def follow(
             cursor = hub.head
             yield _heartbeat(cursor)
         beat = time.monotonic()
-        while True:
+        while not ended.is_set():
             changed = hub.changed  # before looking (see ChangeHub.changed)
             in_memory = hub.after(cursor)
             if in_memory is None:
@@ -117,6 +125,7 @@ async def follow(
                 beat = time.monotonic()
     finally:
         hub.subscribers -= 1
+        hub.unwatch(ended)
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> bool:
@@ -134,27 +143,33 @@ def _give_back_connection() -> None:
     connection.close()  # looked up in the thread it runs in: the request's sync thread
 
 
-async def _subscriber(request: HttpRequest) -> Any:
+async def _subscriber(request: HttpRequest) -> tuple[Any, Credential] | None:
     """The signed-in user, or the owner of the API token in `Authorization: Bearer` (as in
-    the API, core/token_auth.py); None when neither."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        found = await sync_to_async(user_for_token)(header.removeprefix("Bearer ").strip())
-        return found[0] if found else None
+    the API, core/token_auth.py), and what they came with; None when neither."""
+    secret = bearer_secret(request)
+    if secret is not None:
+        found = await sync_to_async(user_for_token)(secret)
+        if found is None:
+            return None
+        user, token_id = found
+        return user, Credential(user_id=user.pk, token_id=token_id)
     user = await request.auser()
-    return user if user.is_authenticated else None
+    if not user.is_authenticated:
+        return None
+    return user, Credential(user_id=user.pk, session_key=request.session.session_key)
 
 
 async def changes_stream(request: HttpRequest) -> HttpResponseBase:
     if request.method != "GET":
         return _problem(405, "method_not_allowed", "Only GET is allowed here.")
-    user = await _subscriber(request)
+    subscriber = await _subscriber(request)
     # The session (or token) lookup took a connection in this request's thread, and Django
     # gives it back only when the response ends: for a stream, hours later. Give it back now
     # (the stream reads through the hub), or a few hundred subscribers would drain the pool.
     await sync_to_async(_give_back_connection)()
-    if user is None:
+    if subscriber is None:
         return _problem(401, "not_authenticated", "Sign in, or send an API token, to follow changes.")
+    user, credential = subscriber
     if not user.has_role("viewer"):
         return _problem(403, "forbidden", "Following changes needs the viewer role.")
     raw_cursor = request.headers.get("Last-Event-ID") or request.GET.get("since") or None
@@ -171,7 +186,7 @@ async def changes_stream(request: HttpRequest) -> HttpResponseBase:
         return _problem(400, "invalid_filter", f"`{field}` must be a positive whole number.", field)
     hub = get_hub()
     response = StreamingHttpResponse(
-        follow(hub, cursor=cursor, event_id=event_id, employee_id=employee_id),
+        follow(hub, cursor=cursor, event_id=event_id, employee_id=employee_id, credential=credential),
         content_type="text/event-stream; charset=utf-8",
     )
     response["Cache-Control"] = "no-cache, no-store"

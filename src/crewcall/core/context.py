@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Source = Literal["web", "api", "webhook", "worker", "cli", "system", "repair"]
@@ -22,6 +22,8 @@ SOURCES: tuple[str, ...] = ("web", "api", "webhook", "worker", "cli", "system", 
 class RequestContext:
     source: Source
     request_id: str
+    # The API token the caller authenticated with (recorded on every history row it causes).
+    token_id: int | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("crewcall_request_context", default=None)
@@ -52,6 +54,13 @@ def request_context(*, source: Source, request_id: str | None = None) -> Iterato
         yield ctx
     finally:
         _current.reset(token)
+
+
+def note_api_token(token_id: int) -> None:
+    """The request in progress authenticated with this API token."""
+    ctx = _current.get()
+    if ctx is not None:
+        _current.set(replace(ctx, token_id=token_id))
 
 
 def bind_actor(actor: Any) -> Token[Actor | None] | None:

@@ -13,8 +13,10 @@ from collections.abc import Callable
 import pghistory
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 
 from crewcall.core.context import Source, new_request_id, request_context
+from crewcall.core.token_auth import bearer_secret, token_of_request
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -55,3 +57,26 @@ class RequestContextMiddleware:
                     response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class ResponseHeadersMiddleware:
+    """Permissions-Policy on every answer, and `Cache-Control: private, no-store` on every
+    answer to an authenticated caller (a signed-in user or a live API token): what one
+    user saw is kept by no shared cache and by no browser history after they sign out."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        if _authenticated(request):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+def _authenticated(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return True
+    return bearer_secret(request) is not None and token_of_request(request) is not None

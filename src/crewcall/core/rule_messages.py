@@ -24,6 +24,7 @@ GENERIC_RULES: dict[str, Promise] = {
     "after_start": _("This must be after the start."),
     "same_event": _("This belongs to another event."),
     "invited": _("Only for someone invited to this event."),
+    "in_range": _("Years 1900 to 2999 only."),
 }
 RULE_MESSAGES: dict[str, Promise] = {
     "events_event__employees_to_ask__covers_needed": _("Ask at least as many people as the event needs."),

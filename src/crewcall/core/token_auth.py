@@ -9,7 +9,8 @@ is registered is a wiring mistake and raises, rather than treating every token a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -18,6 +19,37 @@ from django.core.exceptions import ImproperlyConfigured
 TokenAuthenticator = Callable[[str], tuple[Any, int] | None]
 
 _authenticator: TokenAuthenticator | None = None
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a long-lived answer (a change stream) was authenticated with: an API token,
+    or a session; either way its user."""
+
+    user_id: int
+    token_id: int | None = None
+    session_key: str | None = None
+
+
+# The credentials among those given that still authenticate their user.
+CredentialCheck = Callable[[Collection[Credential]], set[Credential]]
+_credential_check: CredentialCheck | None = None
+
+
+def register_credential_check(check: CredentialCheck) -> None:
+    global _credential_check
+    _credential_check = check
+
+
+def live_credentials(credentials: Collection[Credential]) -> set[Credential]:
+    """Those of `credentials` whose token is not revoked, whose session has not ended,
+    and whose user is active and still has a role that reads."""
+    if _credential_check is None:
+        raise ImproperlyConfigured(
+            "No credential check is registered: crewcall.accounts must be in INSTALLED_APPS "
+            "(AccountsConfig.ready registers it)."
+        )
+    return _credential_check(credentials) if credentials else set()
 
 
 def register_token_authenticator(authenticator: TokenAuthenticator) -> None:

@@ -95,6 +95,8 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
             "request_id": ctx.request_id,
             "action": name,
         }
+        if ctx.token_id is not None:
+            metadata["token"] = ctx.token_id
         attempt = 0
         outcome = "failed"  # how a retried call ended, for the metrics
         bound = bind_actor(actor)  # log lines written inside name the actor

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crewcall.core.audit_chain import history_meta
 from crewcall.core.models import Versioned
+from crewcall.core.validation import AFTER_LAST_MOMENT, FIRST_DAY, FIRST_MOMENT, LAST_DAY
 
 
 class EventStatus(models.TextChoices):
@@ -96,6 +97,17 @@ class Event(Versioned):
             models.CheckConstraint(
                 condition=Q(is_template=True) | Q(event_date__isnull=False),
                 name="events_event__event_date__required",
+            ),
+            # Years 1900 to 2999: date arithmetic around an event (asking ahead, reply
+            # deadlines, weekly copies) never leaves what Python and PostgreSQL both hold.
+            models.CheckConstraint(
+                condition=Q(event_date__isnull=True) | Q(event_date__gte=FIRST_DAY, event_date__lte=LAST_DAY),
+                name="events_event__event_date__in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(reply_deadline__isnull=True)
+                | Q(reply_deadline__gte=FIRST_MOMENT, reply_deadline__lt=AFTER_LAST_MOMENT),
+                name="events_event__reply_deadline__in_range",
             ),
             models.CheckConstraint(
                 condition=Q(is_template=False) | Q(status="draft", template__isnull=True),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from crewcall.accounts.models import User
 from crewcall.core.errors import RuleViolation, ValidationFailed
 from crewcall.core.transactions import service
-from crewcall.core.validation import require_text
+from crewcall.core.validation import LAST_DAY, require_text
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
 from crewcall.events.models import (
     Event,
@@ -297,16 +297,15 @@ def event_copy_weekly(*, actor: User | None, event_id: int, count: int) -> list[
         raise ValidationFailed.single("status", _("A cancelled event is not copied."))
     if source.event_date is None:  # the database gives every event that is not a template a date
         raise ValidationFailed.single("event_date", _("An event needs a date."))
-    try:
-        weeks = [timedelta(weeks=n) for n in range(1, count + 1)]
-        shifted = [
-            (source.event_date + week, source.reply_deadline + week if source.reply_deadline else None)
-            for week in weeks
-        ]
-    except OverflowError:
-        raise ValidationFailed.single(
-            "count", _("The copies would run past the end of the calendar.")
-        ) from None
+    weeks = [timedelta(weeks=n) for n in range(1, count + 1)]
+    if source.event_date + weeks[-1] > LAST_DAY:
+        # The database would refuse the last copies' dates (events_event__event_date__in_range);
+        # said here, the answer names the number asked for.
+        raise ValidationFailed.single("count", _("The copies would run past the end of the calendar."))
+    shifted = [
+        (source.event_date + week, source.reply_deadline + week if source.reply_deadline else None)
+        for week in weeks
+    ]
     copies = Event.objects.bulk_create(
         [
             Event(

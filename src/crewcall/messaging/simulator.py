@@ -9,16 +9,39 @@ runs: signature check, de-duplication, parsing, answer, reply.
 
 from __future__ import annotations
 
+import functools
 import urllib.request
 import uuid
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.http import Http404
 from twilio.request_validator import RequestValidator
 
 from crewcall.people.models import Employee
 
 WEBHOOK_PATH = "/webhooks/twilio/whatsapp"
+
+
+def simulator_active() -> bool:
+    """The simulator is the provider: no Twilio configured."""
+    return bool(settings.MESSAGING_PROVIDER == "simulator")
+
+
+def simulator_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A simulator page or action: 404 once Twilio is the provider. It signs with the
+    webhook key, so with Twilio configured it would answer for an employee with the real
+    auth token."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not simulator_active():
+            raise Http404("The simulator is off: messages go through Twilio.")
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def reply_params(*, employee: Employee, body: str, button_payload: str = "") -> dict[str, str]:

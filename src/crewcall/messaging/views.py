@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy
 
 from crewcall.messaging.models import InboundMessage, OutboundMessage
+from crewcall.messaging.simulator import simulator_only
 from crewcall.people.models import Employee
 from crewcall.ui.access import reader
 from crewcall.ui.live import render_live
@@ -118,6 +119,7 @@ def _rows(employees: QuerySet[Employee]) -> list[dict[str, Any]]:
     return rows
 
 
+@simulator_only
 @reader
 def conversations(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)

@@ -26,6 +26,19 @@ logger = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _SID = re.compile(r"^[A-Za-z0-9]{10,64}$")
+_MESSAGE_ID = re.compile(r"^[0-9]{1,18}$")
+# The longest each field can be where it is kept; longer is malformed, not cut short.
+INBOUND_LIMITS = {"From": 40, "ButtonPayload": 200, "OriginalRepliedMessageSid": 64}
+STATUS_LIMITS = {"MessageStatus": 20, "ErrorCode": 40, "ErrorMessage": 2000}
+
+
+def _malformed(request: HttpRequest, limits: dict[str, int]) -> bool:
+    """A NUL anywhere but in the text (PostgreSQL cannot store it; the text loses it), or
+    a field longer than it can be kept: refused with 400 rather than failing later."""
+    for key, values in request.POST.lists():
+        if key != "Body" and ("\x00" in key or any("\x00" in value for value in values)):
+            return True
+    return any(len(request.POST.get(key, "")) > limit for key, limit in limits.items())
 
 
 def count_rejection(endpoint: str, reason: str) -> None:
@@ -60,7 +73,7 @@ def whatsapp_inbound(request: HttpRequest) -> HttpResponse:
         return _refuse("whatsapp", "bad_signature", 403)
     sid = request.POST.get("MessageSid", "")
     sender = request.POST.get("From", "")
-    if not _SID.match(sid) or not sender:
+    if not _SID.match(sid) or not sender or _malformed(request, INBOUND_LIMITS):
         return _refuse("whatsapp", "malformed", 400)
     try:
         result = inbound_receive(
@@ -84,14 +97,16 @@ def delivery_status(request: HttpRequest) -> HttpResponse:
         return _refuse("status", "bad_signature", 403)
     sid = request.POST.get("MessageSid", "")
     status = request.POST.get("MessageStatus", "")
-    if not _SID.match(sid) or not status:
-        return _refuse("status", "malformed", 400)
     marker = request.GET.get("m", "")
+    if not _SID.match(sid) or not status or _malformed(request, STATUS_LIMITS):
+        return _refuse("status", "malformed", 400)
+    if marker and not _MESSAGE_ID.match(marker):  # "²" is a digit to str.isdigit, not to int()
+        return _refuse("status", "malformed", 400)
     outbound_status_record(
         provider_sid=sid,
         status=status,
         error_code=request.POST.get("ErrorCode", ""),
         error_message=request.POST.get("ErrorMessage", ""),
-        message_id=int(marker) if marker.isdigit() else None,
+        message_id=int(marker) if marker else None,
     )
     return HttpResponse(status=204)

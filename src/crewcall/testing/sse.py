@@ -125,7 +125,7 @@ class SSEClient:
         while True:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no event within {self.timeout} s")
-            raw = self.response.fp.readline()
+            raw = self.response.readline()  # chunked: b"" where the body ends
             if not raw:
                 raise EOFError("the stream ended")
             line = raw.decode().rstrip("\n")

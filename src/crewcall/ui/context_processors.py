@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -29,7 +30,9 @@ def _nav(request: HttpRequest) -> dict[str, Any]:
         # The first part of the path ("" for the dashboard, "employees", "events" …).
         "section": request.path_info.strip("/").split("/", 1)[0],
         "signed_in": signed_in,
-        "simulator": signed_in and user.has_role("viewer"),  # type: ignore[union-attr]
+        "simulator": signed_in
+        and user.has_role("viewer")  # type: ignore[union-attr]
+        and settings.MESSAGING_PROVIDER == "simulator",
         "admin": signed_in and user.has_role("admin"),  # type: ignore[union-attr]
         # Django's admin site wants is_staff as well.
         "admin_site": staff and user.has_role("admin"),  # type: ignore[union-attr]

@@ -41,6 +41,7 @@ class HistoryContextOut(Schema):
     request_id: str | None
     action: str | None = Field(description="The use case (service) that made the change")
     note: str | None = Field(description="A note the person gave with the change, if any")
+    token_id: int | None = Field(description="The API token the change was made with, if any")
 
 
 class HistoryEntryOut(Schema):

@@ -175,6 +175,7 @@ def _context(raw: Any, usernames: dict[int, str]) -> dict[str, Any]:
         "request_id": ctx.get("request_id"),
         "action": ctx.get("action"),
         "note": ctx.get("note"),
+        "token_id": token_id if isinstance(token_id := ctx.get("token"), int) else None,
     }
 
 

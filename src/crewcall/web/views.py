@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from crewcall.ui.access import reader
 from crewcall.ui.live import render_live
 from crewcall.web import selectors
 
@@ -12,7 +12,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@login_required
+@reader  # an employee's own account has no business here
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render_live(
         request, "web/dashboard.html", selectors.dashboard, fragment="web/_dashboard_live.html"

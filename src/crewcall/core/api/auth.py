@@ -20,6 +20,7 @@ from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
 
+from crewcall.core.context import note_api_token
 from crewcall.core.token_auth import bearer_secret, token_of_request, user_for_token
 
 ROLES = ("viewer", "dispatcher", "admin")
@@ -44,6 +45,7 @@ class TokenRole(HttpBearer):
             return None
         user, token_id = found
         request.api_token_id = token_id  # type: ignore[attr-defined]
+        note_api_token(token_id)
         return _checked(user, self.role)
 
 

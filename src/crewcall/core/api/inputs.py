@@ -22,6 +22,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from crewcall.core.validation import parse_day, parse_moment
+
 
 class Input(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=False)
@@ -62,20 +64,11 @@ def _iso(kind: str, parse: Any) -> Any:
 
 
 _EXAMPLES = {
-    "date": "YYYY-MM-DD",
+    "date": "YYYY-MM-DD, years 1900 to 2999",
     "time": "HH:MM or HH:MM:SS, without an offset",
-    "date and time": "ISO 8601 with its UTC offset, years 1900 to 2999",
+    "date and time": "ISO 8601 with its UTC offset (at most ±14:00), years 1900 to 2999",
     "amount": 'a decimal string such as "15.50"',
 }
-
-
-def _aware_datetime(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value)
-    # An offset is required (a wall-clock time without one is ambiguous); the years are
-    # bounded so that conversions to UTC and date arithmetic never overflow.
-    if parsed.tzinfo is None or not 1900 <= parsed.year <= 2999:
-        raise ValueError("naive or out of range")
-    return parsed
 
 
 def _wall_clock_time(value: str) -> dt.time:
@@ -98,14 +91,19 @@ def _decimal(value: str) -> Decimal:
     return amount
 
 
-IsoDate = Annotated[dt.date, _iso("date", dt.date.fromisoformat), Field(strict=False)]
+IsoDate = Annotated[
+    dt.date,
+    _iso("date", parse_day),
+    Field(strict=False),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),
+]
 IsoTime = Annotated[
     dt.time,
     _iso("time", _wall_clock_time),
     Field(strict=False),
     WithJsonSchema({"type": "string", "pattern": TIME_PATTERN, "description": "HH:MM or HH:MM:SS"}),
 ]
-IsoDateTime = Annotated[dt.datetime, _iso("date and time", _aware_datetime), Field(strict=False)]
+IsoDateTime = Annotated[dt.datetime, _iso("date and time", parse_moment), Field(strict=False)]
 
 
 def money(*, max_digits: int = 10, decimal_places: int = 2, ge: str = "0", le: str | None = None) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from pydantic import BaseModel, ConfigDict
 
@@ -234,6 +235,8 @@ def documented(ok: dict[int, Any], *extra: set[int]) -> dict[int, Any]:
     return responses
 
 
+@csrf_exempt  # it changes nothing: a POST gets the same 404, not the CSRF failure page
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
-    """Any address under /api/ that no operation answers: a problem, not an HTML page."""
+    """Any address under /api/ that no operation answers, with any method: a problem,
+    not an HTML page."""
     return problem_response(request, ApiProblem(404, "not_found", "There is nothing at this address."))

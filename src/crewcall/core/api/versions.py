@@ -2,8 +2,9 @@
 
 The ETag of a row is its version, `"<version>"` (strong: the version changes with every
 byte of the representation that can change). Writes to an existing object need
-`If-Match` with that tag: 428 without, 412 with a stale one, answered together with the
-current representation and its ETag so the client can decide.
+`If-Match` with that tag: 428 without, 422 with anything but one strong tag of ours (a
+weak `W/"3"`, `*`, a list), 412 with a stale one, answered together with the current
+representation and its ETag so the client can decide.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from crewcall.core.api.problems import ApiProblem
 from crewcall.core.errors import VersionConflict
 
 T = TypeVar("T")
-_TAG = re.compile(r'^(?:W/)?"(\d{1,10})"$')
+# Strong tags only: If-Match compares strongly (RFC 9110 13.1.1), a weak tag never matches.
+_TAG = re.compile(r'^"(\d{1,10})"$')
 
 
 def etag(version: int) -> str:
@@ -39,10 +41,10 @@ def if_match(request: HttpRequest) -> int:
     match = _TAG.match(raw.strip())
     if match is None:
         raise ApiProblem(
-            428,
-            "version_required",
-            'If-Match must be one ETag as this API gives it, such as "3" (not * and not a list).',
-            errors={"header:If-Match": ['One ETag such as "3".']},
+            422,
+            "validation_failed",
+            'If-Match must be one ETag as this API gives it, such as "3" (not weak, not * and not a list).',
+            errors={"header:If-Match": ['One strong ETag such as "3".']},
         )
     return int(match.group(1))
 

@@ -57,6 +57,8 @@ def test_serve_survives_a_kill_passes_the_canary_and_leaves_nothing_behind_on_si
         second.wait_healthy(START_S)
         assert pid_of_server(data_dir) == postgres
         assert "username:" not in second.output(), "the first admin is created only once"
+        # Links and webhook callbacks follow the port when no public URL is set.
+        assert f"Public URL: http://127.0.0.1:{port} " in second.output()
 
         # The canary audit passes against serve: web, worker and change stream together.
         audit = subprocess.run(

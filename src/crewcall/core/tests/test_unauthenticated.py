@@ -96,3 +96,18 @@ def test_guessing_tokens_is_rate_limited_per_address(frozen: FrozenClock, bob: U
     frozen.now += 60 / limit  # one request's worth of refill
     assert guesser.get("employees").status_code == 401
     assert guesser.get("employees").status_code == 429
+
+
+def test_a_deactivated_users_session_ends_on_every_door(alice: User, bob: User, client: Any) -> None:
+    client.force_login(bob)
+    assert client.get("/").status_code == 200
+    bob.refresh_from_db()
+    user_update(actor=alice, user_id=bob.pk, expected_version=bob.version, changes={"is_active": False})
+    assert client.get("/")["Location"].startswith("/login/")
+    assert client.get("/api/v1/employees").status_code == 401
+
+
+def test_an_employee_account_gets_no_dispatcher_page(oscar: User, client: Any) -> None:
+    client.force_login(oscar)
+    for page in ("/", "/employees/", "/events/", "/messages/"):
+        assert client.get(page).status_code == 403, page

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crewcall.conftest import Agency
 from crewcall.events.models import Event
-from crewcall.testing.api import error_fields
+from crewcall.testing.api import Api, error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +73,11 @@ def test_writes_need_the_version_read(agency: Agency, bob: Any, api_as: Any) -> 
         r = api.call(method, url, body)
         assert r.status_code == 428, (method, url, r.content)
         assert "header:If-Match" in error_fields(r)
+        # One strong ETag of ours, nothing else: a weak one never matches (RFC 9110).
+        for malformed in (f'W/"{event.version}"', "*", f'"{event.version}", "1"', "7"):
+            r = api.call(method, url, body, **{"If-Match": malformed})
+            assert r.status_code == 422, (method, url, malformed, r.content)
+            assert error_fields(r) == {"header:If-Match"}
     r = api.patch(path, {"title": "Edited"}, **match(event.version))
     assert r.status_code == 200
     stale = match(event.version)
@@ -181,6 +186,12 @@ def test_bad_list_parameters_are_named(carol: Any, api_as: Any, query: str, fiel
         ({"end_time": "25:00"}, "end_time"),
         ({"start_time": "18:00+02:00"}, "start_time"),
         ({"event_date": "2030-02-30"}, "event_date"),
+        ({"event_date": "20300705"}, "event_date"),  # Python reads these; the API does not
+        ({"event_date": "2030-W27-5"}, "event_date"),
+        ({"event_date": "0001-01-01"}, "event_date"),
+        ({"event_date": "9999-12-31"}, "event_date"),
+        ({"reply_deadline": "2030-07-01T12:00:00+23:59"}, "reply_deadline"),
+        ({"reply_deadline": "2030-W27-1T12:00:00+02:00"}, "reply_deadline"),
         ({"reply_deadline": "2030-07-01T12:00:00"}, "reply_deadline"),
         ({"reply_deadline": "9999-12-31T23:00:00-12:00"}, "reply_deadline"),
         ({"status": "staffed"}, "status"),
@@ -270,3 +281,25 @@ def test_the_list_costs_the_same_queries_for_3_rows_as_for_60(
         agency.event(f"E{i}", status="draft")
     assert len(api.get("events?limit=200").json()["items"]) == 60
     assert queries() == few
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_an_unknown_api_address_is_a_problem_404_for_every_method(bob: Any, api_as: Any, method: str) -> None:
+    for api in (api_as(bob), Api()):
+        r = api.call(method, "no-such-thing/1", {"a": 1} if method != "get" else None)
+        assert r.status_code == 404, (method, r.content)
+        assert r["Content-Type"] == "application/problem+json"
+
+
+def test_an_event_out_of_range_is_refused_by_the_database_too(agency: Agency) -> None:
+    """Pages and jobs write through the same service: the bound is the database's."""
+    from crewcall.core.errors import RuleViolation
+    from crewcall.events.services import event_create
+
+    with pytest.raises(RuleViolation) as refused:
+        event_create(
+            actor=agency.actor, title="Far", event_date=date(9999, 12, 31),
+            start_time=time(18), hourly_rate=Decimal("15"), employees_needed=1,
+        )  # fmt: skip
+    assert refused.value.constraint == "events_event__event_date__in_range"
+    assert refused.value.errors == {"event_date": ["Years 1900 to 2999 only."]}

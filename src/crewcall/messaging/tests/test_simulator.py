@@ -72,3 +72,26 @@ def test_the_simulator_reports_delivery_through_the_status_webhook(agency, live_
     assert deliver_status(message_id=message.pk, provider_sid=message.provider_sid) == 204
     message.refresh_from_db()
     assert message.status == "delivered" and message.delivered_at is not None
+
+
+@pytest.mark.parametrize(
+    "page", ["simulator", "simulator-conversation", "simulator-reply"], ids=["list", "conversation", "reply"]
+)
+def test_with_twilio_configured_the_simulator_is_gone(client, alice, agency, settings, page) -> None:
+    """Its replies are signed with the webhook key: with Twilio's auth token, a
+    dispatcher could answer for an employee (recorded as a WhatsApp reply)."""
+    employee = agency.employee(name="Sim Simone")
+    event = agency.event(employees_needed=1, employees_to_ask=1)
+    event_ask(actor=agency.actor, event_id=event.pk)
+    invitation = Invitation.objects.get(event=event)
+    client.force_login(alice)
+    url = reverse(page) if page == "simulator" else reverse(page, args=[employee.pk])
+    assert client.get("/").content.count(b'href="/simulator/"') == 1  # the control: shown
+    settings.MESSAGING_PROVIDER = "twilio"
+    if page == "simulator-reply":
+        response = client.post(url, {"payload": f"YES_{invitation.pk}"})
+    else:
+        response = client.get(url)
+    assert response.status_code == 404
+    assert not InboundMessage.objects.exists()
+    assert b'href="/simulator/"' not in client.get("/").content

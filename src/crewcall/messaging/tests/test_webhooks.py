@@ -168,3 +168,43 @@ def test_a_forged_status_callback_changes_nothing(client, agency) -> None:
     assert response.status_code == 403
     message.refresh_from_db()
     assert message.status == "sending"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"From": "whatsapp:+49151\x0012345"},
+        {"ButtonPayload": "YES_\x001"},
+        {"From": "whatsapp:+" + "4" * 40},
+        {"ButtonPayload": "YES_" + "1" * 200},
+        {"OriginalRepliedMessageSid": "SM" + "a" * 70},
+        {"To\x00": "x"},
+    ],
+    ids=["nul-from", "nul-payload", "long-from", "long-payload", "long-replied-to", "nul-name"],
+)
+def test_a_signed_but_malformed_reply_is_refused_with_400_and_counted(client, agency, change) -> None:
+    params = {**inbound_params("+4915112345678", "ja"), **change}
+    response = client.post(INBOUND, params, **signed_headers(INBOUND, params))
+    assert response.status_code == 400
+    assert WebhookRejection.objects.get(endpoint="whatsapp", reason="malformed").count == 1
+    assert not InboundMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "change"),
+    [
+        ("?m=%C2%B2", {}),  # "²": a digit to str.isdigit(), not to int()
+        ("?m=1" + "0" * 30, {}),
+        ("", {"ErrorMessage": "bad\x00"}),
+        ("", {"MessageStatus": "delivered" * 5}),
+    ],
+    ids=["superscript-marker", "huge-marker", "nul-error", "long-status"],
+)
+def test_a_signed_but_malformed_status_callback_is_refused_with_400(client, agency, query, change) -> None:
+    message = _sent_message(agency)
+    params = {"MessageSid": new_sid(), "MessageStatus": "failed", **change}
+    response = client.post(STATUS + query, params, **signed_headers(STATUS + query, params))
+    assert response.status_code == 400
+    assert WebhookRejection.objects.get(endpoint="status", reason="malformed").count == 1
+    message.refresh_from_db()
+    assert message.status == "sending"

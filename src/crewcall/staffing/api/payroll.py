@@ -13,6 +13,7 @@ from ninja import Query, Router, Schema
 from crewcall.core.api.auth import allow
 from crewcall.core.api.problems import documented
 from crewcall.core.errors import ValidationFailed
+from crewcall.core.validation import parse_day
 from crewcall.staffing import payroll
 
 router = Router(tags=["payroll"])
@@ -41,9 +42,11 @@ class PayrollSummaryOut(Schema):
 
 def _day(raw: str, name: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(raw)
+        return parse_day(raw)
     except ValueError:
-        raise ValidationFailed.single(name, "This is not a valid date (YYYY-MM-DD).") from None
+        raise ValidationFailed.single(
+            name, "This is not a valid date (YYYY-MM-DD, years 1900 to 2999)."
+        ) from None
 
 
 def _period(raw_from: str, raw_to: str) -> tuple[dt.date, dt.date]:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from crewcall.messaging.selectors import conversation_timeline
-from crewcall.messaging.simulator import deliver_reply
+from crewcall.messaging.simulator import deliver_reply, simulator_only
 from crewcall.messaging.views import MESSAGE_TABLES, kind_label, status_label
 from crewcall.people.models import Employee
 from crewcall.staffing.models import OPEN_INVITATION_STATUSES, Invitation
@@ -94,6 +94,7 @@ def _employee(employee_id: int) -> Employee:
     return get_object_or_404(Employee.objects.only("id", "name", "phone_number"), pk=employee_id)
 
 
+@simulator_only
 @reader
 def conversation(request: HttpRequest, employee_id: int) -> HttpResponse:
     employee = _employee(employee_id)
@@ -105,6 +106,7 @@ def conversation(request: HttpRequest, employee_id: int) -> HttpResponse:
     )
 
 
+@simulator_only
 @reader  # a POST: dispatchers only
 @require_http_methods(["POST"])
 def reply(request: HttpRequest, employee_id: int) -> HttpResponse:

@@ -54,6 +54,7 @@ def test_a_change_through_the_api_shows_who_how_and_what(
     assert updated["context"] == {
         "user_id": bob.pk, "username": "bob", "source": "api", "request_id": "req-history-0001",
         "action": "people.employee_update", "note": None,
+        "token_id": bob.api_tokens.get().pk,  # the change was made with bob's token
     }  # fmt: skip
 
 
@@ -137,3 +138,32 @@ def test_a_page_costs_the_same_queries_for_a_short_and_a_long_history(
     assert queries(f"history/employee/{short.pk}") == queries(
         f"history/employee/{long.pk}?after={page['next']}"
     )
+
+
+def test_a_token_minted_for_another_user_names_the_admin_and_every_change_names_its_token(
+    agency: Agency, alice: Any, bob: Any, api_as: Any
+) -> None:
+    from crewcall.accounts.models import ApiToken
+    from crewcall.testing.api import Api, token_for
+
+    alices_secret = token_for(alice, "alice's console")
+    alices_token = ApiToken.objects.get(user=alice)
+    admin = Api(token=alices_secret)
+    made = admin.post("tokens", {"user_id": bob.pk, "name": "bob's script"})
+    assert made.status_code == 201, made.content
+    minted = admin.get(f"history/api-token/{made.json()['id']}").json()["items"][0]
+    assert minted["row"]["user_id"] == bob.pk and minted["row"]["created_by_id"] == alice.pk
+    assert minted["context"]["username"] == "alice"
+    assert minted["context"]["token_id"] == alices_token.pk
+
+    # A change made with bob's new token names that token; one made signed in, none.
+    employee = agency.employee(name="Ida")
+    r = Api(token=made.json()["token"]).patch(
+        f"employees/{employee.pk}", {"notes": "by script"}, **{"If-Match": f'"{employee.version}"'}
+    )
+    assert r.status_code == 200, r.content
+    entries = api_as(alice).get(f"history/employee/{employee.pk}").json()["items"]
+    by_script = next(e for e in entries if e["row"].get("notes") == "by script")
+    assert by_script["context"]["token_id"] == made.json()["id"]
+    assert by_script["context"]["username"] == "bob"
+    assert entries[0]["context"]["token_id"] is None  # made through the service, no token

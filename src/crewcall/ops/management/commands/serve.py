@@ -89,6 +89,19 @@ def _probe_host(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
 
 
+def derive_public_url(host: str, port: int) -> str | None:
+    """Without CREWCALL_PUBLIC_URL, the address this serve listens on is the public one:
+    set for this process and the ones it starts (webhook signatures, delivery callbacks
+    and employee links are made with it). Returns it when it was derived, else None."""
+    if os.environ.get("CREWCALL_PUBLIC_URL"):
+        return None
+    url = f"http://{_url_host(_probe_host(host))}:{port}"
+    os.environ["CREWCALL_PUBLIC_URL"] = url
+    settings.PUBLIC_URL = url
+    settings.CSRF_TRUSTED_ORIGINS = [url]
+    return url
+
+
 class Command(BaseCommand):
     help = "Run Crewcall: database, migrations, first admin, web server and worker."
 
@@ -108,6 +121,10 @@ class Command(BaseCommand):
     ) -> None:
         if web_processes < 1:
             raise CommandError("--web-processes must be at least 1.")
+        if derived := derive_public_url(host, port):
+            self.stdout.write(
+                f"Public URL: {derived} (from --host and --port: CREWCALL_PUBLIC_URL is not set)."
+            )
         signals = StopSignals()
         supervisor = Supervisor(on_restart=_count_restart)
         listener: int | None = None
