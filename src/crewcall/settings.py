@@ -431,10 +431,13 @@ LOGGING = {
         # One JSON object per line with request id, actor and source (ops/logs.py).
         "json": {"()": "crewcall.ops.logs.JsonFormatter"},
     },
+    # Signed employee links, query values and phone numbers are redacted from every line.
+    "filters": {"redact": {"()": "crewcall.ops.logs.RedactFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env_choice("CREWCALL_LOG_FORMAT", "plain", choices=("plain", "json")),
+            "filters": ["redact"],
         }
     },
     "root": {

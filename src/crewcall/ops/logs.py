@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
@@ -108,3 +109,29 @@ def _jsonable(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+# What no log line may carry (docs/operations.md, "Logs"): an employee's signed link, the
+# values of a query string (searches hold names and phone numbers), a phone number.
+_EMPLOYEE_LINK = re.compile(r"/r/[^/\s\"?]+")
+_QUERY_VALUE = re.compile(r"=[^&\s\"]*")
+_QUERY = re.compile(r"\?[^\s\"]+")
+_PHONE = re.compile(r"\+?\b\d[\d ]{7,}\d\b")
+
+
+def redact(message: str) -> str:
+    message = _EMPLOYEE_LINK.sub("/r/[link]", message)
+    message = _QUERY.sub(lambda m: _QUERY_VALUE.sub("=…", m.group(0)), message)
+    return _PHONE.sub("[phone]", message)
+
+
+class RedactFilter(logging.Filter):
+    """On the handler: every record leaves with its message redacted (and its arguments
+    folded in, so nothing unredacted is left on it for a formatter to print)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True

@@ -1,5 +1,6 @@
 """Refuses, before any handler, what no API operation can take: a body larger than
-API_MAX_BODY_BYTES (413, unread), NUL bytes anywhere in the query string (422), and
+API_MAX_BODY_BYTES (413, unread), more query parameters than Django parses
+(DATA_UPLOAD_MAX_NUMBER_FIELDS) or NUL bytes anywhere in the query string (422), and
 callers without valid credentials (a wrong, revoked or no token, no session) beyond
 API_UNAUTHENTICATED_PER_MINUTE per address (429): guessing tokens is slow, and nothing
 after this (an Idempotency-Key claim, say) is written for them.
@@ -29,6 +30,13 @@ def _too_large(request: HttpRequest) -> bool:
     return length.isdigit() and int(length) > settings.API_MAX_BODY_BYTES
 
 
+def _too_many_parameters(request: HttpRequest) -> bool:
+    # Counted as Django's QueryDict counts them (1 + the "&"s); reading request.GET past the
+    # limit raises TooManyFieldsSent, which inside an API operation was a 500.
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    return limit is not None and 1 + request.META.get("QUERY_STRING", "").count("&") > limit
+
+
 def _nul_parameters(request: HttpRequest) -> list[str]:
     if "%00" not in request.META.get("QUERY_STRING", "").lower():
         return []
@@ -53,6 +61,15 @@ class ApiGuardMiddleware:
         if _too_large(request):
             limit = settings.API_MAX_BODY_BYTES // (1024 * 1024)
             problem = ApiProblem(413, "body_too_large", f"Request bodies are at most {limit} MB.")
+            return problem_response(request, problem)
+        if _too_many_parameters(request):
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            problem = ApiProblem(
+                422,
+                "validation_failed",
+                f"At most {limit} query parameters.",
+                errors={"query": [f"At most {limit} parameters."]},
+            )
             return problem_response(request, problem)
         if bad := _nul_parameters(request):
             problem = ApiProblem(

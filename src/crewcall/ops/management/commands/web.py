@@ -58,6 +58,9 @@ class Command(BaseCommand):
             # client on this machine could then pose as any address. Only the proxies
             # named in CREWCALL_TRUSTED_PROXIES are believed.
             proxy_headers=bool(settings.TRUSTED_PROXIES),
+            # Its access and error lines go through Django's logging (settings.LOGGING):
+            # JSON in JSON mode, redacted always.
+            log_config=None,
             forwarded_allow_ips=list(settings.TRUSTED_PROXIES),
             workers=1 if fd is not None else max(1, workers),
         )

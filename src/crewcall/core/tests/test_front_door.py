@@ -1,7 +1,9 @@
-"""The API's front door: a caller is authenticated before anything is written for them.
+"""The front door: a caller is authenticated before anything is written for them.
 Idempotency-Keys are claimed only for a live token of an active user (or a signed-in
 user); a revoked token, or a deactivated user's, gets 401 instead of its stored answer;
-calls without valid credentials are rate limited per address."""
+calls without valid credentials are rate limited per address; a deactivated user's
+session and an employee's own account open no dispatcher page; input no operation can
+take is refused before any."""
 
 from __future__ import annotations
 
@@ -111,3 +113,13 @@ def test_an_employee_account_gets_no_dispatcher_page(oscar: User, client: Any) -
     client.force_login(oscar)
     for page in ("/", "/employees/", "/events/", "/messages/"):
         assert client.get(page).status_code == 403, page
+
+
+def test_more_query_parameters_than_django_reads_is_a_422_naming_the_query(bob: User) -> None:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    api = Api(token=token_for(bob))
+    at_limit = "&".join(f"a{i}=1" for i in range(limit))
+    assert api.get(f"employees?{at_limit}").status_code == 200  # unknown parameters are ignored
+    over = api.get(f"employees?{at_limit}&one=more")
+    assert over.status_code == 422, over.content
+    assert over.json()["errors"] == [{"field": "query", "message": f"At most {limit} parameters."}]

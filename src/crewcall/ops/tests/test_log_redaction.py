@@ -1,0 +1,50 @@
+"""Log lines of a real `crewcall web` process: uvicorn's access and error lines go through
+the same logging as Django's (JSON in JSON mode), and no line carries an employee's signed
+link, a query string's values or a phone number."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from pathlib import Path
+
+import pytest
+
+from crewcall.ops.logs import redact
+from crewcall.testing.sse import web_processes
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+LINK_TOKEN = "eyJlIjo0Mn0.Zx8-secretSig_value"
+PHONE = "4915112345678"
+
+
+def get(port: int, path: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path)
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_json_mode_logs_every_line_as_json_without_links_or_phone_numbers(tmp_path: Path) -> None:
+    with web_processes(tmp_path, CREWCALL_LOG_FORMAT="json") as (web,):
+        get(web.port, f"/r/{LINK_TOKEN}/")
+        get(web.port, f"/employees/?q=%2B{PHONE}&sort=name")
+        get(web.port, f"/api/v1/employees?q={PHONE}")
+        assert get(web.port, "/healthz") == 200
+        web.stop()
+    lines = [line for line in web.output().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    text = web.output()
+    assert LINK_TOKEN not in text and PHONE not in text, text
+    access = [e["message"] for e in entries if e["logger"] == "uvicorn.access"]
+    assert any("/r/[link]/" in m for m in access), access
+    assert any("/employees/?q=…&sort=…" in m for m in access), access
+
+
+def test_the_redaction_itself() -> None:
+    assert redact('"GET /r/abc.def-ghi/answer/3 HTTP/1.1"') == '"GET /r/[link]/answer/3 HTTP/1.1"'
+    assert redact("/api/v1/employees?q=M%C3%BCller&limit=5") == "/api/v1/employees?q=…&limit=…"
+    assert redact("sent to +49 151 12345678") == "sent to [phone]"
+    assert redact("answered in 4 ms; event 12345") == "answered in 4 ms; event 12345"
