@@ -15,7 +15,7 @@ from crewcall.testing.sse import web_processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
-LINK_TOKEN = "eyJlIjo0Mn0.Zx8-secretSig_value"
+SIGNED_LINK = "eyJlIjo0Mn0.Zx8-signature_value"
 PHONE = "4915112345678"
 
 
@@ -29,7 +29,7 @@ def get(port: int, path: str) -> int:
 
 def test_json_mode_logs_every_line_as_json_without_links_or_phone_numbers(tmp_path: Path) -> None:
     with web_processes(tmp_path, CREWCALL_LOG_FORMAT="json") as (web,):
-        get(web.port, f"/r/{LINK_TOKEN}/")
+        get(web.port, f"/r/{SIGNED_LINK}/")
         get(web.port, f"/employees/?q=%2B{PHONE}&sort=name")
         get(web.port, f"/api/v1/employees?q={PHONE}")
         assert get(web.port, "/healthz") == 200
@@ -37,7 +37,7 @@ def test_json_mode_logs_every_line_as_json_without_links_or_phone_numbers(tmp_pa
     lines = [line for line in web.output().splitlines() if line.strip()]
     entries = [json.loads(line) for line in lines]  # every line is one JSON object
     text = web.output()
-    assert LINK_TOKEN not in text and PHONE not in text, text
+    assert SIGNED_LINK not in text and PHONE not in text, text
     access = [e["message"] for e in entries if e["logger"] == "uvicorn.access"]
     assert any("/r/[link]/" in m for m in access), access
     assert any("/employees/?q=…&sort=…" in m for m in access), access
