@@ -140,6 +140,18 @@ def _no_change_hub_left_over() -> Iterator[None]:
     hub._hubs.clear()
 
 
+@pytest.fixture
+def frozen_buckets(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every rate limit's bucket reads a standing clock for the test: move its `now` to
+    refill them."""
+    from crewcall.core.api import throttle
+    from crewcall.testing.clock import FrozenClock
+
+    clock = FrozenClock()
+    monkeypatch.setattr(throttle, "time", clock)
+    return clock
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     from crewcall.accounts import login_limits

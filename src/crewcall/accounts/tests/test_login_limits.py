@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 
 from crewcall.accounts.models import User
-from crewcall.core.api import throttle
+from crewcall.testing.clock import FrozenClock
 
 pytestmark = pytest.mark.django_db
 
@@ -55,19 +55,8 @@ def test_a_correct_password_before_the_limit_resets_the_count(bob: User) -> None
     assert sign_in(client, "bob", "x").status_code == 302 and signed_in_as(client) == "bob"
 
 
-class FrozenClock:
-    """The buckets' clock, standing still unless moved: no refill between requests."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-def test_too_many_attempts_from_one_address_get_429(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = FrozenClock()
-    monkeypatch.setattr(throttle, "time", clock)
+def test_too_many_attempts_from_one_address_get_429(frozen_buckets: FrozenClock) -> None:
+    clock = frozen_buckets
     per_minute = settings.LOGIN_RATE_PER_MINUTE
     client = Client(REMOTE_ADDR="203.0.113.7")
     # Other usernames each time, so no account gets locked on the way.
@@ -97,10 +86,8 @@ def test_one_user_name_from_many_addresses_is_locked_out_everywhere(bob: User) -
 
 
 def test_too_many_attempts_on_one_user_name_get_429_from_any_address(
-    monkeypatch: pytest.MonkeyPatch, bob: User
+    frozen_buckets: FrozenClock, bob: User
 ) -> None:
-    clock = FrozenClock()
-    monkeypatch.setattr(throttle, "time", clock)
     per_minute = settings.LOGIN_RATE_PER_MINUTE
     # Right passwords, so no lockout gets in the way: only the rate counts.
     codes = [

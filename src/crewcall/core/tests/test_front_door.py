@@ -15,10 +15,10 @@ from django.conf import settings
 
 from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.services import token_revoke, user_update
-from crewcall.core.api import throttle
 from crewcall.core.models import IdempotencyKey
 from crewcall.people.models import Employee
 from crewcall.testing.api import Api, token_for
+from crewcall.testing.clock import FrozenClock
 
 pytestmark = pytest.mark.django_db
 
@@ -28,22 +28,6 @@ NEW = {
     "primary_role": "waiter",
     "employment_type": "part_time",
 }
-
-
-class FrozenClock:
-    """The buckets' clock, standing still: no refill between requests."""
-
-    now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    clock = FrozenClock()
-    monkeypatch.setattr(throttle, "time", clock)
-    return clock
 
 
 def test_a_wrong_token_claims_no_idempotency_key(agency: Any) -> None:
@@ -79,7 +63,7 @@ def test_no_replay_for_a_revoked_token_or_a_deactivated_user(
     assert Employee.objects.filter(name="Ida").count() == 1
 
 
-def test_guessing_tokens_is_rate_limited_per_address(frozen: FrozenClock, bob: User) -> None:
+def test_guessing_tokens_is_rate_limited_per_address(frozen_buckets: FrozenClock, bob: User) -> None:
     limit = settings.API_UNAUTHENTICATED_PER_MINUTE
     guesser = Api(token="ccw_wrong")
     codes = [guesser.get("employees").status_code for _ in range(limit + 5)]
@@ -95,7 +79,7 @@ def test_guessing_tokens_is_rate_limited_per_address(frozen: FrozenClock, bob: U
     elsewhere = Api(token="ccw_wrong")
     elsewhere.client.defaults["REMOTE_ADDR"] = "203.0.113.9"
     assert elsewhere.get("employees").status_code == 401
-    frozen.now += 60 / limit  # one request's worth of refill
+    frozen_buckets.now += 60 / limit  # one request's worth of refill
     assert guesser.get("employees").status_code == 401
     assert guesser.get("employees").status_code == 429
 
