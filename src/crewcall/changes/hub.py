@@ -21,9 +21,9 @@ import bisect
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 from asgiref.sync import sync_to_async
@@ -32,7 +32,7 @@ from django.db import connection
 from django.utils import timezone
 
 from crewcall.changes.cursor import Cursor
-from crewcall.changes.selectors import Change, ChangeBatch, changes_after, current_cursor
+from crewcall.changes.selectors import Change, changes_after, current_cursor
 from crewcall.core.telemetry import CHANGE_LAG, CHANGE_SUBSCRIBERS
 from crewcall.core.token_auth import Credential, live_credentials
 
@@ -46,30 +46,25 @@ READ_BATCH = 500
 RECENT_KEPT = 5000
 LISTEN_RETRY_S = 2.0
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def _position(change: Change) -> tuple[int, int]:
     return change.cursor.position
 
 
-def _read_sync(**kwargs: Any) -> ChangeBatch:
-    try:
-        return changes_after(**kwargs)
-    finally:
-        connection.close()  # executor threads outlive the call: give the connection back
+def _in_executor(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """`func` run in an executor thread, its connection given back when it returns
+    (executor threads outlive the call)."""
 
+    def closing(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            connection.close()
 
-def _current_sync() -> Cursor:
-    try:
-        return current_cursor()
-    finally:
-        connection.close()
-
-
-def _live_sync(credentials: list[Credential]) -> set[Credential]:
-    try:
-        return live_credentials(credentials)
-    finally:
-        connection.close()
+    return sync_to_async(closing, thread_sensitive=False)
 
 
 def _listen_params() -> dict[str, Any]:
@@ -80,9 +75,9 @@ def _listen_params() -> dict[str, Any]:
     return params
 
 
-read_changes = sync_to_async(_read_sync, thread_sensitive=False)
-read_current_cursor = sync_to_async(_current_sync, thread_sensitive=False)
-check_credentials = sync_to_async(_live_sync, thread_sensitive=False)
+read_changes = _in_executor(changes_after)
+read_current_cursor = _in_executor(current_cursor)
+check_credentials = _in_executor(live_credentials)
 
 
 class ChangeHub:

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 
 from crewcall.core.context import Source, new_request_id, request_context
-from crewcall.core.token_auth import bearer_secret, token_of_request
+from crewcall.core.token_auth import caller_authenticated
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -70,13 +70,6 @@ class ResponseHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
-        if _authenticated(request):
+        if caller_authenticated(request):
             patch_cache_control(response, private=True, no_store=True)
         return response
-
-
-def _authenticated(request: HttpRequest) -> bool:
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return True
-    return bearer_secret(request) is not None and token_of_request(request) is not None

@@ -69,11 +69,10 @@ def user_for_token(secret: str) -> tuple[Any, int] | None:
 
 
 def bearer_secret(request: Any) -> str | None:
-    """The secret of an `Authorization: Bearer …` header, or None."""
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    return header.removeprefix("Bearer ").strip()
+    """The secret of an `Authorization: Bearer …` header (the scheme in any case, as the
+    API's auth reads it), or None."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return secret.strip() or None if scheme.lower() == "bearer" else None
 
 
 def token_of_request(request: Any) -> tuple[Any, int] | None:
@@ -88,3 +87,11 @@ def token_of_request(request: Any) -> tuple[Any, int] | None:
     found = user_for_token(secret)
     request._crewcall_token = (secret, found)
     return found
+
+
+def caller_authenticated(request: Any) -> bool:
+    """A live API token of an active user, or else a signed-in user."""
+    if bearer_secret(request) is not None:
+        return token_of_request(request) is not None
+    user = getattr(request, "user", None)
+    return user is not None and bool(user.is_authenticated)

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from crewcall.core.token_auth import bearer_secret, token_of_request
 from crewcall.ops.health import readiness
 from crewcall.ops.metrics import exposition
 
@@ -45,23 +46,16 @@ def _local(request: HttpRequest) -> bool:
         return False
 
 
-def _bearer(request: HttpRequest) -> str | None:
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    return secret.strip() or None if scheme.lower() == "bearer" else None
-
-
 def metrics_allowed(request: HttpRequest) -> bool | None:
     """True: allowed; False: known caller, not allowed; None: no credentials."""
     if _local(request):
         return True
-    secret = _bearer(request)
+    secret = bearer_secret(request)
     token = getattr(settings, "METRICS_TOKEN", "") or ""
     if secret is not None:
         if token and hmac.compare_digest(secret.encode(), token.encode()):
             return True
-        from crewcall.accounts.tokens import user_for_token
-
-        found = user_for_token(secret)
+        found = token_of_request(request)
         return found is not None and found[0].has_role("admin")
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:

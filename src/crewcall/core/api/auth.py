@@ -21,7 +21,7 @@ from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
 
 from crewcall.core.context import note_api_token
-from crewcall.core.token_auth import bearer_secret, token_of_request, user_for_token
+from crewcall.core.token_auth import token_of_request
 
 ROLES = ("viewer", "dispatcher", "admin")
 
@@ -40,7 +40,7 @@ class TokenRole(HttpBearer):
         self.role = role
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        found = token_of_request(request) if bearer_secret(request) == token else user_for_token(token)
+        found = token_of_request(request)  # the header's token, looked up once per request
         if found is None:
             return None
         user, token_id = found

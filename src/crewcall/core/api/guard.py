@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 
 from crewcall.core.api.problems import ApiProblem, problem_response
 from crewcall.core.api.throttle import TokenBucket, client_ip
-from crewcall.core.token_auth import bearer_secret, token_of_request
+from crewcall.core.token_auth import caller_authenticated
 
 unauthenticated = TokenBucket(
     per_minute=settings.API_UNAUTHENTICATED_PER_MINUTE, burst=settings.API_UNAUTHENTICATED_PER_MINUTE
@@ -42,13 +42,6 @@ def _nul_parameters(request: HttpRequest) -> list[str]:
         return []
     bad = sorted({name for name, values in request.GET.lists() if any("\x00" in v for v in values)})
     return bad or sorted(name for name in request.GET if "\x00" in name) or ["__all__"]
-
-
-def _authenticated(request: HttpRequest) -> bool:
-    if bearer_secret(request) is not None:
-        return token_of_request(request) is not None
-    user = getattr(request, "user", None)
-    return user is not None and user.is_authenticated
 
 
 class ApiGuardMiddleware:
@@ -79,7 +72,7 @@ class ApiGuardMiddleware:
                 errors={name.replace("\x00", "\\0"): ["NUL bytes are not allowed."] for name in bad},
             )
             return problem_response(request, problem)
-        if not _authenticated(request) and (wait := unauthenticated.take(client_ip(request))):
+        if not caller_authenticated(request) and (wait := unauthenticated.take(client_ip(request))):
             seconds = max(1, math.ceil(wait))
             problem = ApiProblem(
                 429,
