@@ -40,7 +40,7 @@ RUNTIME = "crewcall_app"
 # Append-only for the runtime role besides the history tables: the change log.
 APPEND_ONLY = ("changes_change",)
 # Read-only for the runtime role: what migrations and definer functions write.
-READ_ONLY = ("django_migrations", "core_privilegedcall", "changes_feed")
+READ_ONLY = ("django_migrations", "core_privilegedcall", "changes_feed", "people_linkkey")
 # pghistory upserts its context row (who, from where) within the writing transaction.
 INSERT_UPDATE = ("pghistory_context",)
 

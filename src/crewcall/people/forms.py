@@ -138,6 +138,14 @@ class AbsenceForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
 
+class LinkDayForm(forms.Form):
+    """The last day a personal link shown on the employee's page should open it (GET)."""
+
+    link_until = forms.DateField(
+        label=_("Valid until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
 class VersionForm(forms.Form):
     """The version a button's page showed (archive, restore, anonymise, delete)."""
 

@@ -98,6 +98,8 @@ class Employee(Versioned):
         related_name="employee",
     )
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Part of every personal link's signature (people/links.py): one more kills them all.
+    link_version = models.PositiveIntegerField(db_default=1, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -150,6 +152,27 @@ class EmployeeSkill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employee_id} has {self.skill_id}"
+
+
+class LinkKey(models.Model):
+    """The one row whose `epoch` every personal link's signature covers (people/links.py).
+
+    A restore renews it: the restored rows cannot know which links were replaced after the
+    backup was taken, so no link made before the restore works after it. Unmanaged
+    (created with its row by migration people.0006, which refuses its deletion): Django's
+    test flush must not empty it. No history table: the restore that renews it records
+    itself."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    epoch = models.CharField(max_length=64)
+    renewed_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        managed = False
+        db_table = "people_linkkey"
+
+    def __str__(self) -> str:
+        return "link key"
 
 
 class EmployeeStats(models.Model):

@@ -179,6 +179,25 @@ def employee_restore(*, actor: User | None, employee_id: int, expected_version: 
 
 
 @service
+def employee_link_rotate(*, actor: User | None, employee_id: int, expected_version: int | None) -> Employee:
+    """Replace the employee's personal link: every link made before (with or without a last
+    day) stops working; the new one is people.links.employee_link."""
+    employee = lock_current(Employee, pk=employee_id, expected_version=expected_version)
+    if employee.anonymised_at is not None:
+        raise ValidationFailed.single("__all__", _("An anonymised employee has no link."))
+    apply_changes(employee, {"link_version": employee.link_version + 1}, allowed={"link_version"})
+    return employee
+
+
+@service
+def employee_links_renew_all(*, actor: User | None) -> None:
+    """A new link epoch (after a restore): every personal link made before stops working.
+    The owner's definer function picks it (people/migrations/0006): nobody can choose it."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT crewcall_links_renew()")
+
+
+@service
 def employee_anonymise(*, actor: User | None, employee_id: int, expected_version: int | None) -> Employee:
     """GDPR erasure: personal data replaced everywhere it was kept or copied (history rows,
     messages, the linked account ...); hours, invitations and counts kept for statistics."""

@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern] = [
     path("<int:employee_id>/archive", actions.employee_archive, name="archive"),
     path("<int:employee_id>/restore", actions.employee_restore, name="restore"),
     path("<int:employee_id>/anonymise", actions.employee_anonymise, name="anonymise"),
+    path("<int:employee_id>/link/rotate", actions.employee_link_rotate, name="link-rotate"),
     path("<int:employee_id>/absences/", actions.absence_add, name="absence-add"),
     path("<int:employee_id>/absences/<int:absence_id>/delete", actions.absence_delete, name="absence-delete"),
 ]

@@ -1,9 +1,10 @@
 """An employee's signed personal links (no password) and their iCal feed.
 
-A link carries the employee's id signed with SECRET_KEY (salt "crewcall.employee-link"):
-it cannot be guessed or altered, and it does not expire. It stops working when the
-employee is archived or anonymised (404, as for a forged link: nothing tells an outsider
-which links once existed).
+A link carries the employee's id and link version, signed (people/links.py): it cannot be
+guessed or altered. A forged link, or one of an archived or anonymised employee, is 404
+(as for a forged link: nothing tells an outsider which links once existed); a link the
+dispatcher replaced, or one past its last day, is 410 with a page telling its holder to
+ask for a new one (only a genuine holder gets that far).
 
 `/r/<token>/calendar.ics` lists the employee's shifts: every event they accepted (or
 worked) from 90 days back on, with the work area they are placed in; a shift that was
@@ -25,7 +26,6 @@ from zoneinfo import ZoneInfo
 import icalendar
 from django.apps import apps
 from django.conf import settings
-from django.core import signing
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -34,40 +34,35 @@ from django.views.decorators.http import require_safe
 
 from crewcall.core.employee_scope import employee_scope
 from crewcall.messaging.texts import preferred_language
+from crewcall.people.links import LinkClaim, LinkGone, LinkInvalid, employee_link, link_claim, link_employee
 from crewcall.people.models import Employee
 from crewcall.staffing.models import Invitation, InvitationStatus
 from crewcall.staffing.picker.rules import BOOKED_STATUSES
 
-SALT = "crewcall.employee-link"
 RECENT_DAYS = 90
-MAX_TOKEN_LENGTH = 200
 
 
-def employee_link_token(employee_id: int) -> str:
-    """The token of an employee's personal links (`/r/<token>`, `/r/<token>/calendar.ics`)."""
-    return signing.Signer(salt=SALT).sign(str(employee_id))
+def employee_link_token(employee_id: int, *, last_day: dt.date | None = None) -> str:
+    """The token of an employee's current personal links (`/r/<token>`, `/r/<token>/calendar.ics`)."""
+    return employee_link(employee_id=employee_id, last_day=last_day).token
 
 
-def employee_id_for_token(token: str) -> int:
-    """The employee id a link carries, or 404 (forged or altered); not looked up yet."""
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise Http404("No such link.")
+def link_claim_or_404(token: str) -> LinkClaim:
+    """What a genuine token claims; 404 for anything else (nothing tells an outsider which
+    links once existed)."""
     try:
-        raw = signing.Signer(salt=SALT).unsign(token)
-    except signing.BadSignature:
+        return link_claim(token)
+    except LinkInvalid:
         raise Http404("No such link.") from None
-    if not raw.isdigit() or len(raw) > 18:
-        raise Http404("No such link.")
-    return int(raw)
 
 
-def employee_for_token(token: str) -> Employee:
-    """The active employee a link names, or 404 (forged, altered, archived or anonymised)."""
-    employee_id = employee_id_for_token(token)
-    employee = Employee.objects.filter(pk=employee_id, is_active=True, anonymised_at__isnull=True).first()
-    if employee is None:
-        raise Http404("No such link.")
-    return employee
+def employee_for_claim(claim: LinkClaim) -> Employee:
+    """The active employee a genuine link names: 404 once archived or anonymised; LinkGone
+    (the views answer 410) once replaced or past its last day."""
+    try:
+        return link_employee(claim)
+    except LinkInvalid:
+        raise Http404("No such link.") from None
 
 
 def calendar_entries(*, employee_id: int, since: dt.date) -> QuerySet[Invitation]:
@@ -170,8 +165,15 @@ def employee_calendar_ics(employee: Employee, *, today: dt.date | None = None) -
 @require_safe
 def employee_calendar(request: HttpRequest, token: str) -> HttpResponse:
     # Every read in the employee's scope: row-level security shows this employee's rows only.
-    with employee_scope(employee_id_for_token(token)):
-        body = employee_calendar_ics(employee_for_token(token))
+    claim = link_claim_or_404(token)
+    with employee_scope(claim.employee_id):
+        try:
+            body = employee_calendar_ics(employee_for_claim(claim))
+        except LinkGone as gone:
+            # 410: calendar apps stop polling a feed that is gone for good.
+            with override(preferred_language(gone.employee)):
+                text = pgettext("personal page", "This link was replaced or has expired.")
+            return HttpResponse(text, status=410, content_type="text/plain; charset=utf-8")
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="crewcall.ics"'
     # The link is the key: keep it out of shared caches, search engines and referrers.

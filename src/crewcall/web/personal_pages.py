@@ -36,11 +36,13 @@ from django.views.decorators.http import require_POST, require_safe
 from crewcall.core.employee_scope import employee_scope
 from crewcall.core.errors import Busy, NotFound
 from crewcall.messaging.texts import preferred_language, render_for
+from crewcall.people.links import LinkGone
+from crewcall.people.models import Employee
 from crewcall.staffing.answers import ANSWERABLE, OPEN_EVENT, REPLY_FOR, Outcome
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_answer_on_page
 from crewcall.ui.htmx import render_page
-from crewcall.web.personal import employee_for_token, employee_id_for_token
+from crewcall.web.personal import employee_for_claim, link_claim_or_404
 
 # Bounds the page's one list query (a person has a handful of upcoming shifts).
 MAX_ROWS = 100
@@ -106,12 +108,25 @@ def _private(response: HttpResponse, language: str) -> HttpResponse:
 @require_safe
 def personal_page(request: HttpRequest, token: str) -> HttpResponse:
     # Every read, rendering included, in the employee's scope (row-level security).
-    with employee_scope(employee_id_for_token(token)):
-        return _personal_page(request, token)
+    claim = link_claim_or_404(token)
+    with employee_scope(claim.employee_id):
+        try:
+            employee = employee_for_claim(claim)
+        except LinkGone as gone:
+            return _gone(request, gone.employee)
+        return _personal_page(request, token, employee)
 
 
-def _personal_page(request: HttpRequest, token: str) -> HttpResponse:
-    employee = employee_for_token(token)
+def _gone(request: HttpRequest, employee: Employee) -> HttpResponse:
+    """410: the link was genuine but is replaced or past its last day; its holder is told
+    to ask the agency for the current one."""
+    language = preferred_language(employee)
+    with override(language):
+        response = render_page(request, "web/personal_gone.html", status=410)
+    return _private(response, language)
+
+
+def _personal_page(request: HttpRequest, token: str, employee: Employee) -> HttpResponse:
     language = preferred_language(employee)
     with override(language):
         open_invitations, shifts = page_rows(employee.pk, timezone.localdate())
@@ -133,9 +148,13 @@ class AnswerForm(forms.Form):
 
 @require_POST
 def personal_answer_view(request: HttpRequest, token: str, invitation_id: int) -> HttpResponse:
-    employee_id = employee_id_for_token(token)
+    claim = link_claim_or_404(token)
+    employee_id = claim.employee_id
     with employee_scope(employee_id):
-        employee = employee_for_token(token)
+        try:
+            employee = employee_for_claim(claim)
+        except LinkGone as gone:
+            return _gone(request, gone.employee)
     language = preferred_language(employee)
     form = AnswerForm(request.POST)
     with override(language):

@@ -1,9 +1,10 @@
 """Every API operation, for every kind of caller: exactly the intended answer.
 
 The intended answers are written here, not read from the code: reads need a viewer,
-writes a dispatcher, user and token management an admin, payroll and the canary's
-operations a dispatcher. A caller
-without the role gets 403, nobody signed in 401, an employee's own account 403 on all.
+writes a dispatcher, user and token management an admin, payroll, the canary's
+operations and employees' personal links a dispatcher. A caller without the role gets
+403, nobody signed in 401, an employee's own account 403 on all; a revoked token, or the
+token or session of a deactivated user, 401 on all.
 A caller with the role gets past the door (what it gets then — 200, 404, 422 — is the
 business of the other tests); the requests here carry no valid body or If-Match, so
 nothing is changed by them."""
@@ -22,7 +23,9 @@ from crewcall.api import api
 from crewcall.testing.api import token_for
 
 ADMIN_ONLY = re.compile(r"^/api/v1/(users|tokens)(/|$)")
-DISPATCHER_READS = re.compile(r"^/api/v1/(payroll|ops/)")
+# Reads a viewer may not make: payroll, operations, and an employee's personal link
+# (whoever holds it answers for the employee).
+DISPATCHER_READS = re.compile(r"^/api/v1/(payroll|ops/|employees/[^/]+/link$)")
 RANK = {"viewer": 1, "dispatcher": 2, "admin": 3}
 
 
@@ -46,8 +49,11 @@ def concrete(path: str) -> str:
 
 
 class Caller:
-    def __init__(self, name: str, *, user: User | None = None, token: str | None = None) -> None:
+    def __init__(
+        self, name: str, *, user: User | None = None, token: str | None = None, dead: bool = False
+    ) -> None:
         self.name = name
+        self.dead = dead
         self.client = Client(enforce_csrf_checks=True)
         self.headers: dict[str, str] = {}
         self.role = "anonymous"
@@ -70,7 +76,7 @@ class Caller:
 
 
 def expected(caller: Caller, needed: str) -> str:
-    if caller.role == "anonymous":
+    if caller.role == "anonymous" or caller.dead:
         return "401"
     if caller.role == "employee":
         return "403"
@@ -79,7 +85,15 @@ def expected(caller: Caller, needed: str) -> str:
 
 @pytest.fixture
 def callers(alice: User, bob: User, carol: User, oscar: User) -> list[Caller]:
+    from crewcall.accounts.services import token_create, token_revoke
+
     scripts = User.objects.create_user("scripts", role="dispatcher")
+    revoked = token_create(actor=None, user_id=scripts.pk, name="revoked")
+    token_revoke(actor=None, token_id=revoked.token.pk)
+    leaver = User.objects.create_user("leaver", role="admin")
+    leaver_token = token_for(leaver)
+    leaver_session = Caller("deactivated admin (session)", user=leaver, dead=True)
+    User.objects.filter(pk=leaver.pk).update(is_active=False)
     return [
         Caller("admin (session)", user=alice),
         Caller("dispatcher (session)", user=bob),
@@ -88,6 +102,9 @@ def callers(alice: User, bob: User, carol: User, oscar: User) -> list[Caller]:
         Caller("outsider (token)", user=oscar, token=token_for(oscar)),
         Caller("outsider (session)", user=oscar),
         Caller("anonymous"),
+        Caller("dispatcher (revoked token)", user=scripts, token=revoked.secret, dead=True),
+        Caller("deactivated admin (token)", user=leaver, token=leaver_token, dead=True),
+        leaver_session,
     ]
 
 

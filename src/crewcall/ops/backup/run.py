@@ -5,7 +5,7 @@ schema version are checked first, then every chunk of the dump is decrypted and
 authenticated and its SHA-256 checked, then pg_restore runs in one transaction (all or
 nothing), then every table is measured again and compared with the manifest. Finally the
 change feed gets a new epoch, so every cursor handed out before the restore is answered
-with `reset`. Backup: create.py.
+with `reset`, and so do employees' personal links, so none made before the restore works. Backup: create.py.
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def restore_backup(
 
         call_command("migrate", interactive=False, verbosity=0)
         migrated = pending
-    epoch, dropped = renew_feed()
+    epoch, dropped = renew_after_restore()
     timings.finish_s = time.monotonic() - t0
     timings.total_s = time.monotonic() - started
     if mismatches:
@@ -374,11 +374,15 @@ def _restore(tool: Tool, target: Target, dump: Path, *, progress: Progress) -> N
     progress.finish(f"{items} items")
 
 
-def renew_feed() -> tuple[str, int]:
+def renew_after_restore() -> tuple[str, int]:
     """A new epoch for the change feed and no restored change ahead of this cluster
-    (changes_after_restore). Returns (epoch, dropped)."""
+    (changes_after_restore); a new epoch for employees' personal links, so no link the
+    restored rows would take for current (replaced after the backup) opens a page.
+    Returns the feed's (epoch, dropped)."""
     from crewcall.changes.services import changes_after_restore
+    from crewcall.people.services import employee_links_renew_all
 
     result = changes_after_restore()
+    employee_links_renew_all(actor=None)
     connection.close()
     return result

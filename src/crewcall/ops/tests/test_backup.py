@@ -17,10 +17,12 @@ import pytest
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from django.test import override_settings
 
 from crewcall.accounts.models import User
 from crewcall.changes.selectors import current_cursor
 from crewcall.conftest import Agency
+from crewcall.core.env import secret_key
 from crewcall.ops.backup import BackupError, create_backup
 from crewcall.ops.backup.archive import open_backup
 from crewcall.ops.backup.manifest import compare
@@ -37,6 +39,9 @@ from crewcall.ops.tests.backup_helpers import (
     rewrite,
     tables_of,
 )
+from crewcall.people.links import employee_link
+from crewcall.people.models import Employee
+from crewcall.people.services import employee_link_rotate
 
 pytestmark = [
     pytest.mark.slow,
@@ -61,6 +66,12 @@ def test_backup_then_restore_gives_back_every_table_and_the_app_works(
 ) -> None:
     build(agency, alice)
     before = current_cursor()
+    employee = Employee.objects.order_by("pk").first()
+    assert employee is not None
+    # Made with the key the restored app will have (its own data folder's).
+    (tmp_path / "data").mkdir(exist_ok=True)
+    with override_settings(SECRET_KEY=secret_key(tmp_path / "data")):
+        link_before = employee_link(employee_id=employee.pk).token
     path = tmp_path / "agency.crewcall"
     result = create_backup(path, progress=QUIET)
 
@@ -95,6 +106,8 @@ def test_backup_then_restore_gives_back_every_table_and_the_app_works(
     assert not set(left_out) & set(tables)
     # The same rows give the same checksums when measured again.
     assert compare(tables, measured(connection.settings_dict["NAME"]), skip=left_out) == []
+    # Replaced after the backup: the restored row will not know.
+    employee_link_rotate(actor=alice, employee_id=employee.pk, expected_version=employee.version)
 
     target = scratch()
     done = crewcall(tmp_path, target, "restore", str(path))
@@ -104,10 +117,10 @@ def test_backup_then_restore_gives_back_every_table_and_the_app_works(
     assert f"Decrypted with key {result.key.label} (CREWCALL_BACKUP_KEY)" in done.stdout
     assert done.stderr == ""  # not a terminal: no progress bar
 
-    # Every table equal, but the feed's epoch, renewed on purpose (and the record of that
-    # privileged call, where the renewal goes through a definer function).
+    # Every table equal, but the feed's and the links' epochs, renewed on purpose (and the
+    # record of those privileged calls, where the renewals go through definer functions).
     after = measured(target)
-    renewal = {"public.changes_feed", "public.core_privilegedcall"}
+    renewal = {"public.changes_feed", "public.core_privilegedcall", "public.people_linkkey"}
     assert compare(tables, after, skip=renewal, empty=left_out) == []
     assert "public.changes_feed: same row count (1) but the checksum differs" in compare(
         tables, after, empty=left_out
@@ -126,17 +139,28 @@ from crewcall.changes.cursor import Cursor
 from crewcall.changes.selectors import changes_after, current_cursor
 from crewcall.people.services import role_create
 from crewcall.people.models import Employee
+from crewcall.people.links import LinkInvalid, employee_link, link_claim
 old = changes_after(cursor=Cursor.decode({before.encode()!r}), limit=10)
+try:
+    link_claim({link_before!r})
+    old_link = "opens"
+except LinkInvalid:
+    old_link = "dead"
+new_link = link_claim(employee_link(employee_id={employee.pk}).token).version
 now = current_cursor()
 fresh = changes_after(cursor=now, limit=10)
 role = role_create(actor=User.objects.get(username="bob"), key="sommelier", name="Sommelier")
 result = {{"old_reset": old.reset, "old_next": old.cursor.encode(), "fresh_reset": fresh.reset,
-          "epoch": now.epoch, "role": role.pk, "employees": Employee.objects.count()}}
+          "epoch": now.epoch, "role": role.pk, "employees": Employee.objects.count(),
+          "old_link": old_link, "new_link": new_link}}
 """,
     )
     assert answer["old_reset"] is True and answer["old_next"].startswith(epoch + ".")
     assert answer["fresh_reset"] is False and answer["epoch"] == epoch
     assert answer["employees"] == 5
+    # The link made before the backup was replaced after it: the restore must not revive
+    # it (all links from before the restore are dead); a link made now opens.
+    assert answer["old_link"] == "dead" and answer["new_link"] == 1
     with connect(target) as conn:
         role = conn.execute("SELECT key, version FROM people_role WHERE id = %s", [answer["role"]]).fetchone()
         history = conn.execute(

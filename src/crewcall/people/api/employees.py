@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from crewcall.core.api.auth import actor, allow
-from crewcall.core.api.inputs import Key
+from crewcall.core.api.inputs import IsoDate, Key
 from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
-from crewcall.core.api.versions import versioned_write
+from crewcall.core.api.versions import versioned_write, with_etag
 from crewcall.core.errors import NotFound
 from crewcall.people import selectors, services
 from crewcall.people.api.schemas import (
@@ -21,15 +21,18 @@ from crewcall.people.api.schemas import (
     AbsencePatch,
     EmployeeDetailOut,
     EmployeeIn,
+    EmployeeLinkOut,
     EmployeeOut,
     EmployeePatch,
     EmploymentTypeName,
 )
+from crewcall.people.links import employee_link
 from crewcall.people.models import Absence
 
 router = Router(tags=["employees"])
 
 EMPLOYEE_SORTS = ("name", "created_at", "updated_at", "id")
+LAST_DAY = Query(None, description="The last day the link opens the page (YYYY-MM-DD); none: until replaced")
 
 
 def _detail(employee_id: int) -> Any:
@@ -141,6 +144,38 @@ def _lifecycle(name: str, summary: str) -> None:
 _lifecycle("archive", "Archive an employee (never asked again; history kept)")
 _lifecycle("restore", "Bring an archived employee back")
 _lifecycle("anonymise", "Erase an employee's personal data (GDPR); statistics stay")
+
+
+@router.get(
+    "/employees/{employee_id}/link",
+    response=documented({200: EmployeeLinkOut}, ON_OBJECT),
+    auth=allow("dispatcher"),
+    summary="The employee's personal link (whoever holds it can answer for them)",
+)
+def employee_link_get(
+    request: HttpRequest,
+    employee_id: int,
+    last_day: IsoDate | None = LAST_DAY,
+) -> Any:
+    return employee_link(employee_id=employee_id, last_day=last_day)
+
+
+@router.post(
+    "/employees/{employee_id}/link/rotate",
+    response=documented({200: EmployeeLinkOut}, ON_OBJECT, ON_VERSIONED_WRITE),
+    auth=allow("dispatcher"),
+    summary="Replace the personal link: every earlier link of the employee stops working",
+)
+def employee_link_rotate(request: HttpRequest, response: HttpResponse, employee_id: int) -> Any:
+    employee = versioned_write(
+        request,
+        lambda version: services.employee_link_rotate(
+            actor=actor(request), employee_id=employee_id, expected_version=version
+        ),
+        lambda: _current(employee_id),
+    )
+    with_etag(response, employee.version)
+    return employee_link(employee_id=employee_id)
 
 
 @router.get("/employees/{employee_id}/absences", response=documented({200: Page[AbsenceOut]}, ON_OBJECT))

@@ -31,6 +31,7 @@ class EmployeeOut(Output):
     preferred_language: str
     user_id: int | None
     anonymised_at: dt.datetime | None
+    link_version: int = Field(description="Moves on when the personal link is replaced")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -46,6 +47,15 @@ class EmployeeStatsOut(Output):
 
 class EmployeeDetailOut(EmployeeOut):
     stats: EmployeeStatsOut | None
+
+
+class EmployeeLinkOut(Schema):
+    employee_id: int
+    link_version: int
+    last_day: dt.date | None = Field(
+        description="The last day the link opens the page (null: until replaced)"
+    )
+    url: str = Field(description="The employee's personal page; the calendar feed is `<url>calendar.ics`")
 
 
 class EmployeeIn(Input):

@@ -1,4 +1,5 @@
-"""Buttons on an employee's page: archive, restore, anonymise, and absences (add, delete).
+"""Buttons on an employee's page: archive, restore, anonymise, replace the personal link,
+and absences (add, delete).
 
 Each carries the version its page showed; a stale one changes nothing and says so."""
 
@@ -10,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -85,6 +87,20 @@ def employee_anonymise(request: SignedInRequest, employee_id: int) -> HttpRespon
         )
         return redirect("people:detail", employee_id=employee.pk)
     return render(request, "people/anonymise.html", {"employee": employee})
+
+
+@editor
+@require_POST
+def employee_link_rotate(request: SignedInRequest, employee_id: int) -> HttpResponse:
+    employee = employee_or_404(employee_id)
+    _versioned(
+        request,
+        lambda version: services.employee_link_rotate(
+            actor=request.user, employee_id=employee.pk, expected_version=version
+        ),
+        _("%(name)s has a new personal link; every earlier one stops working.") % {"name": employee.name},
+    )
+    return redirect(reverse("people:detail", args=[employee.pk]) + "#personal-link")
 
 
 @editor

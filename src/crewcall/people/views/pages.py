@@ -13,8 +13,10 @@ from django.utils.translation import gettext as _
 from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.api.pagination import Sort, keyset_page
 from crewcall.core.api.problems import ApiProblem
+from crewcall.core.errors import ValidationFailed
 from crewcall.people import selectors, services
-from crewcall.people.forms import AbsenceForm, EmployeeFilterForm, EmployeeForm
+from crewcall.people.forms import AbsenceForm, EmployeeFilterForm, EmployeeForm, LinkDayForm
+from crewcall.people.links import employee_link
 from crewcall.people.models import Employee
 from crewcall.ui import conflicts
 from crewcall.ui.access import can_edit, editor, reader
@@ -68,12 +70,29 @@ def employee_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _personal_link(request: HttpRequest, employee: Employee) -> dict[str, Any]:
+    """The employee's personal link for editors (whoever holds it answers for the employee),
+    valid until the day asked for (`?link_until=`) or until replaced."""
+    form = LinkDayForm(request.GET or None)
+    last_day = form.cleaned_data.get("link_until") if form.is_valid() else None
+    link = None
+    try:
+        link = employee_link(employee_id=employee.pk, last_day=last_day)
+    except ValidationFailed as exc:
+        for field, errors in exc.errors.items():
+            for error in errors:
+                form.add_error("link_until" if field == "last_day" else None, error)
+    return {"link_form": form, "personal_link": link}
+
+
 def detail_context(request: HttpRequest, employee: Employee, **extra: Any) -> dict[str, Any]:
+    editable = can_edit(request) and employee.anonymised_at is None
     return {
         "employee": employee,
         "absences": selectors.employee_absences(employee_id=employee.pk),
         "absence_form": AbsenceForm(),
-        "can_edit": can_edit(request) and employee.anonymised_at is None,
+        "can_edit": editable,
+        **(_personal_link(request, employee) if editable else {}),
         **extra,
     }
 

@@ -21,7 +21,7 @@ from crewcall.staffing.event_lifecycle import event_cancel
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.placement import assignment_create
 from crewcall.staffing.services import invitation_create, invitation_set_status
-from crewcall.web.personal import employee_calendar_ics, employee_for_token, employee_link_token
+from crewcall.web.personal import employee_calendar_ics, employee_link_token
 
 pytestmark = pytest.mark.django_db
 
@@ -128,14 +128,16 @@ def test_forged_and_altered_links_are_not_found(agency: Agency) -> None:
 
 def test_archived_and_anonymised_employees_links_stop_working(agency: Agency) -> None:
     archived, erased = agency.employee("Arch"), agency.employee("Erased")
+    urls = {}
     for employee in (archived, erased):
         agency.accepted(agency.event(f"Shift of {employee.name}"), employee)
-        assert feed(employee.pk).status_code == 200
+        urls[employee.pk] = reverse("employee-calendar", args=[employee_link_token(employee.pk)])
+        assert Client().get(urls[employee.pk]).status_code == 200
     employee_archive(actor=agency.actor, employee_id=archived.pk, expected_version=archived.version)
     erased.refresh_from_db()
     employee_anonymise(actor=agency.actor, employee_id=erased.pk, expected_version=erased.version)
-    assert feed(archived.pk).status_code == 404
-    assert feed(erased.pk).status_code == 404
+    assert Client().get(urls[archived.pk]).status_code == 404
+    assert Client().get(urls[erased.pk]).status_code == 404
 
 
 def test_the_feed_costs_the_same_queries_for_one_shift_or_many(agency: Agency) -> None:
@@ -151,6 +153,6 @@ def test_the_feed_costs_the_same_queries_for_one_shift_or_many(agency: Agency) -
     counted = []
     for employee in (one, many):
         with CaptureQueriesContext(connection) as queries:
-            employee_calendar_ics(employee_for_token(employee_link_token(employee.pk)))
+            employee_calendar_ics(employee)
         counted.append(len(queries))
     assert counted[0] == counted[1] <= 2, counted

@@ -193,13 +193,14 @@ def test_bad_links_and_other_peoples_invitations_are_404(agency: Agency, client:
     emil, olga, gone, erased = (agency.employee(n) for n in ("Emil", "Olga", "Gone", "Erased"))
     invitation = ask(agency, agency.event("Gala"), emil)
     token = employee_link_token(emil.pk)
+    gone_token, erased_token = employee_link_token(gone.pk), employee_link_token(erased.pk)
     employee_archive(actor=agency.actor, employee_id=gone.pk, expected_version=gone.version)
     employee_anonymise(actor=agency.actor, employee_id=erased.pk, expected_version=erased.version)
 
     assert client.get(page_url(emil.pk)).status_code == 200
     forged = token.split(":")[0] + ":" + "x" * 27
     tampered = f"{olga.pk}:" + token.split(":", 1)[1]
-    for bad in (forged, tampered, "nonsense", employee_link_token(gone.pk), employee_link_token(erased.pk)):
+    for bad in (forged, tampered, "nonsense", gone_token, erased_token):
         assert client.get(reverse("employee-page", args=[bad])).status_code == 404, bad
         response = client.post(reverse("employee-answer", args=[bad, invitation.pk]), {"answer": "yes"})
         assert response.status_code == 404, bad

@@ -102,6 +102,10 @@ class Command(BaseCommand):
                 " and were dropped."
             )
         self.stdout.write(note)
+        self.stdout.write(
+            "Personal links: renewed; links made before the restore no longer open (employees get"
+            " their current one from the employee's page)."
+        )
 
     def _extract(self, file: str, out: Path, progress: Progress, *, allow_unencrypted: bool) -> None:
         try:
