@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from crewcall.core.api import problems
 from crewcall.core.api.auth import allow
 from crewcall.core.api.headers import IDEMPOTENCY_KEY, IF_MATCH
+from crewcall.core.api.links import add_links
 from crewcall.core.api.throttle import CallerThrottle, TokenBucket
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -50,6 +51,7 @@ class CrewcallAPI(NinjaAPI):
                     parameters.append(dict(IDEMPOTENCY_KEY))
                 if (428 in responses or "428" in responses) and "If-Match" not in named:
                     parameters.append(dict(IF_MATCH))
+        add_links(schema)
         return schema
 
 

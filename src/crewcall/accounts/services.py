@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.tokens import display_prefix, new_secret, secret_hash
-from crewcall.core.errors import ValidationFailed
+from crewcall.core.context import current_context
+from crewcall.core.errors import RuleViolation, ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.validation import require_text
 from crewcall.core.versioning import get_or_not_found, update_versioned
@@ -183,7 +184,15 @@ def token_create(*, actor: User | None, user_id: int, name: str) -> NewToken:
 
 @service
 def token_revoke(*, actor: User | None, token_id: int) -> ApiToken:
-    """Revoke for good (idempotent: revoking a revoked token changes nothing)."""
+    """Revoke for good (idempotent: revoking a revoked token changes nothing). Not the
+    token the request itself is made with: a caller would lock itself out mid-way (as an
+    admin cannot deactivate themselves); another credential revokes it."""
+    if current_context().token_id == token_id:
+        raise RuleViolation(
+            field="token_id",
+            message=_("This request is made with this token: revoke it with another token or signed in."),
+            constraint="accounts_apitoken__own_token",
+        )
     token = get_or_not_found(ApiToken, pk=token_id, lock=True)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()

@@ -21,9 +21,14 @@ class CrewcallError(Exception):
 
 
 class ValidationFailed(CrewcallError):
-    """Bad input: one or more fields named with what is wrong with each."""
+    """Bad input: one or more fields named with what is wrong with each.
 
-    code = "validation_failed"
+    Its code, `invalid_value`, tells an API client the request had the schema's shape but
+    a value broke a rule the schema cannot state (a phone number that does not exist, an
+    end before its start, a key not in the catalogue); a request that does not fit the
+    schema at all is `validation_failed` (core/api/problems.py)."""
+
+    code = "invalid_value"
     status = 422
 
     def __init__(self, errors: dict[str, list[str]]) -> None:

@@ -11,7 +11,15 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, documented
 from crewcall.core.api.responses import one
 from crewcall.core.errors import NotFound
@@ -112,11 +120,9 @@ def message_list(
     event_id: int | None = Query(None, **ROW_ID),
     kind: KindName | None = None,
     status: DeliveryStatusName | None = None,
-    sort: str = Query(
-        "-created_at", max_length=40, description="created_at, updated_at or id; - for descending"
-    ),
+    sort: str = sort_query(MESSAGE_SORTS, "-created_at"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     order = parse_sort(sort, allowed=MESSAGE_SORTS, default="-created_at")
     qs = selectors.outbound_filter(employee_id=employee_id, event_id=event_id, kind=kind, status=status)
@@ -141,9 +147,9 @@ def inbound_message_list(
     from_number: str | None = Query(
         None, max_length=40, pattern=PHONE_PATTERN, description="The sender's number, as +4915…"
     ),
-    sort: str = Query("-received_at", max_length=40, description="received_at or id; - for descending"),
+    sort: str = sort_query(INBOUND_SORTS, "-received_at"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     order = parse_sort(sort, allowed=INBOUND_SORTS, default="-received_at")
     number = from_number.removeprefix("whatsapp:") if from_number else None

@@ -15,7 +15,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from crewcall.core.api.auth import actor
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, parse_sort
+from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, after_query, parse_sort, sort_query
 from crewcall.core.api.problems import ON_OBJECT, ApiProblem, documented
 from crewcall.web.selectors import KINDS, history_page
 
@@ -69,9 +69,9 @@ def history_list(
     request: HttpRequest,
     kind: KindName,
     object_id: int,
-    sort: str = Query("id", max_length=40, description="id (oldest first) or -id (newest first)"),
+    sort: str = sort_query(("id",), "id"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     spec = KINDS[kind]
     if not actor(request).has_role(spec.role):

@@ -15,7 +15,15 @@ from crewcall.accounts import selectors, services
 from crewcall.accounts.api.schemas import TokenCreatedOut, TokenIn, TokenOut
 from crewcall.core.api.auth import actor, allow
 from crewcall.core.api.inputs import Id
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_WRITE, documented
 from crewcall.core.errors import NotFound
 
@@ -36,11 +44,9 @@ def token_list(
     request: HttpRequest,
     user_id: Id | None = None,
     revoked: bool | None = None,
-    sort: str = Query(
-        "-created_at", max_length=40, description="created_at, last_used_at, name or id; - for descending"
-    ),
+    sort: str = sort_query(TOKEN_SORTS, "-created_at"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     order = parse_sort(sort, allowed=TOKEN_SORTS, default="-created_at")
     qs = selectors.token_filter(user_id=user_id, revoked=revoked)

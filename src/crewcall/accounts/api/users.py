@@ -10,7 +10,16 @@ from ninja import Query, Router, Status
 from crewcall.accounts import selectors, services
 from crewcall.accounts.api.schemas import RoleName, UserIn, UserOut, UserPatch
 from crewcall.core.api.auth import actor, allow
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.inputs import NO_NUL
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
@@ -38,15 +47,16 @@ def user_list(
     request: HttpRequest,
     # PostgreSQL cannot compare text with a NUL byte: refused here, by name, not as a 500.
     q: str = Query(
-        "", max_length=100, pattern=r"^[^\x00]*$", description="Part of the username, email or name"
+        "",
+        pattern=NO_NUL,
+        max_length=100,
+        description="Part of the username, email or name",
     ),
     role: RoleName | None = None,
     is_active: bool | None = None,
-    sort: str = Query(
-        "username", max_length=40, description="username, created_at, updated_at or id; - for descending"
-    ),
+    sort: str = sort_query(USER_SORTS, "username"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     order = parse_sort(sort, allowed=USER_SORTS, default="username")
     qs = selectors.user_filter(search=q, role=role, active=is_active)

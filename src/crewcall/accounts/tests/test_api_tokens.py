@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crewcall.accounts.models import ApiToken, User
 from crewcall.accounts.services import token_create
-from crewcall.testing.api import Api
+from crewcall.testing.api import Api, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +126,15 @@ def test_the_list_costs_the_same_queries_for_few_or_many(alice: User, bob: User,
             assert api.get("tokens?limit=200").status_code == 200
         counted.append(len(queries))
     assert counted[0] == counted[1], counted
+
+
+def test_a_token_cannot_revoke_itself_but_another_credential_can(alice: User) -> None:
+    own, other = token_for(alice, "scripts"), token_for(alice, "spare")
+    own_id = ApiToken.objects.get(name="scripts").pk
+    r = Api(token=own).post(f"tokens/{own_id}/revoke")
+    assert r.status_code == 409, r.content
+    assert r.json()["code"] == "rule_violation" and r.json()["errors"][0]["field"] == "token_id"
+    assert Api(token=own).get("tokens").status_code == 200  # still works
+    r = Api(token=other).post(f"tokens/{own_id}/revoke")
+    assert r.status_code == 200 and r.json()["revoked_at"] is not None
+    assert Api(token=own).get("tokens").status_code == 401

@@ -16,5 +16,6 @@ IF_MATCH: dict[str, Any] = {
     "in": "header",
     "required": True,
     "description": "The ETag of the version you read: 428 without it, 412 when it is stale.",
-    "schema": {"type": "string", "pattern": '^(W/)?"[0-9]{1,10}"$'},
+    # One strong tag: a weak one, `*` or a list is refused (422, core/api/versions.py).
+    "schema": {"type": "string", "pattern": '^"[0-9]{1,10}"$'},
 }

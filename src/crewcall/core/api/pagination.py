@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from django.db.models import F, Q, QuerySet
+from ninja import Query
 from pydantic import BaseModel
 
 from crewcall.core.api.problems import ApiProblem
@@ -34,6 +35,27 @@ class Page(BaseModel, Generic[T]):
 class Sort:
     field: str
     descending: bool
+
+
+# What `next` looks like (base64url without padding): the documented shape of `after`.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,500}$"
+
+
+def sort_query(allowed: tuple[str, ...], default: str) -> Any:
+    """The `sort` parameter of a list: each allowed field, ascending or descending (`-`),
+    spelled out in the schema's pattern."""
+    return Query(
+        default,
+        max_length=40,
+        pattern="^-?(" + "|".join(allowed) + ")$",
+        description=f"{', '.join(allowed)}; - for descending",
+    )
+
+
+def after_query() -> Any:
+    return Query(
+        None, max_length=500, pattern=CURSOR_PATTERN, description="`next` of the previous page, unchanged"
+    )
 
 
 def parse_sort(raw: str | None, *, allowed: tuple[str, ...], default: str) -> Sort:
@@ -78,7 +100,7 @@ def _decode(value: Any) -> Any:
 
 def _bad_cursor() -> ApiProblem:
     return ApiProblem(
-        422, "validation_failed", "This cursor is not one this list gave out.",
+        422, "unknown_cursor", "This cursor is not one this list gave out.",
         errors={"after": ["Use the `next` value of the previous page, unchanged."]},
     )  # fmt: skip
 

@@ -8,8 +8,16 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from crewcall.core.api.auth import actor, allow
-from crewcall.core.api.inputs import IsoDate
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.inputs import NO_NUL, IsoDate
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, ApiProblem, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
@@ -28,7 +36,6 @@ router = Router(tags=["events"])
 
 EVENT_SORTS = ("event_date", "created_at", "title", "id")
 # Query text goes into SQL: PostgreSQL refuses NUL bytes, so they are refused here first.
-NO_NUL = r"^[^\x00]*$"
 # Module-level so the query declarations with our date type stay plain values (B008).
 DATE_FROM = Query(None, description="Events on or after this day (YYYY-MM-DD)")
 DATE_TO = Query(None, description="Events on or before this day (YYYY-MM-DD)")
@@ -60,16 +67,14 @@ def event_list(
     date_from: IsoDate | None = DATE_FROM,
     date_to: IsoDate | None = DATE_TO,
     q: str = Query("", max_length=100, pattern=NO_NUL, description="Part of the title or location"),
-    sort: str = Query(
-        "event_date", max_length=40, description="event_date, created_at, title or id; - for descending"
-    ),
+    sort: str = sort_query(EVENT_SORTS, "event_date"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     """Events, templates left out (they are listed at /templates)."""
     if date_from is not None and date_to is not None and date_from > date_to:
         raise ApiProblem(
-            422, "validation_failed", "The date range is empty.",
+            422, "invalid_value", "The date range is empty.",
             errors={"date_to": ["Must be on or after date_from."]},
         )  # fmt: skip
     order = parse_sort(sort, allowed=EVENT_SORTS, default="event_date")

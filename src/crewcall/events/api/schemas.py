@@ -10,7 +10,17 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import Field, StringConstraints, WithJsonSchema
 
-from crewcall.core.api.inputs import Input, IsoDate, IsoDateTime, IsoTime, Key, bounded_int, money, text
+from crewcall.core.api.inputs import (
+    Input,
+    IsoDate,
+    IsoDateTime,
+    IsoTime,
+    Key,
+    bounded_int,
+    money,
+    text,
+    whole_number,
+)
 
 EventStatusName = Literal["draft", "recruiting", "staffed", "completed", "cancelled"]
 PriorityName = Literal["low", "medium", "high", "critical"]
@@ -24,9 +34,14 @@ LocalTime = IsoTime
 WallTime = Annotated[dt.time, WithJsonSchema({"type": "string", "pattern": _TIME_OUT})]
 Moment = IsoDateTime
 Rate = money(max_digits=8, decimal_places=2, le="999999.99")
-Headcount = Annotated[int, Field(ge=1, le=10_000)]
+# (The bounds before the conversion, or pydantic leaves them out of the JSON Schema.)
+Headcount = Annotated[int, Field(ge=1, le=10_000), whole_number]
 ColorTheme = Annotated[str, StringConstraints(pattern=r"^[a-z]{3,20}$")]
-RoleRequirements = Annotated[dict[Key, Headcount], Field(max_length=50)]
+# Keys that are not role keys are refused: said in the schema too (patternProperties alone
+# would leave any other key open).
+RoleRequirements = Annotated[
+    dict[Key, Headcount], Field(max_length=50, json_schema_extra={"additionalProperties": False})
+]
 SkillKeys = Annotated[list[Key], Field(max_length=50)]
 
 

@@ -11,13 +11,22 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from crewcall.core.api.auth import actor, allow
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.inputs import NO_NUL
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
 from crewcall.core.errors import NotFound
 from crewcall.events import selectors, services
-from crewcall.events.api.events import NO_NUL, event_detail
+from crewcall.events.api.events import event_detail
 from crewcall.events.api.schemas import EventDetailOut, FromTemplateIn, TemplateIn, TemplateOut, TemplatePatch
 from crewcall.events.models import Event
 
@@ -43,9 +52,9 @@ def template_list(
     request: HttpRequest,
     q: str = Query("", max_length=100, pattern=NO_NUL, description="Part of the title or location"),
     include_archived: bool = Query(False, description="Archived templates too"),
-    sort: str = Query("title", max_length=40, description="title, created_at or id; - for descending"),
+    sort: str = sort_query(TEMPLATE_SORTS, "title"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     order = parse_sort(sort, allowed=TEMPLATE_SORTS, default="title")
     qs = selectors.event_filter(is_template=True, search=q, include_archived=include_archived)

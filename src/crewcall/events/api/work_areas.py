@@ -8,7 +8,15 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from crewcall.core.api.auth import actor, allow
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
@@ -40,13 +48,9 @@ def work_area_list(
     request: HttpRequest,
     event_id: int,
     is_active: bool | None = None,
-    sort: str = Query(
-        "position_order",
-        max_length=40,
-        description="position_order, name, created_at or id; - for descending",
-    ),
+    sort: str = sort_query(WORK_AREA_SORTS, "position_order"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     """The work areas of an event or template, each with how many are placed there now."""
     require_event(event_id, templates_too=True)

@@ -13,7 +13,16 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from crewcall.core.api.auth import actor, allow
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.inputs import NO_NUL
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
@@ -89,11 +98,11 @@ def _catalogue(
     @router.get(f"/{plural}", response=documented({200: Page[out]}), operation_id=f"{singular}_list")  # type: ignore[valid-type]
     def listing(
         request: HttpRequest,
-        q: str = Query("", max_length=100, description=SEARCH_HELP),
+        q: str = Query("", pattern=NO_NUL, max_length=100, description=SEARCH_HELP),
         is_active: bool | None = None,
-        sort: str = Query("name", max_length=40, description=SORT_HELP),
+        sort: str = sort_query(SORTS, "name"),
         limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-        after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+        after: str | None = after_query(),
     ) -> Any:
         return _page(model, q, is_active, sort, limit, after)
 

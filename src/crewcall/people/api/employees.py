@@ -8,8 +8,16 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from crewcall.core.api.auth import actor, allow
-from crewcall.core.api.inputs import IsoDate, Key
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.inputs import NO_NUL, IsoDate, Key
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write, with_etag
@@ -50,16 +58,14 @@ def _current(employee_id: int) -> EmployeeDetailOut | None:
 @router.get("/employees", response=documented({200: Page[EmployeeOut]}))
 def employee_list(
     request: HttpRequest,
-    q: str = Query("", max_length=100, description="Part of the name or phone number"),
+    q: str = Query("", pattern=NO_NUL, max_length=100, description="Part of the name or phone number"),
     role: Key | None = None,
     skill: Key | None = None,
     employment_type: EmploymentTypeName | None = None,
     is_active: bool | None = None,
-    sort: str = Query(
-        "name", max_length=40, description="name, created_at, updated_at or id; - for descending"
-    ),
+    sort: str = sort_query(EMPLOYEE_SORTS, "name"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     order = parse_sort(sort, allowed=EMPLOYEE_SORTS, default="name")
     qs = selectors.employee_filter(
@@ -183,7 +189,7 @@ def absence_list(
     request: HttpRequest,
     employee_id: int,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500),
+    after: str | None = after_query(),
 ) -> Any:
     _detail(employee_id)
     order = parse_sort("starts_on", allowed=("starts_on",), default="starts_on")

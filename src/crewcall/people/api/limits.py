@@ -13,7 +13,15 @@ from ninja import Query, Router, Status
 
 from crewcall.core.api.auth import actor, allow
 from crewcall.core.api.headers import IF_MATCH
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ApiProblem, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import if_match, versioned_write
@@ -38,11 +46,9 @@ def _current(employment_type: str) -> EmploymentTypeLimitOut | None:
 @router.get("/employment-type-limits", response=documented({200: Page[EmploymentTypeLimitOut]}))
 def employment_type_limit_list(
     request: HttpRequest,
-    sort: str = Query(
-        "employment_type", max_length=40, description="employment_type or id; - for descending"
-    ),
+    sort: str = sort_query(("employment_type", "id"), "employment_type"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     order = parse_sort(sort, allowed=("employment_type", "id"), default="employment_type")
     items, cursor = keyset_page(EmploymentTypeLimit.objects.all(), sort=order, after=after, limit=limit)

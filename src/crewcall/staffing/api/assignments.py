@@ -12,7 +12,15 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from crewcall.core.api.auth import actor, allow
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
@@ -53,9 +61,9 @@ def assignment_list(
     work_area_id: int | None = Query(
         None, ge=1, le=2**63 - 1, description="Only those placed in this work area"
     ),
-    sort: str = Query("id", max_length=40, description="id or created_at; - for descending"),
+    sort: str = sort_query(ASSIGNMENT_SORTS, "id"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     require_event(event_id, templates_too=True)
     order = parse_sort(sort, allowed=ASSIGNMENT_SORTS, default="id")

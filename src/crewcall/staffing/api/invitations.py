@@ -8,7 +8,15 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from crewcall.core.api.auth import actor, allow
-from crewcall.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, parse_sort
+from crewcall.core.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    after_query,
+    keyset_page,
+    parse_sort,
+    sort_query,
+)
 from crewcall.core.api.problems import ON_OBJECT, ON_VERSIONED_WRITE, ON_WRITE, documented
 from crewcall.core.api.responses import one
 from crewcall.core.api.versions import versioned_write
@@ -49,11 +57,9 @@ def invitation_list(
     request: HttpRequest,
     event_id: int,
     status: InvitationStatusName | None = None,
-    sort: str = Query(
-        "asked_at", max_length=40, description="asked_at, responded_at or id; - for descending"
-    ),
+    sort: str = sort_query(INVITATION_SORTS, "asked_at"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    after: str | None = Query(None, max_length=500, description="`next` of the previous page"),
+    after: str | None = after_query(),
 ) -> Any:
     order = parse_sort(sort, allowed=INVITATION_SORTS, default="asked_at")
     require_event(event_id, templates_too=True)

@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
-from crewcall.core.api.inputs import Id, Input, IsoDateTime, Key, bounded_int, text
+from crewcall.core.api.inputs import Id, Input, IsoDateTime, Key, bounded_int, moment_pattern, text
 
 InvitationStatusName = Literal[
     "asked", "accepted", "waitlisted", "declined", "expired", "cancelled", "completed"
@@ -27,7 +27,13 @@ def _plausible(value: dt.datetime) -> dt.datetime:
     return value
 
 
-ShiftMoment = Annotated[IsoDateTime, AfterValidator(_plausible)]
+ShiftMoment = Annotated[
+    IsoDateTime,
+    AfterValidator(_plausible),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": moment_pattern(year="(20[0-9]{2}|2100)")}
+    ),
+]
 
 
 class InvitationOut(Schema):

@@ -48,7 +48,7 @@ def test_a_refused_api_write_answers_in_the_language_asked_for(agency: Agency, b
     english = api.post(path, shift(emil.pk, pause=600))
     german = api.post(path, shift(emil.pk, pause=600), **{"Accept-Language": "de-DE,de;q=0.9"})
     assert english.status_code == german.status_code == 422, german.content
-    assert english.json()["code"] == german.json()["code"] == "validation_failed"
+    assert english.json()["code"] == german.json()["code"] == "invalid_value"
     assert errors_of(english) == {"break_minutes": ["The break must be shorter than the shift."]}
     assert errors_of(german) == {"break_minutes": ["Die Pause muss kürzer als die Schicht sein."]}
     assert german.json()["detail"] == "break_minutes: Die Pause muss kürzer als die Schicht sein."
