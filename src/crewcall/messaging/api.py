@@ -124,7 +124,7 @@ def message_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = after_query(),
 ) -> Any:
-    order = parse_sort(sort, allowed=MESSAGE_SORTS, default="-created_at")
+    order = parse_sort(sort, allowed=MESSAGE_SORTS)
     qs = selectors.outbound_filter(employee_id=employee_id, event_id=event_id, kind=kind, status=status)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}
@@ -151,7 +151,7 @@ def inbound_message_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = after_query(),
 ) -> Any:
-    order = parse_sort(sort, allowed=INBOUND_SORTS, default="-received_at")
+    order = parse_sort(sort, allowed=INBOUND_SORTS)
     number = from_number.removeprefix("whatsapp:") if from_number else None
     qs = selectors.inbound_filter(outcome=outcome, employee_id=employee_id, from_number=number)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)

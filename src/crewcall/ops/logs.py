@@ -90,10 +90,10 @@ class JsonFormatter(logging.Formatter):
             "actor": actor[1] if actor else None,
             "actor_id": actor[0] if actor else None,
         }
-        if record.exc_info:
-            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        elif record.exc_text:
+        if record.exc_text:  # set (and redacted) by RedactFilter
             entry["exception"] = record.exc_text
+        elif record.exc_info:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
         if record.stack_info:
             entry["stack"] = record.stack_info
         for key, value in vars(record).items():
@@ -134,4 +134,24 @@ class RedactFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
+        # What else a formatter prints: the `extra=` fields, the traceback (its text is
+        # made here, redacted; formatters print a record's exc_text when it has one) and
+        # the stack.
+        for key, value in list(vars(record).items()):
+            if key not in _RECORD_FIELDS and not key.startswith("_") and key != "request":
+                setattr(record, key, _redacted(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip())
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redacted(item) for item in value)
+    return value

@@ -76,7 +76,7 @@ def history_list(
     spec = KINDS[kind]
     if not actor(request).has_role(spec.role):
         raise ApiProblem(403, "forbidden", f"The history of a {kind} needs the {spec.role} role.")
-    order = parse_sort(sort, allowed=("id",), default="id")
+    order = parse_sort(sort, allowed=("id",))
     items, cursor = history_page(spec, object_id, sort=order, after=after, limit=limit)
     if not items and not after:
         raise ApiProblem(404, "not_found", f"There is no history for {kind} {object_id}.")

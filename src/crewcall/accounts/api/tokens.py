@@ -48,7 +48,7 @@ def token_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = after_query(),
 ) -> Any:
-    order = parse_sort(sort, allowed=TOKEN_SORTS, default="-created_at")
+    order = parse_sort(sort, allowed=TOKEN_SORTS)
     qs = selectors.token_filter(user_id=user_id, revoked=revoked)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}

@@ -58,7 +58,7 @@ def user_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = after_query(),
 ) -> Any:
-    order = parse_sort(sort, allowed=USER_SORTS, default="username")
+    order = parse_sort(sort, allowed=USER_SORTS)
     qs = selectors.user_filter(search=q, role=role, active=is_active)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}

@@ -58,8 +58,9 @@ def after_query() -> Any:
     )
 
 
-def parse_sort(raw: str | None, *, allowed: tuple[str, ...], default: str) -> Sort:
-    raw = raw or default
+def parse_sort(raw: str, *, allowed: tuple[str, ...]) -> Sort:
+    """The order `raw` names (`sort_query`'s pattern has let through only these fields;
+    checked again here, since the field goes into ORDER BY)."""
     name = raw.removeprefix("-")
     if name not in allowed:
         raise ApiProblem(

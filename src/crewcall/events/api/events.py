@@ -77,7 +77,7 @@ def event_list(
             422, "invalid_value", "The date range is empty.",
             errors={"date_to": ["Must be on or after date_from."]},
         )  # fmt: skip
-    order = parse_sort(sort, allowed=EVENT_SORTS, default="event_date")
+    order = parse_sort(sort, allowed=EVENT_SORTS)
     qs = selectors.event_filter(status=status, date_from=date_from, date_to=date_to, search=q)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}

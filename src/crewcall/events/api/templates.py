@@ -56,7 +56,7 @@ def template_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = after_query(),
 ) -> Any:
-    order = parse_sort(sort, allowed=TEMPLATE_SORTS, default="title")
+    order = parse_sort(sort, allowed=TEMPLATE_SORTS)
     qs = selectors.event_filter(is_template=True, search=q, include_archived=include_archived)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}

@@ -54,7 +54,7 @@ def work_area_list(
 ) -> Any:
     """The work areas of an event or template, each with how many are placed there now."""
     require_event(event_id, templates_too=True)
-    order = parse_sort(sort, allowed=WORK_AREA_SORTS, default="position_order")
+    order = parse_sort(sort, allowed=WORK_AREA_SORTS)
     qs = selectors.work_area_filter(event_id=event_id)
     if is_active is not None:
         qs = qs.filter(is_active=is_active)

@@ -48,3 +48,33 @@ def test_the_redaction_itself() -> None:
     assert redact("/api/v1/employees?q=M%C3%BCller&limit=5") == "/api/v1/employees?q=…&limit=…"
     assert redact("sent to +49 151 12345678") == "sent to [phone]"
     assert redact("answered in 4 ms; event 12345") == "answered in 4 ms; event 12345"
+
+
+def test_extra_fields_tracebacks_and_stacks_are_redacted_too() -> None:
+    import io
+    import logging
+
+    from crewcall.ops.logs import JsonFormatter, RedactFilter
+
+    for formatter in (JsonFormatter(), logging.Formatter("%(message)s %(path)s %(numbers)s")):
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.addFilter(RedactFilter())
+        handler.setFormatter(formatter)
+        logger = logging.getLogger(f"crewcall.tests.redaction.{type(formatter).__name__}")
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            try:
+                raise ValueError(f"no employee with +{PHONE}")
+            except ValueError:
+                logger.exception(
+                    "lookup failed",
+                    extra={"path": f"/r/{SIGNED_LINK}/", "numbers": {"to": [f"+{PHONE}"]}},
+                    stack_info=True,
+                )
+        finally:
+            logger.removeHandler(handler)
+        text = stream.getvalue()
+        assert "lookup failed" in text and "ValueError" in text and "[link]" in text, text
+        assert SIGNED_LINK not in text and PHONE not in text, text

@@ -51,7 +51,7 @@ SEARCH_HELP = "Part of the key or name"
 def _page(
     model: type[Role] | type[Skill], q: str, is_active: bool | None, sort: str, limit: int, after: str | None
 ) -> dict[str, Any]:
-    order = parse_sort(sort, allowed=SORTS, default="name")
+    order = parse_sort(sort, allowed=SORTS)
     qs = selectors.catalogue_filter(model, search=q, active=is_active)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}

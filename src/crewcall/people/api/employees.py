@@ -67,7 +67,7 @@ def employee_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = after_query(),
 ) -> Any:
-    order = parse_sort(sort, allowed=EMPLOYEE_SORTS, default="name")
+    order = parse_sort(sort, allowed=EMPLOYEE_SORTS)
     qs = selectors.employee_filter(
         search=q, role_key=role, skill_key=skill, employment_type=employment_type, active=is_active
     )
@@ -192,7 +192,7 @@ def absence_list(
     after: str | None = after_query(),
 ) -> Any:
     _detail(employee_id)
-    order = parse_sort("starts_on", allowed=("starts_on",), default="starts_on")
+    order = parse_sort("starts_on", allowed=("starts_on",))
     items, cursor = keyset_page(
         Absence.objects.filter(employee_id=employee_id), sort=order, after=after, limit=limit
     )

@@ -50,7 +50,7 @@ def employment_type_limit_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = after_query(),
 ) -> Any:
-    order = parse_sort(sort, allowed=("employment_type", "id"), default="employment_type")
+    order = parse_sort(sort, allowed=("employment_type", "id"))
     items, cursor = keyset_page(EmploymentTypeLimit.objects.all(), sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}
 

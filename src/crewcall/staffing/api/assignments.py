@@ -66,7 +66,7 @@ def assignment_list(
     after: str | None = after_query(),
 ) -> Any:
     require_event(event_id, templates_too=True)
-    order = parse_sort(sort, allowed=ASSIGNMENT_SORTS, default="id")
+    order = parse_sort(sort, allowed=ASSIGNMENT_SORTS)
     qs = selectors.assignment_filter(event_id=event_id, work_area_id=work_area_id)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
     return {"items": items, "next": cursor}

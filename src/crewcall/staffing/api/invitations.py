@@ -61,7 +61,7 @@ def invitation_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = after_query(),
 ) -> Any:
-    order = parse_sort(sort, allowed=INVITATION_SORTS, default="asked_at")
+    order = parse_sort(sort, allowed=INVITATION_SORTS)
     require_event(event_id, templates_too=True)
     qs = selectors.invitations_for_event(event_id=event_id, status=status)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)

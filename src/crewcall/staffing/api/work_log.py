@@ -53,7 +53,7 @@ def work_log_list(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     after: str | None = after_query(),
 ) -> Any:
-    order = parse_sort(sort, allowed=WORK_LOG_SORTS, default="started_at")
+    order = parse_sort(sort, allowed=WORK_LOG_SORTS)
     require_event(event_id, templates_too=True)
     qs = selectors.work_log_filter(event_id=event_id, employee_id=employee_id, approved=approved)
     items, cursor = keyset_page(qs, sort=order, after=after, limit=limit)
