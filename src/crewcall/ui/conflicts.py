@@ -1,12 +1,19 @@
 """The conflict view every versioned edit form shares (web/_conflict.html).
 
 A save that names a version someone else has since replaced writes nothing; the page
-then shows both versions side by side, field by field, and offers three ways out:
+then shows the versions side by side, field by field, and offers three ways out:
 
 - keep mine: the user's values again, now against the version the conflict view showed;
 - take theirs: a link back to what is stored; nothing is written;
 - merge by field: for every field that differs a radio (theirs / mine), then "Save
   merged", again against the version the conflict view showed.
+
+The merge is three-way. The edit form carries the values it was opened with as hidden
+`base-<field>` inputs (`base_inputs`, rendered by `{% conflict_base form %}`); against
+that base, a field only the user changed is pre-chosen "mine", a field only the other
+person changed "theirs" (so a colleague's edit of a field the user never touched
+survives "Save merged"), and a field both changed is left for the user to choose, with
+all three values shown. A form posted without a base (an old page) compares two ways.
 
 The conflict form carries both sides as hidden inputs (`mine-<field>`, `theirs-<field>`)
 and the choices as `pick-<field>`; `resolve(post, FormClass)` turns such a post back into
@@ -36,15 +43,31 @@ RESOLVE = "resolve"  # the submit button's name: "mine" or "merge"
 MERGE = "merge"
 
 
+BASE = "base"
+
+
 @dataclass(frozen=True)
 class Row:
-    """One field of the side-by-side table, both values as shown to people."""
+    """One field of the side-by-side table, the values as shown to people: theirs, yours
+    and (three-way) the one both started from."""
 
     name: str
     label: str
     theirs: str
     yours: str
     differs: bool
+    base: str | None = None
+
+    @property
+    def pick(self) -> str | None:
+        """The side pre-chosen for the merge: the one that changed the field (mine when
+        there is no base); None when both changed it: the user decides."""
+        if self.base is None:
+            return MINE
+        mine_changed, theirs_changed = self.yours != self.base, self.theirs != self.base
+        if mine_changed and theirs_changed:
+            return None
+        return THEIRS if theirs_changed else MINE
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,7 @@ class Conflict:
     read_version: int | None
     action: str
     theirs_url: str
+    three_way: bool = False
 
     @property
     def differing(self) -> list[Row]:
@@ -84,6 +108,33 @@ def data_of(form: forms.BaseForm) -> QueryDict:
             data.setlist(bound.name, [str(v) for v in text if v not in (None, "")])
         else:
             data[bound.name] = "" if text is None else str(text)
+    return data
+
+
+def base_inputs(form: forms.BaseForm) -> list[tuple[str, str]]:
+    """The hidden `base-<field>` inputs of an edit form: the values it was opened with
+    (unbound: its initial values; bound, shown again after an error: as posted)."""
+    if form.is_bound:
+        return [
+            (key, value)
+            for key in form.data
+            if key.startswith(f"{BASE}-")
+            for value in form.data.getlist(key)
+        ]
+    data = data_of(form)
+    return [(f"{BASE}-{name}", value) for name in compared_fields(form) for value in data.getlist(name)]
+
+
+def _base_data(yours: forms.BaseForm) -> QueryDict | None:
+    """The values the user's form was opened with, as that form's data; None if the post
+    carried none (a page from before three-way merging)."""
+    posted = getattr(yours, "data", None)
+    if not isinstance(posted, QueryDict) or not any(key.startswith(f"{BASE}-") for key in posted):
+        return None
+    data = QueryDict(mutable=True)
+    for name in compared_fields(yours):
+        data.setlist(name, posted.getlist(f"{BASE}-{name}"))
+    data["version"] = posted.get("version", "")
     return data
 
 
@@ -128,21 +179,33 @@ def conflict(
     mine_data = data_of(yours)
     checked = form_class(theirs_data, initial=dict(theirs), **kwargs)
     checked.is_valid()
+    base_data = _base_data(yours)
+    based = None if base_data is None else form_class(base_data, initial=dict(theirs), **kwargs)
+    if based is not None:
+        based.is_valid()
     rows = []
     for name in compared_fields(yours):
         field = yours.fields[name]
-        if name in checked.errors:  # stored, yet no longer what the form accepts: shown raw
-            their_text = ", ".join(theirs_data.getlist(name)) or "—"
-        else:
-            their_text = shown(field, checked.cleaned_data.get(name))
+        their_text = _text(field, checked, theirs_data, name)
+        base_text = None if based is None or base_data is None else _text(field, based, base_data, name)
         your_text = shown(field, yours.cleaned_data.get(name))
         label = str(field.label or name)
         rows.append(Row(name=name, label=label, theirs=their_text, yours=your_text,
-                        differs=their_text != your_text))  # fmt: skip
+                        differs=their_text != your_text, base=base_text))  # fmt: skip
     hidden = _prefixed(MINE, mine_data, rows) + _prefixed(THEIRS, theirs_data, rows)
+    # Resolved and met by yet another change, the merge starts from what this view shows.
+    hidden += [
+        (f"{BASE}-{name}", value) for name in compared_fields(yours) for value in theirs_data.getlist(name)
+    ]
     read = yours.cleaned_data.get("version")
     return Conflict(rows=rows, hidden=hidden, version=version, read_version=read,
-                    action=action, theirs_url=theirs_url)  # fmt: skip
+                    action=action, theirs_url=theirs_url, three_way=based is not None)  # fmt: skip
+
+
+def _text(field: forms.Field, form: forms.BaseForm, data: QueryDict, name: str) -> str:
+    if name in form.errors:  # stored, yet no longer what the form accepts: shown raw
+        return ", ".join(data.getlist(name)) or "—"
+    return shown(field, form.cleaned_data.get(name))
 
 
 def _prefixed(side: str, data: QueryDict, rows: Iterable[Row]) -> list[tuple[str, str]]:
@@ -165,5 +228,8 @@ def resolve(post: QueryDict, form_class: type[forms.Form]) -> QueryDict:
         values = post.getlist(f"{side}-{name}")
         if values:
             data.setlist(name, values)
+    for key in post:
+        if key.startswith(f"{BASE}-"):
+            data.setlist(key, post.getlist(key))
     data["version"] = post.get("version", "")
     return data

@@ -145,3 +145,60 @@ def test_a_viewer_cannot_post_a_resolution(client, carol, agency, setup) -> None
     assert client.post(f"/employees/{anna.pk}/edit", data).status_code == 403
     anna.refresh_from_db()
     assert anna.name == "Anna Alt"
+
+
+def _opened_form(as_bob: Any, employee: Employee) -> dict[str, list[str]]:
+    """The edit form as the page gives it: every input, the hidden base values included."""
+    from html.parser import HTMLParser
+
+    class Inputs(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.data: dict[str, list[str]] = {}
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found = {name: value or "" for name, value in attrs}
+            if tag == "input" and found.get("name", "").startswith("base-"):
+                self.data.setdefault(found["name"], []).append(found.get("value", ""))
+
+    page = Inputs()
+    page.feed(as_bob.get(f"/employees/{employee.pk}/edit").content.decode())
+    return page.data
+
+
+def test_the_merge_is_three_way_a_colleagues_field_survives(as_bob, agency, setup) -> None:
+    anna = setup["anna"]
+    opened = _opened_form(as_bob, anna)
+    assert opened["base-employment_type"] == [anna.employment_type] and opened["base-notes"] == ["old"]
+    # A colleague changes the employment type and the name; Bob, from the form he opened,
+    # changes only the notes and the name.
+    services.employee_update(actor=agency.actor, employee_id=anna.pk, expected_version=anna.version,
+                             changes={"employment_type": "freelance", "name": "Anna Theirs"})  # fmt: skip
+    mine = {**form_data(agency, anna, notes="mine", name="Anna Mine"), **opened}
+    response = as_bob.post(f"/employees/{anna.pk}/edit", mine)
+    found = response.context["conflict"]
+    assert found.three_way
+    rows = {row.name: row for row in found.rows}
+    assert (rows["employment_type"].base, rows["employment_type"].theirs) == ("Part time", "Freelance")
+    assert rows["employment_type"].pick == "theirs"  # only they changed it
+    assert rows["notes"].pick == "mine"  # only Bob did
+    assert rows["name"].pick is None  # both did: Bob chooses
+    html = response.content.decode()
+    assert "When you opened it" in html and "both changed" in html
+    form = conflict_form(response)
+    assert form.checked == {"pick-employment_type": "theirs", "pick-notes": "mine"}
+    saved = as_bob.post(f"/employees/{anna.pk}/edit", conflict_post(response, "merge", name="theirs"))
+    assert saved.status_code == 302
+    anna.refresh_from_db()
+    assert (anna.employment_type, anna.notes, anna.name) == ("freelance", "mine", "Anna Theirs")
+
+
+def test_the_control_without_a_base_the_merge_is_two_way(as_bob, agency, setup) -> None:
+    # A post from a page without base values (or the view before three-way merging):
+    # every differing field pre-chosen "mine", which reverts the colleague's field.
+    anna = setup["anna"]
+    services.employee_update(actor=agency.actor, employee_id=anna.pk, expected_version=anna.version,
+                             changes={"employment_type": "freelance"})  # fmt: skip
+    response = as_bob.post(f"/employees/{anna.pk}/edit", form_data(agency, anna, notes="mine"))
+    assert not response.context["conflict"].three_way
+    assert conflict_form(response).checked["pick-employment_type"] == "mine"

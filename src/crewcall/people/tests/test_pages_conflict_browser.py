@@ -1,6 +1,7 @@
 """Two dispatchers edit the same employee in two browsers (Debian's Chromium): the second
-save opens the conflict view; choosing field by field (one choice by keyboard) and
-"Save merged" stores the merged values. No console errors, no CSP violations."""
+save opens the conflict view, merged three ways: the field only the colleague changed
+is pre-chosen theirs (and survives "Save merged"), the field only this user changed
+mine, the field both changed waits for a choice (made by keyboard). No console errors, no CSP violations."""
 
 from __future__ import annotations
 
@@ -44,15 +45,22 @@ def test_a_second_save_opens_the_conflict_view_and_saves_the_merge(
         expect(table.locator('tr[data-field="phone_number"] input')).to_have_count(0)
         assert Employee.objects.get(pk=anna.pk).notes == "from Alice"  # nothing of Bob's yet
 
-        # Name: theirs, by keyboard (arrow keys move within the field's two radios).
-        mine_name = two.get_by_label("Name: mine")
-        expect(mine_name).to_be_checked()
-        mine_name.focus()
-        two.keyboard.press("ArrowLeft")
+        # Three-way: the name only Alice changed is pre-chosen hers, "always needed" only
+        # Bob changed his; the notes both changed: Bob must choose.
+        expect(table.locator('tr[data-field="name"] td.base')).to_contain_text("Anna Alt")
         expect(two.get_by_label("Name: theirs")).to_be_checked()
-        # Notes: mine (as offered); always needed: mine, clicked.
+        expect(two.get_by_label("Always needed (asked first): mine")).to_be_checked()
+        expect(table.locator('tr[data-field="notes"] .both-changed')).to_be_visible()
+        expect(two.get_by_label("Notes: mine")).not_to_be_checked()
+        expect(two.get_by_label("Notes: theirs")).not_to_be_checked()
+        two.get_by_role("button", name="Save merged").click()  # refused by the browser: choose first
+        expect(two.locator("#conflict-message")).to_be_visible()
+        assert Employee.objects.get(pk=anna.pk).notes == "from Alice"
+        # Notes: mine, by keyboard (arrow keys move within the field's two radios).
+        two.get_by_label("Notes: theirs").focus()
+        two.keyboard.press("Space")
+        two.keyboard.press("ArrowRight")
         expect(two.get_by_label("Notes: mine")).to_be_checked()
-        two.get_by_label("Always needed (asked first): mine").check()
         two.get_by_role("button", name="Save merged").click()
 
         expect(two.locator("h1")).to_contain_text("Anna Erste")
