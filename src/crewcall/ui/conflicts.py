@@ -115,12 +115,10 @@ def base_inputs(form: forms.BaseForm) -> list[tuple[str, str]]:
     """The hidden `base-<field>` inputs of an edit form: the values it was opened with
     (unbound: its initial values; bound, shown again after an error: as posted)."""
     if form.is_bound:
-        return [
-            (key, value)
-            for key in form.data
-            if key.startswith(f"{BASE}-")
-            for value in form.data.getlist(key)
-        ]
+        posted = form.data
+        if not isinstance(posted, QueryDict):
+            return []
+        return [(key, value) for key in posted if key.startswith(f"{BASE}-") for value in posted.getlist(key)]
     data = data_of(form)
     return [(f"{BASE}-{name}", value) for name in compared_fields(form) for value in data.getlist(name)]
 
