@@ -123,8 +123,9 @@ def candidates_query(loaded: Loaded, *, limit: int, count_booked: bool) -> tuple
 
 
 def load_candidates(loaded: Loaded, *, limit: int, count_booked: bool | None = None) -> list[Candidate]:
-    """The best `limit` eligible candidates of each role (one query); count_booked None
-    means COUNT_BOOKED_HOURS."""
+    """The best `limit` eligible candidates of each role, and of each role among those
+    who fit an area listing it (one query): enough for rules.choose to pick as it would
+    from all of them. count_booked None means COUNT_BOOKED_HOURS."""
     booked = COUNT_BOOKED_HOURS if count_booked is None else count_booked
     with connection.cursor() as cur:
         cur.execute(*candidates_query(loaded, limit=limit, count_booked=booked))

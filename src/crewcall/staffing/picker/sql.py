@@ -136,17 +136,23 @@ scored AS MATERIALIZED (
     SELECT p.id, p.role_id, p.is_always_needed,
            COALESCE(wk.window_hours, 0) + COALESCE(bh.hours, 0) AS window_hours, wk.last_worked,
            -- rules.tiebreak: the first 15 hex digits of md5('<event>-<employee>')
-           ('x' || substr(md5(%(event_id)s::text || '-' || p.id::text), 1, 15))::bit(60)::bigint AS tiebreak
+           ('x' || substr(md5(%(event_id)s::text || '-' || p.id::text), 1, 15))::bit(60)::bigint AS tiebreak,
+           -- Fits an area that lists their role: the ones a role's places go to
+           -- (rules.choose), kept apart so the limit below cannot cut them off.
+           EXISTS (SELECT 1 FROM areas a
+                   WHERE cardinality(a.roles) > 0 AND p.role_id = ANY (a.roles)
+                     AND a.skills <@ ARRAY(SELECT es.skill_id FROM people_employeeskill es
+                                           WHERE es.employee_id = p.id)) AS fits_listing
     FROM pool p
     LEFT JOIN worked wk ON wk.employee_id = p.id
     LEFT JOIN booked_hours bh ON bh.employee_id = p.id
 ),
 best AS (
     SELECT b.*
-    FROM (SELECT DISTINCT role_id FROM scored) roles
+    FROM (SELECT DISTINCT role_id, fits_listing FROM scored) roles
     CROSS JOIN LATERAL (
         SELECT s.* FROM scored s
-        WHERE s.role_id = roles.role_id
+        WHERE s.role_id = roles.role_id AND s.fits_listing = roles.fits_listing
         ORDER BY s.is_always_needed DESC, s.window_hours, s.last_worked NULLS FIRST, s.tiebreak, s.id
         LIMIT %(limit)s
     ) b

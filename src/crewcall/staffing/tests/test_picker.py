@@ -366,3 +366,20 @@ def test_the_number_of_queries_does_not_grow_with_the_pool(size: int, django_ass
     with django_assert_max_num_queries(2):
         picks = pick_candidates(event_id=event, today=date(2031, 5, 1))
     assert len(picks) == 6
+
+
+def test_a_role_place_goes_to_the_one_who_fits_an_area_listing_it_even_if_others_rank_higher(agency) -> None:
+    # Found by the reference test (hypothesis): the best cook fits only an area open to any
+    # role; the place listed for a cook needs a knife skill only the second-best cook has.
+    # Loading only the best `count` cooks lost the second one, and the best was asked as a
+    # stand-in instead.
+    knife = people.skill_create(actor=agency.actor, key="knife", name="Knife")
+    cook = agency.cook
+    event = agency.event(employees_needed=1, employees_to_ask=1)
+    agency.area(event, "Hall", capacity=1)
+    agency.area(event, "Kitchen", capacity=1, role_requirements={"cook": 1}, required_skills=[knife])
+    first = agency.employee("Always Cook", role=cook, is_always_needed=True)
+    second = agency.employee("Knife Cook", role=cook, skills=[knife])
+    picks = pick_candidates(event_id=event.pk, count=1)
+    assert ids(picks) == [second.pk], [p.reason for p in picks]
+    assert "Kitchen" in picks[0].reason and first.pk not in ids(picks)
