@@ -403,6 +403,8 @@ CHANGES_HEARTBEAT_S = env_float("CREWCALL_CHANGES_HEARTBEAT_S", 10.0, minimum=1.
 # How often each web process checks that its open streams' tokens and sessions still hold
 # (one check for all of them); a revoked token's stream ends within this.
 CHANGES_CREDENTIAL_CHECK_S = env_float("CREWCALL_CHANGES_CREDENTIAL_CHECK_S", 5.0, minimum=0.5, maximum=60.0)
+# A completed event can be reopened by a dispatcher this many days after completing it.
+EVENT_REOPEN_DAYS = env_int("CREWCALL_EVENT_REOPEN_DAYS", 14, minimum=0)
 
 # Operations (crewcall.ops, docs/operations.md). /metrics answers this machine, admins, and a
 # Prometheus server on another machine that sends this token (Authorization: Bearer).

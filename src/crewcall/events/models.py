@@ -33,7 +33,8 @@ EVENT_TRANSITIONS: dict[str, frozenset[str]] = {
     EventStatus.DRAFT: frozenset({EventStatus.RECRUITING, EventStatus.CANCELLED}),
     EventStatus.RECRUITING: frozenset({EventStatus.STAFFED, EventStatus.COMPLETED, EventStatus.CANCELLED}),
     EventStatus.STAFFED: frozenset({EventStatus.RECRUITING, EventStatus.COMPLETED, EventStatus.CANCELLED}),
-    EventStatus.COMPLETED: frozenset(),
+    # Reopened by a dispatcher within CREWCALL_EVENT_REOPEN_DAYS of completing it.
+    EventStatus.COMPLETED: frozenset({EventStatus.RECRUITING, EventStatus.STAFFED}),
     EventStatus.CANCELLED: frozenset(),
 }
 
@@ -74,6 +75,8 @@ class Event(Versioned):
     )
     reply_deadline = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # When it was last completed (NULL unless completed): a reopening window runs from it.
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["event_date", "start_time", "id"]
@@ -116,6 +119,11 @@ class Event(Versioned):
             models.CheckConstraint(
                 condition=Q(archived_at__isnull=True) | Q(is_template=True),
                 name="events_event__archived_at__templates_only",
+            ),
+            # (Events completed before it was recorded have none.)
+            models.CheckConstraint(
+                condition=Q(status="completed") | Q(completed_at__isnull=True),
+                name="events_event__completed_at__when_completed",
             ),
             # End after start: same day unless ends_next_day; an open end is allowed.
             models.CheckConstraint(

@@ -6,11 +6,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Count, Expression, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from crewcall.events.models import Event, WorkArea
+from crewcall.events.models import Event, EventStatus, WorkArea
 from crewcall.people.models import Skill
 
 
@@ -163,3 +165,23 @@ def template_rows(*, archived: bool = False, limit: int = EVENT_PAGE_LIMIT) -> l
 def templates_in_use() -> QuerySet[Event]:
     """Templates that new events can be made from (not archived), by title."""
     return Event.objects.filter(is_template=True, archived_at__isnull=True).order_by("title", "id")
+
+
+def event_ends_at(event: Event) -> dt.datetime:
+    """When the event ends in the agency's time zone (with an open end: when it starts)."""
+    if event.event_date is None:
+        raise ValueError("a template has no date, so no end")
+    if event.end_time is None:
+        wall = dt.datetime.combine(event.event_date, event.start_time)
+    else:
+        day = event.event_date + dt.timedelta(days=1 if event.ends_next_day else 0)
+        wall = dt.datetime.combine(day, event.end_time)
+    return wall.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def reopen_until(event: Event) -> dt.datetime | None:
+    """Until when a completed event may be reopened (None: not completed)."""
+    if event.status != EventStatus.COMPLETED:
+        return None
+    since = event.completed_at or event.updated_at  # completed before this was recorded
+    return since + dt.timedelta(days=settings.EVENT_REOPEN_DAYS)

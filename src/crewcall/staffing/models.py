@@ -53,7 +53,8 @@ INVITATION_TRANSITIONS: dict[str, frozenset[str]] = {
     InvitationStatus.DECLINED: frozenset(),
     InvitationStatus.EXPIRED: frozenset(),
     InvitationStatus.CANCELLED: frozenset(),
-    InvitationStatus.COMPLETED: frozenset(),
+    # Back to accepted when its event is reopened (staffing.event_lifecycle).
+    InvitationStatus.COMPLETED: frozenset({InvitationStatus.ACCEPTED}),
 }
 OPEN_INVITATION_STATUSES = (InvitationStatus.ASKED, InvitationStatus.WAITLISTED, InvitationStatus.ACCEPTED)
 

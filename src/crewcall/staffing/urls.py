@@ -27,4 +27,5 @@ urlpatterns: list[URLPattern] = [
 event_urlpatterns: list[URLPattern] = [
     path("<int:pk>/status", event_lifecycle.event_transition, name="transition"),
     path("<int:pk>/cancel", event_lifecycle.event_cancel, name="cancel"),
+    path("<int:pk>/complete", event_lifecycle.event_complete, name="complete"),
 ]

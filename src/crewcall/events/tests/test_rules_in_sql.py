@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from crewcall.events.models import EVENT_TRANSITIONS
 from crewcall.staffing.models import INVITATION_TRANSITIONS
@@ -65,12 +66,16 @@ def test_it_accepts_an_overnight_and_an_open_ended_event() -> None:
     assert run("SELECT count(*) FROM events_event")[0][0] == 2
 
 
+YESTERDAY = timezone.localdate() - timedelta(days=1)
+
+
 def _event_in(agency, status: str):
+    # Yesterday's: an event is completed only once it has ended (test below).
     if status in ("completed", "cancelled"):
-        event = agency.event(status="recruiting")
+        event = agency.event(status="recruiting", event_date=YESTERDAY)
         run("UPDATE events_event SET status = %s WHERE id = %s", [status, event.pk])
         return event
-    return agency.event(status=status)
+    return agency.event(status=status, event_date=YESTERDAY)
 
 
 def test_event_transitions_in_the_database_match_the_lifecycle(agency) -> None:
@@ -384,3 +389,16 @@ def test_derived_hours_come_from_the_work_log(agency) -> None:
     stats = EmployeeStats.objects.get(employee=employee)
     assert str(stats.total_hours_worked) == "6.00"
     refused("UPDATE staffing_worklog SET hours = 100 WHERE employee_id = %s", [employee.pk])
+
+
+def test_the_database_refuses_to_complete_an_event_before_it_has_ended(agency) -> None:
+    # The earliest its end can be, in any time zone (UTC+14): an event ending tomorrow
+    # evening, or in 15 hours of wall-clock time, is refused; one that ended is not.
+    later = agency.event(event_date=timezone.localdate() + timedelta(days=2))
+    refused("UPDATE events_event SET status = 'completed' WHERE id = %s", [later.pk],
+            rule="events_event__status__not_before_end")  # fmt: skip
+    open_end = agency.event(event_date=timezone.localdate() + timedelta(days=2), end_time=None)
+    refused("UPDATE events_event SET status = 'completed' WHERE id = %s", [open_end.pk],
+            rule="events_event__status__not_before_end")  # fmt: skip
+    ended = agency.event(event_date=YESTERDAY - timedelta(days=1))
+    run("UPDATE events_event SET status = 'completed' WHERE id = %s", [ended.pk])

@@ -74,11 +74,16 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
         event = selectors.event_detail(event_id=pk)
         if event is None:
             raise Http404
+        dated = event.event_date is not None
+        until = selectors.reopen_until(event)
         return {
             "event": event,
             "work_areas": list(selectors.work_area_filter(event_id=pk).order_by("position_order", "id")),
             "can_edit": can_edit(request),
             "live_tables": LIVE_TABLES + " events_workarea",
+            "ends_at": selectors.event_ends_at(event) if dated else None,
+            "has_ended": dated and selectors.event_ends_at(event) <= timezone.now(),
+            "reopen_until": until if until is not None and until > timezone.now() else None,
         }
 
     if request.htmx:  # type: ignore[attr-defined]

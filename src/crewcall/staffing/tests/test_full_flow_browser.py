@@ -209,7 +209,8 @@ def test_from_template_to_hours_with_live_answers_from_the_simulator(
 
         # Mark the event completed, on the event page.
         page.get_by_role("link", name="Event details").click()
-        page.get_by_role("button", name=re.compile("completed", re.I)).click()
+        page.get_by_role("link", name=re.compile("Mark completed", re.I)).click()
+        page.get_by_role("button", name=re.compile("mark it completed", re.I)).click()
         expect(page.locator("h1 .status")).to_have_text(re.compile("Completed", re.I))
         event.refresh_from_db()
         assert event.status == "completed"

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from crewcall.accounts.requests import SignedInRequest
+from crewcall.events.models import EventStatus
 from crewcall.events.views.events import act_on_event, act_on_event_confirmed, event_or_404
 from crewcall.staffing import event_lifecycle
 from crewcall.ui.access import editor
@@ -39,6 +40,21 @@ def event_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
         action="cancel",
         run=lambda version: event_lifecycle.event_cancel(
             actor=request.user, event_id=pk, expected_version=version
+        ),
+        done_url=reverse("events:detail", args=[pk]),
+    )
+
+
+@editor
+def event_complete(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Asked first (the page says what completing does), then done with the version the
+    page showed; reopening stays possible for a while (the event's page offers it)."""
+    return act_on_event_confirmed(
+        request,
+        pk,
+        action="complete",
+        run=lambda version: event_lifecycle.event_transition(
+            actor=request.user, event_id=pk, expected_version=version, to_status=EventStatus.COMPLETED
         ),
         done_url=reverse("events:detail", args=[pk]),
     )
