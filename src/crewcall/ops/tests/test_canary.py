@@ -84,7 +84,7 @@ def nothing_left() -> None:
 def test_the_audit_passes_against_a_running_web_and_worker(tmp_path: Path, token: str) -> None:
     with web_processes(tmp_path) as (web,), worker_process(tmp_path / "worker.log"):
         report = run_audit(url=f"http://127.0.0.1:{web.port}", token=token, wait_s=WAIT_S)
-    assert report.ok, report.as_dict()
+    assert report.ok, [step for step in report.steps if not step.ok]
     assert [s.name for s in report.steps] == [
         "api", "stream", "create", "read back", "update", "work area", "changes", "history", "worker", "clean up",
     ]  # fmt: skip
