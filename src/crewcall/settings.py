@@ -405,6 +405,9 @@ CHANGES_HEARTBEAT_S = env_float("CREWCALL_CHANGES_HEARTBEAT_S", 10.0, minimum=1.
 CHANGES_CREDENTIAL_CHECK_S = env_float("CREWCALL_CHANGES_CREDENTIAL_CHECK_S", 5.0, minimum=0.5, maximum=60.0)
 # A completed event can be reopened by a dispatcher this many days after completing it.
 EVENT_REOPEN_DAYS = env_int("CREWCALL_EVENT_REOPEN_DAYS", 14, minimum=0)
+# The longest shift the work log takes: an end at or just before the start reads as a
+# day-long shift, which is a typo far more often than a shift.
+MAX_SHIFT_HOURS = env_int("CREWCALL_MAX_SHIFT_HOURS", 16, minimum=1)
 
 # Operations (crewcall.ops, docs/operations.md). /metrics answers this machine, admins, and a
 # Prometheus server on another machine that sends this token (Authorization: Bearer).

@@ -100,6 +100,12 @@ class HoursForm(forms.Form):
     break_minutes = forms.IntegerField(label=_("Break (minutes)"), max_value=24 * 60, initial=0)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("start") is not None and data.get("start") == data.get("end"):
+            self.add_error("end", _("The end must differ from the start."))
+        return data
+
     def times(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
         """Start and end as aware datetimes in the agency's time zone (night shifts end
         the next day)."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pghistory
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -103,8 +104,12 @@ def _check_times(event: Event, started_at: datetime, ended_at: datetime, break_m
     elapsed = (ended_at.astimezone(UTC) - started_at.astimezone(UTC)).total_seconds()
     if elapsed <= 0:
         raise ValidationFailed.single("ended_at", _("The end must be after the start."))
-    if elapsed > 24 * 3600:
-        raise ValidationFailed.single("ended_at", _("A shift lasts at most 24 hours."))
+    if elapsed > settings.MAX_SHIFT_HOURS * 3600:
+        raise ValidationFailed.single(
+            "ended_at",
+            _("A shift lasts at most %(hours)s hours (start and end swapped, or a day too many?).")
+            % {"hours": settings.MAX_SHIFT_HOURS},
+        )
     if break_minutes < 0:
         raise ValidationFailed.single("break_minutes", _("The break cannot be negative."))
     if break_minutes * 60 >= elapsed:

@@ -131,6 +131,10 @@ def test_an_end_before_the_start_is_the_next_morning(client, bob, agency) -> Non
             "The break must be shorter than the shift.",
         ),
         (hours(pause="many"), "break_minutes", "Enter a whole number."),
+        # Implausible shifts (issue 17): the same start and end was saved as 24 h, an end
+        # a minute before the start as 23.98 h; the longest shift is 16 h by default.
+        (hours(start="17:00", end="17:00"), "end", "The end must differ from the start."),
+        (hours(start="17:00", end="16:59"), "end", "A shift lasts at most 16 hours"),
     ],
 )
 def test_bad_input_comes_back_beside_its_field(
