@@ -74,15 +74,15 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
         event = selectors.event_detail(event_id=pk)
         if event is None:
             raise Http404
-        dated = event.event_date is not None
+        ends_at = selectors.event_ends_at(event) if event.event_date is not None else None
         until = selectors.reopen_until(event)
         return {
             "event": event,
             "work_areas": list(selectors.work_area_filter(event_id=pk).order_by("position_order", "id")),
             "can_edit": can_edit(request),
             "live_tables": LIVE_TABLES + " events_workarea",
-            "ends_at": selectors.event_ends_at(event) if dated else None,
-            "has_ended": dated and selectors.event_ends_at(event) <= timezone.now(),
+            "ends_at": ends_at,
+            "has_ended": ends_at is not None and ends_at <= timezone.now(),
             "reopen_until": until if until is not None and until > timezone.now() else None,
         }
 

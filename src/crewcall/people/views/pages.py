@@ -21,7 +21,7 @@ from crewcall.people.models import Employee
 from crewcall.ui import conflicts
 from crewcall.ui.access import can_edit, editor, reader
 from crewcall.ui.live import render_live
-from crewcall.ui.writes import run_write
+from crewcall.ui.writes import run_write, show_errors
 
 PAGE_SIZE = 50
 BY_NAME = Sort(field="name", descending=False)
@@ -79,9 +79,7 @@ def _personal_link(request: HttpRequest, employee: Employee) -> dict[str, Any]:
     try:
         link = employee_link(employee_id=employee.pk, last_day=last_day)
     except ValidationFailed as exc:
-        for field, errors in exc.errors.items():
-            for error in errors:
-                form.add_error("link_until" if field == "last_day" else None, error)
+        show_errors(form, exc, fields={"last_day": "link_until"})
     return {"link_form": form, "personal_link": link}
 
 
