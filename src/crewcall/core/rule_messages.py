@@ -42,6 +42,9 @@ RULE_MESSAGES: dict[str, Promise] = {
     ),
     "staffing_worklog__break_minutes__shorter_than_shift": _("The break must be shorter than the shift."),
     "staffing_worklog__ended_at__within_a_day": _("A shift lasts at most 24 hours."),
+    "staffing_worklog__approved_at__locked": _(
+        "These hours are approved and locked; reopen them to change them."
+    ),
     "events_workarea__name__unique_in_event": _("This event already has a work area with this name."),
     "events_assignment__employee__unique_in_event": _("This employee is already placed at this event."),
 }

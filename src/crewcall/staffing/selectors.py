@@ -16,6 +16,7 @@ from crewcall.events import selectors as events
 from crewcall.events.models import Event, EventStatus
 from crewcall.events.selectors import InvitationFigures
 from crewcall.people.models import EmployeeStats, Role
+from crewcall.staffing import working_time
 from crewcall.staffing.models import Assignment, Invitation, InvitationStatus, WorkLog
 from crewcall.staffing.payroll import amount_of
 from crewcall.staffing.picker import Pick, pick_candidates
@@ -225,6 +226,7 @@ class HoursRow:
     log: WorkLog | None
     total_hours: Decimal
     form: Any = None  # the view's form for this row
+    warnings: list[str] = field(default_factory=list)  # working_time.warnings_for
 
     @property
     def amount(self) -> Decimal | None:
@@ -248,8 +250,9 @@ class EventHours:
 
 
 def event_hours(*, event: Event, placements: list[Any] | None = None) -> EventHours:
-    """Everyone's hours at `event` in a fixed number of queries (three: placements unless
-    given, the entries, the employees' totals), however many people."""
+    """Everyone's hours at `event` in a fixed number of queries (four: placements unless
+    given, the entries, the employees' totals, their hours on the days around the
+    event's for the working-time warnings), however many people."""
     if placements is None:
         placements = list(assignment_filter(event_id=event.pk))
     logs = {log.employee_id: log for log in work_logs_for_event(event_id=event.pk)}
@@ -263,6 +266,9 @@ def event_hours(*, event: Event, placements: list[Any] | None = None) -> EventHo
             "employee_id", "total_hours_worked"
         )
     )
+    days = (
+        working_time.day_totals(employee_ids=list(logs), around=event.event_date) if event.event_date else {}
+    )
     result = EventHours()
     ordered = sorted(people.items(), key=lambda item: (item[1][0].name.lower(), item[0]))
     for employee_id, (employee, placement) in ordered:
@@ -273,6 +279,11 @@ def event_hours(*, event: Event, placements: list[Any] | None = None) -> EventHo
                 placement=placement,
                 log=log,
                 total_hours=totals.get(employee_id) or Decimal("0"),
+                warnings=[]
+                if log is None
+                else working_time.warnings_for(
+                    log, day_total=days.get((employee_id, working_time.work_day(log)), log.hours)
+                ),
             )
         )
         if log is not None:

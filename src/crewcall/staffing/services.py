@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crewcall.accounts.models import User
-from crewcall.core.errors import NotFound, ValidationFailed
+from crewcall.core.errors import NotFound, RuleViolation, ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.versioning import apply_changes, get_or_not_found, lock_current
 from crewcall.events.models import Event
@@ -165,17 +165,11 @@ def work_log_update(
     note: str = "",
 ) -> WorkLog:
     log = lock_current(WorkLog, pk=work_log_id, expected_version=expected_version)
-    _check_times(log.event, started_at, ended_at, break_minutes)
-    changes = {
-        "started_at": started_at,
-        "ended_at": ended_at,
-        "break_minutes": break_minutes,
-        "note": note,
-        # Changed hours need a fresh approval.
-        "approved_by": None,
-        "approved_at": None,
-    }
-    apply_changes(log, changes, allowed=changes.keys())
+    changes: dict[str, Any] = {"started_at": started_at, "ended_at": ended_at, "break_minutes": break_minutes}
+    if any(changes[name] != getattr(log, name) for name in WORK_LOG_HOURS_FIELDS):
+        _refuse_if_approved(log)
+        _check_times(log.event, started_at, ended_at, break_minutes)
+    apply_changes(log, {**changes, "note": note}, allowed={*changes, "note"})
     log.refresh_from_db(fields=["hours"])
     return log
 
@@ -183,21 +177,30 @@ def work_log_update(
 WORK_LOG_HOURS_FIELDS = ("started_at", "ended_at", "break_minutes")
 
 
+def _refuse_if_approved(log: WorkLog) -> None:
+    # The database refuses it too (staffing 0007); this says so before trying.
+    if log.approved_at is not None:
+        raise RuleViolation(
+            field="approved_at",
+            message=_("These hours are approved and locked; reopen them to change them."),
+            constraint="staffing_worklog__approved_at__locked",
+        )
+
+
 @service
 def work_log_change(
     *, actor: User | None, work_log_id: int, expected_version: int | None, changes: Mapping[str, Any]
 ) -> WorkLog:
     """Change some fields of an entry (the API's PATCH): the rest keep their values as
-    read under the lock. Only changed hours drop the approval; a changed note keeps it."""
+    read under the lock. Approved hours are locked (a note still changes); reopen first."""
     log = lock_current(WorkLog, pk=work_log_id, expected_version=expected_version)
     unknown = sorted(set(changes) - {*WORK_LOG_HOURS_FIELDS, "note"})
     if unknown:
         raise ValidationFailed({name: [_("This field cannot be changed here.")] for name in unknown})
     merged = {name: changes.get(name, getattr(log, name)) for name in (*WORK_LOG_HOURS_FIELDS, "note")}
-    hours_changed = any(merged[name] != getattr(log, name) for name in WORK_LOG_HOURS_FIELDS)
-    if hours_changed:
+    if any(merged[name] != getattr(log, name) for name in WORK_LOG_HOURS_FIELDS):
+        _refuse_if_approved(log)
         _check_times(log.event, merged["started_at"], merged["ended_at"], merged["break_minutes"])
-        merged.update(approved_by=None, approved_at=None)
     apply_changes(log, merged, allowed=merged.keys())
     log.refresh_from_db(fields=["hours"])
     return log
@@ -211,6 +214,20 @@ def work_log_approve(*, actor: User | None, work_log_id: int, expected_version: 
     apply_changes(
         log, {"approved_by": actor, "approved_at": timezone.now()}, allowed={"approved_by", "approved_at"}
     )
+    return log
+
+
+@service
+def work_log_reopen(*, actor: User | None, work_log_id: int, expected_version: int | None) -> WorkLog:
+    """Withdraw an approval so the hours can be corrected (and approved again)."""
+    log = lock_current(WorkLog, pk=work_log_id, expected_version=expected_version)
+    if log.approved_at is None:
+        raise RuleViolation(
+            field="approved_at",
+            message=_("These hours are not approved; there is nothing to reopen."),
+            constraint="staffing_worklog__approved_at__reopen",
+        )
+    apply_changes(log, {"approved_by": None, "approved_at": None}, allowed={"approved_by", "approved_at"})
     return log
 
 

@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern] = [
     path("placements/<int:assignment_id>/move", views.move, name="move"),
     path("hours/<int:employee_id>", views.hours_save, name="hours_save"),
     path("hours/<int:employee_id>/approve", views.hours_approve, name="hours_approve"),
+    path("hours/<int:employee_id>/reopen", views.hours_reopen, name="hours_reopen"),
     path("messages/<int:employee_id>", views.timeline, name="timeline"),
 ]
 

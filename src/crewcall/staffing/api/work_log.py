@@ -87,7 +87,7 @@ def work_log_get(request: HttpRequest, response: HttpResponse, work_log_id: int)
     "/work-log/{work_log_id}",
     response=documented({200: WorkLogOut}, ON_OBJECT, ON_VERSIONED_WRITE),
     auth=allow("dispatcher"),
-    summary="Change an entry; changed hours need approving again",
+    summary="Change an entry; approved hours are locked until reopened (the note stays open)",
 )
 def work_log_update(
     request: HttpRequest, response: HttpResponse, work_log_id: int, payload: WorkLogPatch
@@ -113,6 +113,23 @@ def work_log_approve(request: HttpRequest, response: HttpResponse, work_log_id: 
     versioned_write(
         request,
         lambda version: services.work_log_approve(
+            actor=actor(request), work_log_id=work_log_id, expected_version=version
+        ),
+        lambda: _current(work_log_id),
+    )
+    return one(response, _detail(work_log_id))
+
+
+@router.post(
+    "/work-log/{work_log_id}/reopen",
+    response=documented({200: WorkLogOut}, ON_OBJECT, ON_VERSIONED_WRITE),
+    auth=allow("dispatcher"),
+    summary="Withdraw the approval of an entry, so its hours can be corrected",
+)
+def work_log_reopen(request: HttpRequest, response: HttpResponse, work_log_id: int) -> Any:
+    versioned_write(
+        request,
+        lambda version: services.work_log_reopen(
             actor=actor(request), work_log_id=work_log_id, expected_version=version
         ),
         lambda: _current(work_log_id),

@@ -45,7 +45,7 @@ def test_an_entry_is_recorded_changed_and_approved(agency: Agency, bob: Any, car
     assert r.status_code == 200, r.content
     assert r.json()["approved"] is True and r.json()["approved_by_id"] == bob.pk and r["ETag"] == '"2"'
 
-    # A note keeps the approval; changed hours need approving again.
+    # A note keeps the approval; approved hours are locked until reopened.
     r = api.patch(path, {"note": "left early"}, **{"If-Match": '"2"'})
     assert r.status_code == 200 and r.json()["approved"] is True and r.json()["note"] == "left early"
     assert r.json()["hours"] == "4.50"
@@ -53,6 +53,18 @@ def test_an_entry_is_recorded_changed_and_approved(agency: Agency, bob: Any, car
     r = api.patch(path, {"break_minutes": 0}, **{"If-Match": '"2"'})
     assert r.status_code == 412 and r.json()["current"]["note"] == "left early" and r["ETag"] == '"3"'
     r = api.patch(path, {"break_minutes": 0}, **{"If-Match": '"3"'})
+    assert r.status_code == 409 and r.json()["errors"] == [
+        {
+            "field": "approved_at",
+            "message": "These hours are approved and locked; reopen them to change them.",
+        }
+    ]
+    assert api.post(f"{path}/reopen").status_code == 428
+    r = api.post(f"{path}/reopen", **{"If-Match": '"3"'})
+    assert r.status_code == 200 and r.json()["approved"] is False and r.json()["approved_by_id"] is None
+    assert api.post(f"{path}/reopen", **{"If-Match": '"4"'}).status_code == 409  # nothing to reopen
+    assert api_as(carol).post(f"{path}/reopen", **{"If-Match": '"4"'}).status_code == 403
+    r = api.patch(path, {"break_minutes": 0}, **{"If-Match": '"4"'})
     assert r.status_code == 200, r.content
     body = r.json()
     assert body["hours"] == "5.00" and body["approved"] is False and body["approved_by_id"] is None

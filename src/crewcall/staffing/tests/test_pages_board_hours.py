@@ -185,10 +185,86 @@ def test_approve_with_the_version_and_refuse_a_stale_one(client, bob, agency) ->
     assert 'data-fact="hours-approved">1 / 1<' in body
     log.refresh_from_db()
     assert log.approved_by == bob
+    # Approved hours are locked: no hours form, a Reopen button; a save is refused.
+    assert 'class="hours-form"' not in body and ">Reopen to correct<" in body
+    locked = client.post(
+        board_url(event, f"hours/{ada.pk}"), hours(pause="0", version=log.version), follow=True
+    )
+    assert "approved and locked" in locked.content.decode()
+    assert WorkLog.objects.get(pk=log.pk).break_minutes == 30
+    reopened = client.post(board_url(event, f"hours/{ada.pk}/reopen"), {"version": log.version}, headers=HX)
+    body = reopened.content.decode()
+    assert 'class="hours-form"' in body and ">Approve<" in body and "Not approved yet" in body
+    log.refresh_from_db()
+    assert log.approved_at is None and log.approved_by is None
     # Without htmx: back to the board with a message.
-    plain = client.post(board_url(event, f"hours/{ada.pk}"), hours(version=log.version), follow=True)
+    plain = client.post(
+        board_url(event, f"hours/{ada.pk}"), hours(pause="0", version=log.version), follow=True
+    )
     assert "Hours of Ada saved." in plain.content.decode()
-    assert WorkLog.objects.get(pk=log.pk).approved_at is None  # changed hours need a fresh approval
+    assert WorkLog.objects.get(pk=log.pk).break_minutes == 0
+
+
+def test_the_database_keeps_approved_hours_locked(agency) -> None:
+    from django.db import IntegrityError, transaction
+
+    from crewcall.staffing.services import work_log_approve
+
+    event, (ada,) = completed_event(agency, ("Ada",))
+    start = timezone.make_aware(dt.datetime.combine(yesterday(), dt.time(18)))
+    log = work_log_create(
+        actor=agency.actor, event_id=event.pk, employee_id=ada.pk, started_at=start,
+        ended_at=start + dt.timedelta(hours=5), break_minutes=30,
+    )  # fmt: skip
+    work_log_approve(actor=agency.actor, work_log_id=log.pk, expected_version=log.version)
+    with pytest.raises(IntegrityError) as refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE staffing_worklog SET break_minutes = 0 WHERE id = %s", [log.pk])
+    cause: Any = refused.value.__cause__
+    assert cause.diag.constraint_name == "staffing_worklog__approved_at__locked"
+    with connection.cursor() as cursor:  # the note stays open (erasure blanks it), and so does reopening
+        cursor.execute("UPDATE staffing_worklog SET note = 'x' WHERE id = %s", [log.pk])
+        cursor.execute(
+            "UPDATE staffing_worklog SET approved_at = NULL, approved_by_id = NULL, break_minutes = 0"
+            " WHERE id = %s", [log.pk],
+        )  # fmt: skip
+    assert WorkLog.objects.get(pk=log.pk).hours == Decimal("5.00")
+
+
+@pytest.mark.parametrize(
+    ("shifts", "expected"),
+    [
+        ([("18:00", "23:00", 0)], []),  # 5 h: no break needed
+        ([("14:00", "20:30", 15)], ["More than 6 hours of work need a break of at least 30 minutes"]),
+        ([("14:00", "20:30", 30)], []),
+        ([("12:00", "22:00", 30)], ["More than 9 hours of work need a break of at least 45 minutes"]),
+        ([("12:00", "22:00", 45)], []),
+        # Two events on one day: 6 + 5.5 h worked, each shift fine on its own.
+        ([("08:00", "14:30", 30), ("16:00", "21:30", 0)], ["11.50 hours of work on"]),
+    ],
+)
+def test_the_working_time_law_warns_beside_the_entry(client, bob, agency, shifts, expected) -> None:
+    event, (ada,) = completed_event(agency, ("Ada",))
+    client.force_login(bob)
+    for number, (start, end, pause) in enumerate(shifts):
+        if number:  # a second event the same day, Ada's hours there
+            other = agency.event("Late show", event_date=yesterday(), hourly_rate=Decimal("20.00"))
+            agency.accepted(other, ada)
+            begin = timezone.make_aware(dt.datetime.combine(yesterday(), dt.time.fromisoformat(start)))
+            work_log_create(
+                actor=agency.actor, event_id=other.pk, employee_id=ada.pk, started_at=begin,
+                ended_at=timezone.make_aware(dt.datetime.combine(yesterday(), dt.time.fromisoformat(end))),
+                break_minutes=pause,
+            )  # fmt: skip
+        else:
+            saved = client.post(
+                board_url(event, f"hours/{ada.pk}"), hours(start, end, str(pause)), headers=HX
+            )
+            assert saved.status_code == 200
+    row = row_html(client.get(board_url(event)).content.decode(), ada)
+    shown = row.split('data-fact="warnings"')[1] if 'data-fact="warnings"' in row else ""
+    assert bool(shown) == bool(expected), row
+    for text in expected:
+        assert text in shown
 
 
 def test_viewers_see_the_hours_but_get_403_on_writes(client, bob, carol, agency) -> None:

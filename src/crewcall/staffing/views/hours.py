@@ -1,6 +1,7 @@
 """Hours after the event, on the board: one row per placed person with start, end, break
 and note; Save records them (work_log_create, then work_log_update with the entry's
-version), Approve approves them (work_log_approve). htmx posts a row and gets the row
+version), Approve approves them (work_log_approve) and locks them until Reopen
+(work_log_reopen). htmx posts a row and gets the row
 back (with field errors beside the inputs, or the hours the database computed) and the
 event's totals out of band; without htmx the board comes back with a message."""
 
@@ -141,9 +142,8 @@ def hours_save(request: SignedInRequest, event_id: int, employee_id: int) -> Htt
     return _answer(request, event, hours, row)
 
 
-@editor
-@require_POST
-def hours_approve(request: SignedInRequest, event_id: int, employee_id: int) -> HttpResponse:
+def _act_on_entry(request: SignedInRequest, event_id: int, employee_id: int, *, reopen: bool) -> HttpResponse:
+    """Approve an entry, or reopen an approved one (its hours locked until then)."""
     event = _event(event_id)
     hours, row = _row(event, employee_id)
     form = VersionForm(request.POST)
@@ -153,20 +153,34 @@ def hours_approve(request: SignedInRequest, event_id: int, employee_id: int) -> 
     elif not form.is_valid():
         problem = _("The version of these hours is missing; reload the board.")
     else:
-        log_id = row.log.pk
+        log_id, version = row.log.pk, form.cleaned_data["version"]
+        act = services.work_log_reopen if reopen else services.work_log_approve
         written = run_write(
             request,
-            lambda: services.work_log_approve(
-                actor=request.user, work_log_id=log_id, expected_version=form.cleaned_data["version"]
-            ),
+            lambda: act(actor=request.user, work_log_id=log_id, expected_version=version),
             form=form,  # the refusal lands above this form (it shows no field), said as the problem
-            conflict=_("These hours were changed meanwhile; check them, then approve again."),
+            conflict=_("These hours were changed meanwhile; check them, then approve again.")
+            if not reopen
+            else _("These hours were changed meanwhile; check them, then reopen them again."),
             missing=True,
         )
         problem = " ".join(str(text) for text in form.non_field_errors())
         if written.ok:
             hours, row = _row(event, employee_id)
             if not wants_fragment(request):
-                messages.success(request, _("Hours of %(name)s approved.") % {"name": row.employee.name})
+                done = _("Hours of %(name)s reopened.") if reopen else _("Hours of %(name)s approved.")
+                messages.success(request, done % {"name": row.employee.name})
     row.form = hours_form(row, event)
     return _answer(request, event, hours, row, problem=problem)
+
+
+@editor
+@require_POST
+def hours_approve(request: SignedInRequest, event_id: int, employee_id: int) -> HttpResponse:
+    return _act_on_entry(request, event_id, employee_id, reopen=False)
+
+
+@editor
+@require_POST
+def hours_reopen(request: SignedInRequest, event_id: int, employee_id: int) -> HttpResponse:
+    return _act_on_entry(request, event_id, employee_id, reopen=True)
