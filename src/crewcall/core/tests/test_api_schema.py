@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, connection
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.config import SchemathesisConfig
@@ -95,6 +98,53 @@ def some_data(agency: Agency, monkeypatch: pytest.MonkeyPatch) -> Agency:
 
 
 @pytest.fixture
+def every_kind(some_data: Agency) -> Agency:
+    """One or more of every kind of object the API hands out, so that each list's first
+    item leads somewhere: a skill, a template, absences, a placement, worked hours."""
+    from crewcall.events.services import event_create
+    from crewcall.people.services import absence_create, skill_create
+    from crewcall.staffing.placement import assignment_create
+    from crewcall.staffing.services import work_log_create
+
+    agency, actor = some_data, some_data.actor
+    skill_create(actor=actor, key="forklift", name="Forklift")
+    event_create(
+        actor=actor,
+        title="Weekly bar",
+        start_time=time(18),
+        end_time=time(23),
+        hourly_rate=Decimal("15.00"),
+        employees_needed=2,
+        is_template=True,
+    )
+    past = agency.event(title="Last week", event_date=timezone.localdate() - timedelta(days=7))
+    area = agency.area(past, name="Hall")
+    for i in range(2):
+        person = agency.employee(name=f"Worker {i}")
+        absence_create(
+            actor=actor,
+            employee_id=person.pk,
+            kind="vacation",
+            starts_on=timezone.localdate() + timedelta(days=30 + 10 * i),
+            ends_on=timezone.localdate() + timedelta(days=33 + 10 * i),
+        )
+        invitation = agency.accepted(past, person)
+        assignment_create(
+            actor=actor, work_area_id=area.pk, role_id=agency.bartender.pk, invitation_id=invitation.pk
+        )
+        start = timezone.make_aware(datetime.combine(past.event_date, time(18)))
+        work_log_create(
+            actor=actor,
+            event_id=past.pk,
+            employee_id=person.pk,
+            started_at=start,
+            ended_at=start + timedelta(hours=5),
+            break_minutes=30,
+        )
+    return agency
+
+
+@pytest.fixture
 def as_admin(alice: User, some_data: Agency) -> Iterator[None]:
     CALLER["token"] = token_for(alice)
     yield
@@ -140,7 +190,7 @@ def declared_links() -> set[str]:
 
 
 def test_the_stateful_phase_follows_the_declared_links(
-    as_admin: None, wsgi_in_test_transaction: None
+    as_admin: None, every_kind: Agency, wsgi_in_test_transaction: None
 ) -> None:
     """Create, read, change and act on objects by the schema's links, every step checked
     by every check. The links taken are counted (docs/api.md, "Conformance", has the
