@@ -40,7 +40,9 @@ def test_a_refusal_is_a_styled_page_and_one_log_line_without_a_traceback(
     html = page.content.decode()
     assert page.status_code == 403 and 'data-error-page="403"' in html
     assert "<h1>Nicht erlaubt</h1>" in html and "Zur Startseite" in html
-    refusals = [r for r in caplog.records if r.name == "django.request" and getattr(r, "status_code", 0) == 403]
+    refusals = [
+        r for r in caplog.records if r.name == "django.request" and getattr(r, "status_code", 0) == 403
+    ]
     assert len(refusals) == 1 and refusals[0].exc_info is None and refusals[0].exc_text is None
 
 
@@ -57,7 +59,9 @@ def test_control_without_the_filter_django_logs_the_refusals_traceback(
             client.get("/employees/")
     finally:
         request_logger.filters[:] = kept
-    refusals = [r for r in caplog.records if r.name == "django.request" and getattr(r, "status_code", 0) == 403]
+    refusals = [
+        r for r in caplog.records if r.name == "django.request" and getattr(r, "status_code", 0) == 403
+    ]
     assert len(refusals) == 1 and refusals[0].exc_info is not None
 
 
