@@ -215,10 +215,10 @@ def test_absences_are_added_refused_and_deleted(as_bob, agency) -> None:
     assert not Absence.objects.exists()
 
 
-def test_the_detail_links_to_the_audit_history(as_bob, agency) -> None:
+def test_the_detail_links_to_the_readable_history_not_the_api(as_bob, agency) -> None:
     anna = agency.employee("Anna Alt")
     html = as_bob.get(f"/employees/{anna.pk}/").content.decode()
-    assert f'href="/api/v1/history/employee/{anna.pk}"' in html
+    assert f'href="/history/employee/{anna.pk}/"' in html and "/api/v1/history" not in html
     assert as_bob.get("/employees/999999/").status_code == 404
 
 

@@ -1,7 +1,8 @@
 """`/history/<kind>/<id>/`: who changed what, when, from where, for one object.
 
 The same reading as the API's history endpoint (`selectors.history_page`), newest first,
-keyset-paginated. Viewers may read most kinds; users and tokens need an admin."""
+keyset-paginated, told in words (web/history_words.py). Viewers may read most kinds;
+users and tokens need an admin."""
 
 from __future__ import annotations
 
@@ -17,29 +18,11 @@ from crewcall.core.api.problems import ApiProblem
 from crewcall.ui.access import reader
 from crewcall.ui.live import render_live
 from crewcall.web import selectors
+from crewcall.web.history_words import readable_entries
 
 PAGE_SIZE = 50
 NEWEST_FIRST = Sort(field="id", descending=True)
 NAME_FIELDS = ("name", "title", "username", "intent_key", "provider_sid")
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "—"
-    if value == "":
-        return "“”"
-    return str(value)
-
-
-def _entry(entry: dict[str, Any]) -> dict[str, Any]:
-    changes = entry["changes"]
-    if changes is None:  # the first entry: what the object started with
-        fields = [{"name": k, "before": None, "after": _shown(v)} for k, v in entry["row"].items()
-                  if k not in selectors.NOT_A_CHANGE]  # fmt: skip
-    else:
-        fields = [{"name": k, "before": _shown(c["before"]), "after": _shown(c["after"])}
-                  for k, c in changes.items()]  # fmt: skip
-    return {**entry, "fields": fields, "first": changes is None}
 
 
 def history_context(request: HttpRequest, kind: str, object_id: int) -> dict[str, Any]:
@@ -67,7 +50,7 @@ def history_context(request: HttpRequest, kind: str, object_id: int) -> dict[str
         "kind": kind,
         "object_id": object_id,
         "object_name": name,
-        "entries": [_entry(e) for e in items],
+        "entries": readable_entries(spec, items),
         "more": cursor,
         "paged": bool(after),
         "live_table": table,
