@@ -27,17 +27,17 @@ def preferred_language(employee: Any) -> str:
 TEXTS: dict[str, dict[str, str]] = {
     "invitation": {
         "de": (
-            "Hallo {name}! Wir suchen Leute für „{title}“ am {date} um {start} ({location}), "
-            "{rate} €/h. Bist du dabei? Antworte mit Ja oder Nein."
+            "Hallo {name}! Wir suchen Leute für „{title}“ am {date} um {start}{where}, "
+            "{rate} €/h. Bist du dabei? Antworte mit Ja oder Nein.{page}"
         ),
         "en": (
-            "Hi {name}! We need people for “{title}” on {date} at {start} ({location}), "
-            "€{rate}/h. Are you in? Reply Yes or No."
+            "Hi {name}! We need people for “{title}” on {date} at {start}{where}, "
+            "€{rate}/h. Are you in? Reply Yes or No.{page}"
         ),
     },
     "confirmation": {
-        "de": "Super, {name}! Du bist für „{title}“ am {date} um {start} eingeplant. Danke!",
-        "en": "Great, {name}! You are booked for “{title}” on {date} at {start}. Thank you!",
+        "de": "Super, {name}! Du bist für „{title}“ am {date} um {start} eingeplant. Danke!{page}",
+        "en": "Great, {name}! You are booked for “{title}” on {date} at {start}. Thank you!{page}",
     },
     "acknowledgement": {
         "de": "Danke für deine Antwort, {name}. Vielleicht klappt es beim nächsten Mal!",
@@ -46,32 +46,32 @@ TEXTS: dict[str, dict[str, str]] = {
     "waitlist": {
         "de": (
             "Danke, {name}! „{title}“ am {date} ist gerade voll. Du stehst auf der Warteliste "
-            "und bekommst sofort Bescheid, wenn ein Platz frei wird."
+            "und bekommst sofort Bescheid, wenn ein Platz frei wird.{page}"
         ),
         "en": (
             "Thanks, {name}! “{title}” on {date} is full right now. You are on the waiting list "
-            "and will hear from us as soon as a place opens."
+            "and will hear from us as soon as a place opens.{page}"
         ),
     },
     "promoted": {
-        "de": "Gute Nachricht, {name}: Ein Platz ist frei geworden. Du bist für „{title}“ am {date} um {start} eingeplant!",
-        "en": "Good news, {name}: a place opened up. You are booked for “{title}” on {date} at {start}!",
+        "de": "Gute Nachricht, {name}: Ein Platz ist frei geworden. Du bist für „{title}“ am {date} um {start} eingeplant!{page}",
+        "en": "Good news, {name}: a place opened up. You are booked for “{title}” on {date} at {start}!{page}",
     },
     "withdrawn": {
         "de": "Schade, {name}. Wir haben dich für „{title}“ am {date} ausgetragen.",
         "en": "Sorry to hear, {name}. We have taken you off “{title}” on {date}.",
     },
     "reminder": {
-        "de": "Erinnerung, {name}: Morgen, {date}, „{title}“ um {start} ({location}). Bis dann!",
-        "en": "Reminder, {name}: tomorrow, {date}, “{title}” at {start} ({location}). See you!",
+        "de": "Erinnerung, {name}: Morgen, {date}, „{title}“ um {start}{where}. Bis dann!{page}",
+        "en": "Reminder, {name}: tomorrow, {date}, “{title}” at {start}{where}. See you!{page}",
     },
     "cancellation": {
         "de": "Hallo {name}, „{title}“ am {date} wurde leider abgesagt. Du musst nichts tun.",
         "en": "Hi {name}, “{title}” on {date} has been cancelled. Nothing to do for you.",
     },
     "nudge": {
-        "de": "Hallo {name}, kurze Erinnerung: Bist du bei „{title}“ am {date} dabei? Antworte mit Ja oder Nein.",
-        "en": "Hi {name}, a quick reminder: are you in for “{title}” on {date}? Reply Yes or No.",
+        "de": "Hallo {name}, kurze Erinnerung: Bist du bei „{title}“ am {date} dabei? Antworte mit Ja oder Nein.{page}",
+        "en": "Hi {name}, a quick reminder: are you in for “{title}” on {date}? Reply Yes or No.{page}",
     },
     "clarify": {
         "de": "Hallo {name}, du hast mehrere offene Anfragen ({events}). Bitte nutze die Knöpfe in der Nachricht, auf die du antwortest.",
@@ -102,6 +102,14 @@ def _fmt_time(moment: time | None) -> str:
     return moment.strftime("%H:%M") if moment else ""
 
 
+# The employee's personal page under the texts that concern a shift (`page` variable).
+PAGE_LINE = {"de": "\nDeine Einsätze und Antworten: {link}", "en": "\nYour shifts and answers: {link}"}
+
+
+def page_line(link: str, language: str) -> str:
+    return PAGE_LINE.get(language, PAGE_LINE[DEFAULT_EMPLOYEE_LANGUAGE]).format(link=link) if link else ""
+
+
 def event_variables(event: Any, language: str) -> dict[str, str]:
     """The variables an event contributes, formatted for the language."""
     return {
@@ -113,16 +121,20 @@ def event_variables(event: Any, language: str) -> dict[str, str]:
     }
 
 
-def render(key: str, *, language: str, **variables: str) -> str:
-    texts = TEXTS[key]
-    template = texts.get(language) or texts[DEFAULT_EMPLOYEE_LANGUAGE]
-    return template.format(**variables)
-
-
-def render_for(key: str, *, employee: Any, event: Any = None, **extra: str) -> tuple[str, dict[str, str]]:
-    """(text, variables) for an employee, in their language, about an event."""
+def render_for(
+    key: str, *, employee: Any, event: Any = None, link: str = "", **extra: str
+) -> tuple[str, dict[str, str]]:
+    """(text, variables) for an employee, in their language, about an event. `link`, the
+    employee's personal page, closes the texts about a shift (and is then a variable, for
+    a Content template to place); `where` is the event's location in parentheses after
+    the time, or nothing when it has none (wording only, not a variable)."""
     language = preferred_language(employee)
     variables = {"name": employee.name.split(" ")[0], **extra}
+    wording = {"page": page_line(link, language), "where": ""}
     if event is not None:
         variables.update(event_variables(event, language))
-    return render(key, language=language, **variables), variables
+        wording["where"] = f" ({event.location})" if event.location else ""
+    template = TEXTS[key].get(language) or TEXTS[key][DEFAULT_EMPLOYEE_LANGUAGE]
+    if link and "{page}" in template:
+        variables["link"] = link
+    return template.format(**variables, **wording), variables

@@ -95,12 +95,25 @@ def employee_link(*, employee_id: int, last_day: dt.date | None = None) -> Emplo
         raise ValidationFailed.single("__all__", _("An anonymised employee has no link."))
     if last_day is not None and last_day < today():
         raise ValidationFailed.single("last_day", _("The last day cannot be in the past."))
+    return _signed(employee_id, version, last_day)
+
+
+def _signed(employee_id: int, version: int, last_day: dt.date | None) -> EmployeeLink:
     payload = f"{employee_id}.{version}" + (f".{last_day:%Y%m%d}" if last_day else "")
     token = _signer(link_epoch()).sign(payload)
     url = settings.PUBLIC_URL.rstrip("/") + reverse("employee-page", args=[token])
     return EmployeeLink(
         employee_id=employee_id, link_version=version, last_day=last_day, token=token, url=url
     )
+
+
+def employee_page_url(employee: Employee) -> str:
+    """The current link (no last day) of an employee already loaded, for a message: one
+    query (the epoch). Empty for someone archived or anonymised, who gets no messages
+    about shifts and whose link would not open."""
+    if not employee.is_active or employee.anonymised_at is not None:
+        return ""
+    return _signed(employee.pk, employee.link_version, None).url
 
 
 def link_claim(token: str) -> LinkClaim:

@@ -4,6 +4,7 @@ messages in the same transaction as the change, once per intent."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import transaction
@@ -16,7 +17,7 @@ from crewcall.staffing.answers import lock_event_for_answers
 from crewcall.staffing.asking import ask_wave, event_ask, event_nudge
 from crewcall.staffing.event_lifecycle import event_cancel
 from crewcall.staffing.models import Invitation
-from crewcall.staffing.services import invitation_set_status
+from crewcall.staffing.services import invitation_answer_on_page, invitation_set_status
 from crewcall.testing.sql import run
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +156,22 @@ def test_a_lagging_event_gets_a_follow_up_wave(agency) -> None:
     first_wave = set(Invitation.objects.filter(event=event, wave=1).values_list("employee_id", flat=True))
     assert not first_wave & {i.employee_id for i in result.invitations}
     assert automation.event_follow_up(event_id=event.pk) is None  # the new wave is not due yet
+
+
+def test_every_message_about_a_shift_carries_the_personal_link_that_opens_the_page(agency, client) -> None:
+    [ada, ben] = staff(agency, 2)
+    event = agency.event(status="draft", employees_needed=1, employees_to_ask=2, location="")
+    event_ask(actor=agency.actor, event_id=event.pk)
+    invitation = Invitation.objects.get(event=event, employee=ada)
+    invitation_answer_on_page(employee_id=ada.pk, invitation_id=invitation.pk, answer="yes")
+    sent = {(m.employee_id, m.kind): m for m in OutboundMessage.objects.filter(event=event)}
+    invite, confirmation = sent[(ada.pk, "invitation")], sent[(ada.pk, "confirmation")]
+    for message in (invite, confirmation, sent[(ben.pk, "invitation")]):
+        assert "Deine Einsätze und Antworten: http" in message.body, message.body
+        link = message.template_variables["link"]
+        assert message.body.endswith(link)
+        page = client.get(urlsplit(link).path)
+        assert page.status_code == 200
+    assert invite.template_variables["link"] != sent[(ben.pk, "invitation")].template_variables["link"]
+    # An event without a location says nothing about one (it said "um 18:00 (—)").
+    assert "(—)" not in invite.body and "um 18:00," in invite.body
