@@ -148,6 +148,17 @@ class InboundOutcome(models.TextChoices):
     UNKNOWN_SENDER = "unknown_sender", _("Unknown sender")
     NO_OPEN_INVITATION = "no_open_invitation", _("Nothing open to answer")
     FAILED = "failed", _("Could not be applied")
+    HANDLED = "handled", _("Handled by a dispatcher")
+
+
+# What a person must read: the dispatchers' inbox (messaging/inbox.py), until one marks
+# it handled. A question is `unparseable` (staffing/replies.py).
+FOR_A_PERSON = (
+    InboundOutcome.UNPARSEABLE,
+    InboundOutcome.UNKNOWN_SENDER,
+    InboundOutcome.NO_OPEN_INVITATION,
+    InboundOutcome.FAILED,
+)
 
 
 @pghistory.track(model_name="InboundMessageHistory", append_only=False, meta=history_meta())

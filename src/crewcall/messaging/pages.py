@@ -13,15 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from crewcall.core.api.pagination import Sort, keyset_page
 from crewcall.core.api.problems import ApiProblem
 from crewcall.messaging import selectors
-from crewcall.messaging.models import DeliveryStatus, InboundOutcome, MessageKind
+from crewcall.messaging.models import FOR_A_PERSON, DeliveryStatus, InboundOutcome, MessageKind
 from crewcall.ui.access import can_edit, reader
 from crewcall.ui.live import render_live
 
 PAGE_SIZE = 50
 NEWEST_SENT = Sort(field="created_at", descending=True)
 NEWEST_RECEIVED = Sort(field="received_at", descending=True)
-# Replies nobody could apply on their own: a dispatcher should read them.
-NEEDS_A_LOOK = frozenset({"unparseable", "ambiguous", "unknown_sender", "failed"})
 BAD_DELIVERY = frozenset({"failed", "undelivered"})
 
 
@@ -76,7 +74,7 @@ def log_context(request: HttpRequest) -> dict[str, Any]:
         "sent": [{"m": m, "bad": m.status in BAD_DELIVERY} for m in sent],
         "sent_more": sent_more,
         "sent_first": sent_first,
-        "received": [{"m": m, "attention": editor and m.outcome in NEEDS_A_LOOK} for m in received],
+        "received": [{"m": m, "attention": editor and m.outcome in FOR_A_PERSON} for m in received],
         "received_more": received_more,
         "received_first": received_first,
         "can_edit": editor,

@@ -1,12 +1,14 @@
 """Understanding a WhatsApp reply: a button payload first, then words and emoji in
-English and German. Pure functions, no database."""
+English and German; and what else the text says to tell its invitation apart (a date, a
+number from a list, the event's name), and whether it asks something. Pure functions,
+no database."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Answer = Literal["yes", "no"]
 
@@ -45,11 +47,40 @@ _SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f\u200d]")
 _TOKEN = re.compile(r"[\w']+|[^\w\s]", re.UNICODE)
 
 
+# "30.12.", "30.12.2026", "3.1." in a text answer: which event's date it names.
+_DAY_MONTH = re.compile(r"(?<!\d)(\d{1,2})\.(\d{1,2})\.(?:(?:20)?\d{2}(?!\d))?")
+# A choice from a numbered list ("1", "2 ja", "nr. 3 nein"): one or two digits on their own.
+_NUMBER = re.compile(r"(?<![\d.:])(\d{1,2})(?![\d.:])")
+
+
 @dataclass(frozen=True)
 class ParsedReply:
     answer: Answer | None
     invitation_id: int | None = None  # from a button payload
     via: Literal["button", "words", "none"] = "none"
+    days: tuple[tuple[int, int], ...] = ()  # (day, month) the text names
+    number: int | None = None  # a choice from a numbered list, when the text has one number
+    words: frozenset[str] = frozenset()  # the text's words, folded (no accents, lower case)
+    question: bool = False
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Müller" and "muller" alike."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _details(text: str) -> dict[str, object]:
+    days = tuple(
+        (int(d), int(m)) for d, m in _DAY_MONTH.findall(text) if 1 <= int(d) <= 31 and 1 <= int(m) <= 12
+    )
+    numbers = _NUMBER.findall(_DAY_MONTH.sub(" ", text))
+    return {
+        "days": days,
+        "number": int(numbers[0]) if len(numbers) == 1 else None,
+        "words": frozenset(re.findall(r"\w+", fold(text))),
+        "question": "?" in text,
+    }
 
 
 def normalise(text: str) -> str:
@@ -67,6 +98,7 @@ def parse_reply(*, body: str, button_payload: str = "") -> ParsedReply:
     text = normalise(body)
     if not text:
         return ParsedReply(answer=None)
+    details: dict[str, Any] = _details(text)
     # "can't" must not read as "can": phrases are checked before words, no before yes.
     saw_no = any(p in text for p in NO_PHRASES)
     saw_yes = any(p in text for p in YES_PHRASES) and not saw_no
@@ -74,5 +106,5 @@ def parse_reply(*, body: str, button_payload: str = "") -> ParsedReply:
     saw_yes = saw_yes or any(t in YES_WORDS for t in tokens)
     saw_no = saw_no or any(t in NO_WORDS for t in tokens)
     if saw_yes == saw_no:  # neither, or both ("ja… nein doch nicht"): a human must look
-        return ParsedReply(answer=None)
-    return ParsedReply(answer="yes" if saw_yes else "no", via="words")
+        return ParsedReply(answer=None, **details)
+    return ParsedReply(answer="yes" if saw_yes else "no", via="words", **details)

@@ -74,12 +74,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Hi {name}, a quick reminder: are you in for “{title}” on {date}? Reply Yes or No.{page}",
     },
     "clarify": {
-        "de": "Hallo {name}, du hast mehrere offene Anfragen ({events}). Bitte nutze die Knöpfe in der Nachricht, auf die du antwortest.",
-        "en": "Hi {name}, you have several open requests ({events}). Please use the buttons in the message you are answering.",
+        "de": (
+            "Hallo {name}, du hast mehrere offene Anfragen: {events}. Welche meinst du? "
+            "Antworte mit der Nummer und Ja oder Nein, zum Beispiel „1 ja“."
+        ),
+        "en": (
+            "Hi {name}, you have several open requests: {events}. Which one do you mean? "
+            "Reply with its number and Yes or No, for example “1 yes”."
+        ),
     },
     "help": {
         "de": "Hallo {name}, das habe ich nicht verstanden. Antworte auf eine Anfrage einfach mit Ja oder Nein.",
         "en": "Hi {name}, I didn't understand that. Just answer a request with Yes or No.",
+    },
+    "forwarded": {
+        "de": "Danke, {name}! Deine Nachricht ist bei der Disposition angekommen; wir melden uns bei dir.",
+        "en": "Thanks, {name}! Your message has reached the dispatchers; we will get back to you.",
     },
     "already": {
         "de": "Alles klar, {name}: Deine Antwort für „{title}“ haben wir schon.",

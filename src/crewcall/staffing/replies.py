@@ -6,7 +6,9 @@ its `inbound_record_outcome`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
 
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -22,17 +24,21 @@ from crewcall.messaging.inbound import (
 )
 from crewcall.messaging.models import InboundMessage, InboundOutcome, MessageKind, OutboundMessage
 from crewcall.messaging.outbox import message_queue
-from crewcall.messaging.replies import parse_reply
-from crewcall.messaging.texts import render_for
+from crewcall.messaging.replies import Answer, ParsedReply, fold, parse_reply
+from crewcall.messaging.texts import preferred_language, render_for
 from crewcall.people.models import Employee
 from crewcall.staffing.answers import OPEN_EVENT, answer_invitation, queue_answer_reply
-from crewcall.staffing.models import OPEN_INVITATION_STATUSES, Invitation, ResponseMethod
+from crewcall.staffing.models import OPEN_INVITATION_STATUSES, Invitation, InvitationStatus, ResponseMethod
 
 logger = logging.getLogger(__name__)
+# How long a lone number still answers the "which one?" we asked.
+CHOICE_WINDOW = dt.timedelta(days=2)
 
 
 def _open_invitations(employee: Employee) -> list[Invitation]:
-    return list(
+    """What a text answer can answer, soonest first: the requests still waiting for one
+    (asked, waitlisted); only when there are none, the accepted shifts (a "no" withdraws)."""
+    upcoming = (
         Invitation.objects.filter(
             employee=employee,
             status__in=OPEN_INVITATION_STATUSES,
@@ -42,25 +48,78 @@ def _open_invitations(employee: Employee) -> list[Invitation]:
         .select_related("event")
         .order_by("event__event_date", "event__start_time", "id")
     )
+    waiting = [i for i in upcoming if i.status != InvitationStatus.ACCEPTED]
+    return waiting or [i for i in upcoming if i.status == InvitationStatus.ACCEPTED]
+
+
+def _named(open_ones: list[Invitation], parsed: ParsedReply) -> list[Invitation]:
+    """The open invitations a text names: by a date ("ja 30.12.") or by a word of the
+    event's title ("Ja, Repro wedding"; words of four letters or more, accents ignored)."""
+    if parsed.days:
+        by_day = [
+            i
+            for i in open_ones
+            if i.event.event_date and (i.event.event_date.day, i.event.event_date.month) in parsed.days
+        ]
+        if by_day:
+            return by_day
+    return [
+        i for i in open_ones
+        if {w for w in re.findall(r"\w+", fold(i.event.title)) if len(w) >= 4} & parsed.words
+    ]  # fmt: skip
+
+
+def _earlier_answer(employee: Employee, inbound: InboundMessage) -> Answer | None:
+    """A lone number answers the list we sent: the yes or no of the employee's message
+    we asked "which one?" about, if that was in the last two days."""
+    asked = (
+        InboundMessage.objects.filter(
+            from_number=inbound.from_number,
+            outcome=InboundOutcome.AMBIGUOUS,
+            received_at__gte=timezone.now() - CHOICE_WINDOW,
+            pk__lt=inbound.pk,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if asked is None:
+        return None
+    return parse_reply(body=asked.body, button_payload=asked.button_payload).answer
 
 
 def _which_invitation(
-    employee: Employee, *, payload_id: int | None, replied_to_sid: str
+    employee: Employee, inbound: InboundMessage, parsed: ParsedReply
 ) -> tuple[Invitation | None, list[Invitation]]:
-    """The invitation a reply answers: the button's, the quoted message's, or the only open
-    one. Returns (invitation, the open ones when it is ambiguous)."""
-    if payload_id is not None:
-        found = Invitation.objects.filter(pk=payload_id, employee=employee).first()
+    """The invitation a reply answers: the button's, the quoted message's, the only open
+    one, the one the text names, or the one picked by number from the list we sent.
+    Returns (invitation, the open ones when it is ambiguous)."""
+    if parsed.invitation_id is not None:
+        found = Invitation.objects.filter(pk=parsed.invitation_id, employee=employee).first()
         if found is not None:
             return found, []
-    if replied_to_sid:
-        quoted = OutboundMessage.objects.filter(provider_sid=replied_to_sid, employee=employee).first()
+    if inbound.replied_to_sid:
+        quoted = OutboundMessage.objects.filter(
+            provider_sid=inbound.replied_to_sid, employee=employee
+        ).first()
         if quoted is not None and quoted.invitation_id is not None:
             return Invitation.objects.get(pk=quoted.invitation_id), []
     open_ones = _open_invitations(employee)
     if len(open_ones) == 1:
         return open_ones[0], []
+    named = _named(open_ones, parsed)
+    if len(named) == 1:
+        return named[0], []
+    if parsed.number is not None and 1 <= parsed.number <= len(open_ones) and len(open_ones) > 1:
+        return open_ones[parsed.number - 1], []
     return None, open_ones
+
+
+def _choices(open_ones: list[Invitation], language: str) -> str:
+    """ "1 = Gala am 30.12., 2 = …", the list a number answers (in `_open_invitations`' order)."""
+    word = "am" if language == "de" else "on"
+    return ", ".join(
+        f"{n} = {i.event.title} {word} {i.event.event_date:%d.%m.}" for n, i in enumerate(open_ones, start=1)
+    )
 
 
 def _reply(employee: Employee, key: str, kind: str, inbound: InboundMessage, **extra: str) -> None:
@@ -112,14 +171,18 @@ def _apply(inbound: InboundMessage) -> InboundResult:
         outcome, detail = InboundOutcome.UNKNOWN_SENDER, "No active employee has this number."
     else:
         parsed = parse_reply(body=inbound.body, button_payload=inbound.button_payload)
-        invitation, open_ones = _which_invitation(
-            employee, payload_id=parsed.invitation_id, replied_to_sid=inbound.replied_to_sid
-        )
-        if parsed.answer is None:
+        invitation, open_ones = _which_invitation(employee, inbound, parsed)
+        answer = parsed.answer
+        if answer is None and parsed.number is not None and invitation is not None and not parsed.question:
+            answer = _earlier_answer(employee, inbound)  # "2", after we asked which one
+        if answer is None or (parsed.question and parsed.via != "button"):
+            # Not an answer, or a question ("Kann ich erst um 19 Uhr kommen?"): a person
+            # reads it (the dispatchers' inbox), the employee is told so or how to answer.
             outcome, invitation_id = InboundOutcome.UNPARSEABLE, invitation.pk if invitation else None
-            _reply(employee, "help", MessageKind.HELP, inbound)
+            key, kind = ("forwarded", MessageKind.HELP) if parsed.question else ("help", MessageKind.HELP)
+            _reply(employee, key, kind, inbound)
         elif invitation is None and open_ones:
-            events = ", ".join(f"{i.event.title} {i.event.event_date:%d.%m.}" for i in open_ones)
+            events = _choices(open_ones, preferred_language(employee))
             outcome, detail = InboundOutcome.AMBIGUOUS, f"Open: {events}"
             _reply(employee, "clarify", MessageKind.CLARIFY, inbound, events=events)
         elif invitation is None:
@@ -127,7 +190,7 @@ def _apply(inbound: InboundMessage) -> InboundResult:
             _reply(employee, "help", MessageKind.HELP, inbound)
         else:
             invitation, result = answer_invitation(
-                invitation_id=invitation.pk, answer=parsed.answer, method=ResponseMethod.WHATSAPP,
+                invitation_id=invitation.pk, answer=answer, method=ResponseMethod.WHATSAPP,
                 event_id=invitation.event_id,
             )  # fmt: skip
             outcome, invitation_id, detail = InboundOutcome.APPLIED, invitation.pk, result

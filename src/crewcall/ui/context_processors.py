@@ -30,6 +30,8 @@ def _nav(request: HttpRequest) -> dict[str, Any]:
         # The first part of the path ("" for the dashboard, "employees", "events" …).
         "section": request.path_info.strip("/").split("/", 1)[0],
         "signed_in": signed_in,
+        # The messages log and the inbox: the agency's staff, not an employee's own account.
+        "messages": signed_in and user.has_role("viewer"),  # type: ignore[union-attr]
         "simulator": signed_in
         and user.has_role("viewer")  # type: ignore[union-attr]
         and settings.MESSAGING_PROVIDER == "simulator",
