@@ -62,7 +62,7 @@ class Agency:
         return employee_create(
             actor=self.actor,
             name=name,
-            phone_number=f"+49{self._phone}",
+            phone_number=kw.pop("phone_number", f"+49{self._phone}"),
             primary_role=role or self.bartender,
             employment_type=kw.pop("employment_type", "part_time"),
             **kw,

@@ -4,10 +4,54 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+import re
+import unicodedata
+
+from django.db.models import CharField, Func, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Lower
 
 from crewcall.core.errors import ValidationFailed
 from crewcall.people.models import Absence, Employee, EmploymentTypeLimit, Role, Skill
+
+
+# Letters folded to their base for searching names ("muller" finds Müller); the same
+# mapping in Python (for the search text) and in SQL (translate(), for the names).
+_ACCENTED = "àáâãäåāăąçćčďèéêëēėęěìíîïīįñńňòóôõöōőřśšşťùúûüūůűųýÿžźż"
+_PLAIN = "".join(unicodedata.normalize("NFKD", c)[0] for c in _ACCENTED)
+_ACCENTED, _PLAIN = _ACCENTED + "øłß", _PLAIN + "ols"
+_FOLD = str.maketrans(_ACCENTED, _PLAIN)
+
+
+def _folded_name() -> Func:
+    return Func(
+        Lower("name"), Value(_ACCENTED), Value(_PLAIN), function="translate", output_field=CharField()
+    )
+
+
+def _phone_fragments(search: str) -> list[str]:
+    """What a searched phone number may be as stored (E.164), spaces and dashes dropped:
+    the digits as typed (a part of the number) and, for "0151 234" or "0049 151", the
+    number read as German or international ("+49151234", "+49151")."""
+    compact = re.sub(r"[\s\-/().]", "", search)
+    if not re.fullmatch(r"\+?\d{3,}", compact):
+        return []
+    if compact.startswith("00"):
+        return [compact, "+" + compact[2:]]
+    if compact.startswith("0"):
+        return [compact, "+49" + compact[1:]]
+    return [compact]
+
+
+def employee_search(qs: QuerySet[Employee], search: str) -> QuerySet[Employee]:
+    """Employees whose name contains `search` (case and accents ignored) or whose phone
+    number contains it (spaces ignored, a national number read as German)."""
+    search = search.strip()
+    if not search:
+        return qs
+    matches = Q(name_folded__contains=search.lower().translate(_FOLD))
+    for fragment in _phone_fragments(search):
+        matches |= Q(phone_number__contains=fragment)
+    return qs.annotate(name_folded=_folded_name()).filter(matches)
 
 
 def employee_list(
@@ -19,8 +63,7 @@ def employee_list(
     )
     if active is not None:
         qs = qs.filter(is_active=active)
-    if search:
-        qs = qs.filter(Q(name__icontains=search) | Q(phone_number__contains=search))
+    qs = employee_search(qs, search)
     if role_key:
         qs = qs.filter(primary_role__key=role_key)
     return qs.order_by("name", "id")
@@ -42,8 +85,7 @@ def employee_filter(
     qs = Employee.objects.select_related("primary_role").prefetch_related(
         Prefetch("skills", queryset=Skill.objects.only("id", "key"))
     )
-    if search:
-        qs = qs.filter(Q(name__icontains=search) | Q(phone_number__contains=search))
+    qs = employee_search(qs, search)
     if role_key:
         qs = qs.filter(primary_role__key=role_key)
     if skill_key:
@@ -94,8 +136,7 @@ def employee_page(
     qs = Employee.objects.select_related("primary_role", "stats").prefetch_related(
         Prefetch("skills", queryset=Skill.objects.order_by("name"))
     )
-    if search:
-        qs = qs.filter(Q(name__icontains=search) | Q(phone_number__contains=search))
+    qs = employee_search(qs, search)
     if role_id is not None:
         qs = qs.filter(primary_role_id=role_id)
     if skill_id is not None:

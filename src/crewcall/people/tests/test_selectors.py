@@ -38,3 +38,28 @@ def test_event_board_reads_query_budget(agency, django_assert_num_queries, size:
         loads = [a.assigned for a in work_areas_with_load(event_id=event.pk)]  # type: ignore[attr-defined]
         counts = invitation_counts(event_id=event.pk)
     assert len(names) == size and loads == [0] * size and counts["accepted"] == size
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("search", "found"),
+    [
+        ("muller", {"Jürgen Müller"}),
+        ("MÜLLER", {"Jürgen Müller"}),
+        ("jose", {"José Ñúñez"}),
+        ("nunez", {"José Ñúñez"}),
+        ("0151 7", {"Jürgen Müller"}),  # the national format, spaces ignored
+        ("+49 151-7", {"Jürgen Müller"}),
+        ("0049151", {"Jürgen Müller", "José Ñúñez"}),
+        ("0170", set()),
+        ("", {"Jürgen Müller", "José Ñúñez", "Ann"}),
+    ],
+)
+def test_search_ignores_accents_and_reads_national_numbers(agency, search: str, found: set[str]) -> None:
+    from crewcall.people.selectors import employee_filter, employee_list, employee_page
+
+    agency.employee("Jürgen Müller", phone_number="+4915171234567")
+    agency.employee("José Ñúñez", phone_number="+4915122223333")
+    agency.employee("Ann", phone_number="+4916099998888")
+    for select in (employee_list, employee_filter, employee_page):
+        assert {e.name for e in select(search=search)} == found, select.__name__
