@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
 import unicodedata
+from typing import Any
 
 from django.db.models import CharField, Func, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Lower
 
 from crewcall.core.errors import ValidationFailed
 from crewcall.people.models import Absence, Employee, EmploymentTypeLimit, Role, Skill
-
 
 # Letters folded to their base for searching names ("muller" finds Müller); the same
 # mapping in Python (for the search text) and in SQL (translate(), for the names).
