@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from crewcall.accounts.models import User
@@ -191,9 +191,33 @@ def work_area_problems(
     return problems
 
 
+def _check_plan(
+    *,
+    event_date: date | None,
+    start_time: time | None,
+    hourly_rate: Decimal | None,
+    reply_deadline: datetime | None,
+) -> None:
+    """What the database cannot say about a plan: a rate of 0 pays nothing, and answers
+    due after the event has started are no use."""
+    if hourly_rate is not None and hourly_rate == 0:  # below 0: the database refuses it
+        raise ValidationFailed.single("hourly_rate", _("Enter the hourly rate: a rate of 0 pays nothing."))
+    if reply_deadline is not None and event_date is not None and start_time is not None:
+        starts = timezone.make_aware(datetime.combine(event_date, start_time))
+        if reply_deadline > starts:
+            raise ValidationFailed.single(
+                "reply_deadline",
+                _("Answers must be due before the event starts (%(start)s).")
+                % {"start": formats.date_format(timezone.localtime(starts), "DATETIME_FORMAT")},
+            )
+
+
 def _refuse_problems(problems: list[Problem]) -> None:
     if problems:
         raise problems[0].error()
+
+
+PLAN_FIELDS = ("event_date", "start_time", "hourly_rate", "reply_deadline")
 
 
 @service
@@ -232,6 +256,9 @@ def event_create(
     )
     if not is_template and event_date is None:
         raise ValidationFailed.single("event_date", _("An event needs a date."))
+    _check_plan(
+        event_date=event_date, start_time=start_time, hourly_rate=hourly_rate, reply_deadline=reply_deadline
+    )
     event.save()
     event.refresh_version()
     return event
@@ -335,6 +362,9 @@ def event_update(
     changes = dict(changes)
     if "title" in changes:
         changes["title"] = require_text("title", changes["title"], max_length=200)
+    planned = {name: changes.get(name, getattr(event, name)) for name in PLAN_FIELDS}
+    if any(name in changes for name in PLAN_FIELDS):
+        _check_plan(**planned)
     apply_changes(event, changes, allowed=EVENT_EDITABLE)
     return event
 

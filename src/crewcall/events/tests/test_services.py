@@ -380,3 +380,32 @@ def test_refusals_are_worded_for_people_not_as_sql(agency) -> None:
     with pytest.raises(RuleViolation) as role:
         agency.area(agency.event(), "Stage", role_requirements={"juggler": 1})
     assert role.value.errors == {"role_requirements": ['"juggler" is not a role in the catalogue.']}
+
+
+def test_a_plan_that_pays_nothing_or_wants_answers_after_the_start_is_refused(agency) -> None:
+    from datetime import datetime, time, timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from crewcall.core.errors import ValidationFailed
+    from crewcall.events.services import event_update
+
+    day = timezone.localdate() + timedelta(days=10)
+    with pytest.raises(ValidationFailed) as zero:
+        agency.event("Free", hourly_rate=Decimal("0.00"))
+    assert list(zero.value.errors) == ["hourly_rate"]
+    late = timezone.make_aware(datetime.combine(day, time(19)))
+    with pytest.raises(ValidationFailed) as after:
+        agency.event("Late", event_date=day, start_time=time(18), reply_deadline=late)
+    assert list(after.value.errors) == ["reply_deadline"]
+    event = agency.event(
+        "Fine", event_date=day, start_time=time(18), reply_deadline=late - timedelta(hours=2)
+    )
+    with pytest.raises(ValidationFailed) as moved:  # the event moved before its deadline
+        event_update(actor=agency.actor, event_id=event.pk, expected_version=event.version,
+                     changes={"start_time": time(16)})  # fmt: skip
+    assert list(moved.value.errors) == ["reply_deadline"]
+    event_update(
+        actor=agency.actor, event_id=event.pk, expected_version=event.version, changes={"title": "Ok"}
+    )

@@ -85,6 +85,14 @@ def test_a_dispatcher_sees_the_actions(client, bob, gala) -> None:
     assert f'href="/events/{gala["event"].pk}/board/"' in detail
 
 
+def test_remind_everyone_shows_only_when_someone_has_not_answered(client, bob, agency) -> None:
+    event = agency.event("Quiet")
+    agency.accepted(event, agency.employee("Ada"))
+    client.force_login(bob)
+    page = client.get(board_url(event)).content.decode()
+    assert "Preview who would be asked" in page and "Remind everyone" not in page
+
+
 def test_the_board_of_a_missing_event_or_template_is_404(client, bob) -> None:
     client.force_login(bob)
     assert client.get("/events/999999/board/").status_code == 404

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.errors import ValidationFailed
-from crewcall.events.models import Event, WorkArea
+from crewcall.events.models import Event, EventStatus, WorkArea
 from crewcall.people.models import Role
 from crewcall.staffing import asking, selectors, services
 from crewcall.staffing.forms import (
@@ -150,6 +150,8 @@ def board(request: HttpRequest, event_id: int) -> HttpResponse:
             "hours": hours,
             "can_edit": editing,
             "ask_form": AskForm(),
+            # "Remind everyone" only when someone has not answered yet.
+            "unanswered": any(status == InvitationStatus.ASKED and rows for status, rows in found.groups),
             "live": LIVE_TABLES,
             "board_url": _board_url(event_id),
             "place_url": reverse("staffing:place", kwargs={"event_id": event_id}),
@@ -229,6 +231,8 @@ def _ask(request: SignedInRequest, event: Event) -> HttpResponse:
         else:
             text = ngettext("Asked %(n)d person.", "Asked %(n)d people.", asked) % {"n": asked}
             messages.success(request, text)
+            if event.status == EventStatus.DRAFT:  # as read before asking
+                messages.info(request, _("The event was a draft: asking opened it for recruiting."))
     return _back(event.pk)
 
 
