@@ -35,3 +35,17 @@ def inbound_params(phone: str, body: str = "", *, payload: str = "", sid: str | 
     if replied_to:
         params["OriginalRepliedMessageSid"] = replied_to
     return params
+
+
+def whatsapp_says(phone: str, body: str) -> int:
+    """An employee's WhatsApp message as the webhook stores it, then applied by the job
+    (as the worker would); returns the inbound message's id."""
+    from crewcall.messaging.inbound import inbound_receive
+    from crewcall.staffing.tasks import apply_inbound
+
+    params = inbound_params(phone, body)
+    received = inbound_receive(
+        provider_sid=params["MessageSid"], from_number=params["From"], body=body, raw=params
+    )
+    apply_inbound()
+    return received.message_id

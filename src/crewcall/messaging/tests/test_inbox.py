@@ -9,22 +9,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from crewcall.messaging.inbound import inbound_receive
 from crewcall.messaging.models import InboundMessage
 from crewcall.staffing.services import invitation_create
-from crewcall.staffing.tasks import apply_inbound
-from crewcall.testing.webhooks import inbound_params
+from crewcall.testing.webhooks import whatsapp_says
 
 pytestmark = pytest.mark.django_db
-
-
-def say(phone: str, body: str) -> int:
-    params = inbound_params(phone, body)
-    received = inbound_receive(
-        provider_sid=params["MessageSid"], from_number=params["From"], body=body, raw=params
-    )
-    apply_inbound()
-    return received.message_id
 
 
 def test_a_question_waits_in_the_inbox_until_a_dispatcher_handles_it(
@@ -32,9 +21,9 @@ def test_a_question_waits_in_the_inbox_until_a_dispatcher_handles_it(
 ) -> None:
     ada = agency.employee("Ada")
     invitation_create(actor=agency.actor, event_id=agency.event("Gala").pk, employee_id=ada.pk)
-    question = say(ada.phone_number, "Kann ich erst um 19 Uhr kommen?")
-    say(ada.phone_number, "ja")  # answered by itself: not in the inbox
-    stranger = say("+4915199999999", "Hallo, sucht ihr noch Leute?")
+    question = whatsapp_says(ada.phone_number, "Kann ich erst um 19 Uhr kommen?")
+    whatsapp_says(ada.phone_number, "ja")  # answered by itself: not in the inbox
+    stranger = whatsapp_says("+4915199999999", "Hallo, sucht ihr noch Leute?")
 
     client.force_login(carol)
     badge = client.get("/messages/inbox/count").content.decode()

@@ -5,13 +5,12 @@ up by itself; handled, it goes down."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import Browser, expect
 
 from crewcall.messaging.inbound import inbound_receive
 from crewcall.messaging.inbox import inbound_mark_handled
 from crewcall.staffing.tasks import apply_inbound
-from crewcall.testing.browser import browser  # noqa: F401 - the fixture
+from crewcall.testing.browser import Watched, browser, sign_in_as  # noqa: F401 - the fixture
 from crewcall.testing.sse import web_processes
 from crewcall.testing.webhooks import inbound_params
 
@@ -20,20 +19,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pyte
 WAIT_MS = 120_000  # under `pytest -n` another worker's transaction can hold the feed back
 
 
-def test_a_question_lights_the_inbox_badge_live(tmp_path, browser: Browser, client, bob, agency) -> None:  # noqa: F811
+def test_a_question_lights_the_inbox_badge_live(tmp_path, browser: Browser, bob, agency) -> None:  # noqa: F811
     ada = agency.employee("Ada")
-    client.force_login(bob)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
     with web_processes(tmp_path) as (web,):
+        url = f"http://127.0.0.1:{web.port}"
         context = browser.new_context()
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "domain": "127.0.0.1", "path": "/"}]
-        )
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.goto(f"http://127.0.0.1:{web.port}/")
+        sign_in_as(context, bob, url)
+        watched = Watched(context)
+        page = watched.open(f"{url}/")
         expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
         badge = page.locator("#inbox-badge")
         expect(badge).to_have_attribute("data-inbox-count", "0", timeout=WAIT_MS)
@@ -48,5 +41,5 @@ def test_a_question_lights_the_inbox_badge_live(tmp_path, browser: Browser, clie
 
         inbound_mark_handled(actor=bob, message_id=received.message_id)
         expect(badge).to_have_attribute("data-inbox-count", "0", timeout=WAIT_MS)
-        assert problems == []
+        watched.assert_clean()
         context.close()

@@ -10,23 +10,16 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from crewcall.messaging.inbound import inbound_receive
 from crewcall.messaging.models import InboundMessage, OutboundMessage
 from crewcall.staffing.models import Invitation
 from crewcall.staffing.services import invitation_create
-from crewcall.staffing.tasks import apply_inbound
-from crewcall.testing.webhooks import inbound_params
+from crewcall.testing.webhooks import whatsapp_says
 
 pytestmark = pytest.mark.django_db
 
 
 def say(person: Any, body: str) -> InboundMessage:
-    params = inbound_params(person.phone_number, body)
-    received = inbound_receive(
-        provider_sid=params["MessageSid"], from_number=params["From"], body=body, raw=params
-    )
-    apply_inbound()
-    return InboundMessage.objects.get(pk=received.message_id)
+    return InboundMessage.objects.get(pk=whatsapp_says(person.phone_number, body))
 
 
 def last_reply(person: Any) -> str:

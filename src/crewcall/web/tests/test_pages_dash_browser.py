@@ -64,7 +64,8 @@ def test_dashboard_and_messages_are_clean(
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
         page = watched.open(f"{live_server.url}/history/employee/{emil.pk}/")
-        expect(page.locator("table.history")).to_contain_text("people.employee_create")
+        expect(page.locator("table.history")).to_contain_text("Created")
+        expect(page.locator("table.history")).to_contain_text("Primary role")
 
         page = watched.open(f"{live_server.url}/users/")
         expect(page.locator("table.users")).to_contain_text("alice")
