@@ -32,9 +32,12 @@ run: $(STAMP) $(MO)
 test: $(STAMP) $(CHROMIUM) $(MSGFMT) $(MO)
 	$(TEST_ENV) $(BIN)/pytest -n 2 $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
-# Pictures of the main pages with the demo agency, from a scratch database (docs/screenshots/).
+# Pictures of the main pages with the demo agency, from a scratch database, and of each
+# step of the dispatcher's day in German (the full-flow browser test): docs/screenshots/.
 screenshots: $(STAMP) $(CHROMIUM) $(MO)
 	$(BIN)/python tools/screenshots.py
+	CREWCALL_SCREENSHOTS=$(CURDIR)/docs/screenshots $(TEST_ENV) $(BIN)/pytest -q -p no:randomly \
+		src/crewcall/staffing/tests/test_full_flow_browser.py
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq

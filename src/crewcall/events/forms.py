@@ -54,7 +54,8 @@ class TemplateForm(VersionedForm):
     start_time = forms.TimeField(label=_("Start"), widget=TimeInput())
     end_time = forms.TimeField(label=_("End"), required=False, widget=TimeInput())
     ends_next_day = forms.BooleanField(label=_("Ends the next day"), required=False)
-    hourly_rate = forms.DecimalField(label=_("Hourly rate"), max_digits=8, decimal_places=2)
+    # localize: "5,50" in German, "5.50" in English (the reader's language, as shown).
+    hourly_rate = forms.DecimalField(label=_("Hourly rate"), max_digits=8, decimal_places=2, localize=True)
     employees_needed = forms.IntegerField(label=_("People needed"), max_value=HEADCOUNT_MAX)
     employees_to_ask = forms.IntegerField(
         label=_("People to ask"),

@@ -39,11 +39,12 @@ def invitation_detail(*, invitation_id: int) -> Invitation | None:
 
 
 def invitation_counts(*, event_id: int) -> dict[str, int]:
-    """How many invitations of the event are in each status (every status present)."""
-    counts = dict.fromkeys(InvitationStatus.values, 0)
+    """How many invitations of the event are in each status (every status present). The
+    keys are the statuses themselves (equal to their strings), so a page shows `.label`."""
+    counts: dict[str, int] = dict.fromkeys(InvitationStatus, 0)
     rows = Invitation.objects.filter(event_id=event_id).values("status").annotate(n=Count("id"))
     for row in rows:
-        counts[row["status"]] = row["n"]
+        counts[InvitationStatus(row["status"])] = row["n"]
     return counts
 
 

@@ -80,7 +80,7 @@ class Watched:
 
     def assert_clean(self) -> None:
         assert self.page.evaluate("window.__csp") == []
-        assert self.problems == []
+        assert self.problems == [], self.problems
 
 
 def stand_in_stream(route: Route) -> None:

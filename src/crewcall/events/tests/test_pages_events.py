@@ -126,10 +126,22 @@ def test_a_blank_event_is_created_as_a_draft(client, bob) -> None:
     assert (event.status, event.employees_to_ask, event.created_by) == ("draft", 5, bob)
 
 
+def test_a_german_reader_writes_the_rate_with_a_comma(client, bob) -> None:
+    client.force_login(bob)
+    german = {"Accept-Language": "de"}
+    response = client.post("/events/new", blank_post(hourly_rate="5,50"), headers=german)
+    event = Event.objects.get(title="Hochzeit Meier")
+    assert response.status_code == 302 and event.hourly_rate == Decimal("5.50")
+    form = client.get(f"/events/{event.pk}/edit", headers=german).content.decode()
+    assert 'value="5,50"' in form
+    assert client.post("/events/new", blank_post(title="Zwei", hourly_rate="5.50")).status_code == 302
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
         ({"end_time": "16:00"}, "end_time", "The end must be after the start"),
+        ({"hourly_rate": "0"}, "hourly_rate", "a rate of 0 pays nothing"),
         ({"hourly_rate": "abc"}, "hourly_rate", "Enter a number."),
         ({"employees_needed": "0"}, "employees_needed", "This must be at least 1."),
         ({"employees_to_ask": "1"}, "employees_to_ask", "Ask at least as many people"),

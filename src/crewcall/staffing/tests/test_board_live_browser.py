@@ -6,6 +6,7 @@ side-by-side conflict view instead of overwriting."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -208,3 +209,49 @@ def test_a_save_made_on_the_server_meanwhile_also_conflicts(
         anna.refresh_from_db()
         assert (anna.name, anna.notes) == ("Anna Neu", "mine")
         one.assert_clean()
+
+
+@pytest.mark.feed
+def test_a_colleagues_change_waits_while_someone_is_typing_in_the_fragment(
+    tmp_path,
+    browser: Browser,  # noqa: F811
+    bob,
+    agency,
+) -> None:
+    from datetime import datetime, timedelta
+    from datetime import time as clock
+
+    from django.utils import timezone
+
+    from crewcall.staffing.services import work_log_create
+
+    yesterday = timezone.localdate() - timedelta(days=1)
+    event = agency.event("Gestern", event_date=yesterday, employees_needed=2, employees_to_ask=2)
+    area = agency.area(event, "Bar", capacity=2)
+    people = [agency.employee(name) for name in ("Ada Adler", "Ben Berg")]
+    for person in people:
+        invitation = agency.accepted(event, person)
+        assignment_create(actor=agency.actor, invitation_id=invitation.pk, work_area_id=area.pk,
+                          role_id=agency.bartender.pk)  # fmt: skip
+    with web_processes(tmp_path) as (web,):
+        url = f"http://127.0.0.1:{web.port}"
+        with dispatcher(browser, url, bob) as watched:
+            page = watched.open(f"{url}/events/{event.pk}/board/")
+            expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+            typing = page.locator(f"#hours-row-{people[0].pk}").get_by_label("Break (minutes)")
+            typing.fill("45")
+            # A colleague saves Ben's hours meanwhile: the change reaches this page live.
+            start = timezone.make_aware(datetime.combine(yesterday, clock(18)))
+            work_log_create(actor=agency.actor, event_id=event.pk, employee_id=people[1].pk,
+                            started_at=start, ended_at=start + timedelta(hours=5))  # fmt: skip
+            expect(page.locator("body")).to_have_attribute(
+                "data-live-received", re.compile(r"^[1-9]"), timeout=WAIT_MS
+            )
+            time.sleep(1.5)  # past the refresh delay and one hold: the refresh was held back
+            expect(typing).to_have_value("45")
+            expect(page.locator(f"#hours-row-{people[1].pk} [data-fact='hours']")).to_have_count(0)
+            typing.fill("0")  # back to what was there: nothing unsaved, the refresh goes ahead
+            expect(page.locator(f"#hours-row-{people[1].pk} [data-fact='hours']")).to_have_text(
+                "5.00", timeout=WAIT_MS
+            )
+            watched.assert_clean()

@@ -10,7 +10,9 @@
  *   <div id="board" data-live="staffing_invitation events_event" data-live-event="42"
  *        hx-get="..." hx-trigger="crewcall:refresh" hx-select="#board" hx-swap="outerHTML">
  * On a matching change it receives the DOM event "crewcall:refresh" (htmx then fetches
- * it again); several changes within REFRESH_DELAY_MS cause one refresh.
+ * it again); several changes within REFRESH_DELAY_MS cause one refresh. A fragment with a
+ * field the user changed and has not saved waits (HOLD_MS, again and again) until that
+ * is saved or undone: a colleague's change never wipes out what someone is typing.
  *
  * On `reset` (the page's cursor is too old, or the database was restored) every live
  * fragment is refreshed. The element #live-status shows "live", "reconnecting…" or
@@ -23,6 +25,7 @@
   "use strict";
 
   var REFRESH_DELAY_MS = 150;
+  var HOLD_MS = 1000;
   var body = document.body;
   var streamUrl = body.getAttribute("data-live-stream");
   if (!streamUrl || typeof EventSource === "undefined") {
@@ -69,6 +72,27 @@
     }
   }
 
+  // A field the user changed and has not saved yet (typed, picked, ticked).
+  function unsaved(element) {
+    return Array.from(element.querySelectorAll("input, textarea, select")).some(function (field) {
+      if (field.tagName === "SELECT") {
+        var options = Array.from(field.options);
+        if (field.multiple) {
+          return options.some(function (option) { return option.selected !== option.defaultSelected; });
+        }
+        var initial = options.findIndex(function (option) { return option.defaultSelected; });
+        return field.selectedIndex !== (initial === -1 ? 0 : initial);
+      }
+      if (field.type === "checkbox" || field.type === "radio") {
+        return field.checked !== field.defaultChecked;
+      }
+      if (field.type === "hidden" || field.type === "submit" || field.type === "button") {
+        return false;
+      }
+      return field.value !== field.defaultValue;
+    });
+  }
+
   function flush() {
     timer = null;
     var elements = Array.from(pending);
@@ -76,9 +100,16 @@
     elements.forEach(function (element) {
       // A fragment swapped out since is no longer in the page: its successor has the id.
       var current = element.isConnected ? element : (element.id && document.getElementById(element.id));
-      if (current) {
-        current.dispatchEvent(new CustomEvent("crewcall:refresh", { bubbles: false }));
+      if (!current) {
+        return;
       }
+      if (unsaved(current)) {
+        // Refreshing now would throw away what the user is typing: try again later (their
+        // own save swaps the fragment, and the refresh then finds nothing unsaved).
+        window.setTimeout(function () { schedule([current]); }, HOLD_MS);
+        return;
+      }
+      current.dispatchEvent(new CustomEvent("crewcall:refresh", { bubbles: false }));
     });
   }
 
@@ -97,6 +128,7 @@
     hadError = true;
     show("reconnecting", "reconnecting");
   });
+  var received = 0;
   source.addEventListener("change", function (message) {
     var change;
     try {
@@ -104,6 +136,8 @@
     } catch (error) {
       return;
     }
+    received += 1;
+    body.setAttribute("data-live-received", String(received));  // how many changes came in
     schedule(liveElements().filter(function (element) { return wants(element, change); }));
   });
   source.addEventListener("reset", function () {
