@@ -146,6 +146,19 @@ def test_a_placed_person_offers_a_move_to_the_other_active_areas(client, bob, ag
     )
 
 
+def test_a_full_area_is_not_offered_as_a_move(client, bob, agency, placed) -> None:
+    full = agency.area(placed["event"], "Stage", capacity=1)
+    cem = agency.employee("Cem")
+    assignment_create(actor=agency.actor, invitation_id=agency.accepted(placed["event"], cem).pk,
+                      work_area_id=full.pk, role_id=agency.bartender.pk)  # fmt: skip
+    client.force_login(bob)
+    page = client.get(board_url(placed["event"])).content.decode()
+    first = placed["placements"][0]
+    form = page[page.index(f'id="move-{first.pk}"') :]
+    form = form[: form.index("</select>")]
+    assert f'value="{placed["floor"].pk}"' in form and f'value="{full.pk}"' not in form
+
+
 def test_move_enforces_roles_and_capacity_and_reports_refusals(client, bob, placed) -> None:
     event, floor = placed["event"], placed["floor"]
     ada_place = placed["placements"][0]

@@ -143,7 +143,12 @@ def board(request: HttpRequest, event_id: int) -> HttpResponse:
         if editing:
             for area in found.areas:
                 for placement in area.placed:
-                    placement.move_to = [a for a in found.areas if a.is_active and a.pk != area.pk]
+                    # Only where there is room: a full area would refuse the move anyway.
+                    placement.move_to = [
+                        a
+                        for a in found.areas
+                        if a.is_active and a.pk != area.pk and a.assigned < a.max_capacity
+                    ]
         return {
             "board": found,
             "event": found.event,
