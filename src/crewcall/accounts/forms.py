@@ -40,3 +40,24 @@ class UserEditForm(forms.Form):
 class TokenCreateForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=80,
                            help_text=_("What the token is for, e.g. “payroll export”."))  # fmt: skip
+
+
+class PasswordSetForm(forms.Form):
+    """An admin sets an account's password (accounts.services.user_set_password checks the
+    password rules): typed twice, never shown."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    password = forms.CharField(
+        label=_("New password"), strip=False, max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )  # fmt: skip
+    again = forms.CharField(
+        label=_("The same again"), strip=False, max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("again") and data["password"] != data["again"]:
+            self.add_error("again", _("The two passwords differ."))
+        return data

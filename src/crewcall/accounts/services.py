@@ -19,7 +19,7 @@ from crewcall.core.context import current_context
 from crewcall.core.errors import RuleViolation, ValidationFailed
 from crewcall.core.transactions import service
 from crewcall.core.validation import require_text
-from crewcall.core.versioning import get_or_not_found, update_versioned
+from crewcall.core.versioning import get_or_not_found, lock_current, update_versioned
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,20 @@ def user_update(
         if "role" in changes and changes["role"] != actor.role:
             raise ValidationFailed.single("role", _("You cannot change your own role."))
     return update_versioned(User, pk=user_id, expected_version=expected_version, values=changes)
+
+
+@service
+def user_set_password(
+    *, actor: User | None, user_id: int, expected_version: int | None, password: str
+) -> User:
+    """An admin gives an account a password (checked by the password rules), so its person
+    can sign in; the account's other sessions end (Django ties them to the old password)."""
+    user = lock_current(User, pk=user_id, expected_version=expected_version)
+    _password_checked(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    user.refresh_from_db(fields=["version"])
+    return user
 
 
 @service

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crewcall.accounts import selectors, services
-from crewcall.accounts.forms import TokenCreateForm, UserCreateForm, UserEditForm
+from crewcall.accounts.forms import PasswordSetForm, TokenCreateForm, UserCreateForm, UserEditForm
 from crewcall.accounts.models import User
 from crewcall.accounts.requests import SignedInRequest
 from crewcall.core.api.pagination import Sort, keyset_page
@@ -78,6 +78,7 @@ def _detail(request: HttpRequest, user: User, **extra: Any) -> HttpResponse:
         "account": user,
         "form": UserEditForm(initial=UserEditForm.initial_from(user)),
         "token_form": TokenCreateForm(),
+        "password_form": PasswordSetForm(initial={"version": user.version}),
         "tokens": tokens,
         "tokens_capped": len(tokens) >= TOKENS_SHOWN,
         "is_self": user.pk == request.user.pk,
@@ -117,6 +118,31 @@ def user_edit(request: SignedInRequest, user_id: int) -> HttpResponse:
             messages.success(request, _("The account was saved."))
             return redirect("accounts:detail", user_id=user.pk)
     return _detail(request, user, form=form)
+
+
+@admin_only
+@require_POST
+def user_password(request: SignedInRequest, user_id: int) -> HttpResponse:
+    user = _user_or_404(user_id)
+    form = PasswordSetForm(request.POST)
+    if form.is_valid():
+        written = run_write(
+            request,
+            lambda: services.user_set_password(
+                actor=request.user,
+                user_id=user.pk,
+                expected_version=form.cleaned_data["version"],
+                password=form.cleaned_data["password"],
+            ),
+            form=form,
+            conflict=_("The account was changed meanwhile; set the password again."),
+        )
+        if written.answer is not None:
+            return written.answer
+        if written.ok:
+            messages.success(request, _("%(name)s has a new password.") % {"name": user.username})
+            return redirect("accounts:detail", user_id=user.pk)
+    return _detail(request, user, password_form=form)
 
 
 def _conflict(request: HttpRequest, user_id: int, yours: UserEditForm) -> HttpResponse:

@@ -176,3 +176,30 @@ def test_the_users_list_reads_in_a_fixed_number_of_queries(
         user = services.user_create(actor=None, username=f"u{i}", role="viewer")
         services.token_create(actor=None, user_id=user.pk, name="t")
     assert count() == small
+
+
+def test_an_admin_gives_an_account_a_password(client, alice, carol) -> None:
+    client.force_login(alice)
+    page = client.get(f"/users/{carol.pk}/").content.decode()
+    assert 'action="/users/' + str(carol.pk) + '/password"' in page
+    url = f"/users/{carol.pk}/password"
+    weak = client.post(url, {"version": carol.version, "password": "123", "again": "123"})
+    assert weak.status_code == 200 and "password" in weak.context["password_form"].errors
+    differ = client.post(url, {"version": carol.version, "password": "Lange-Nacht-42", "again": "Lange-Nacht-43"})
+    assert "The two passwords differ." in differ.content.decode()
+    done = client.post(url, {"version": carol.version, "password": "Lange-Nacht-42", "again": "Lange-Nacht-42"},
+                       follow=True)  # fmt: skip
+    assert "carol has a new password." in done.content.decode()
+    carol.refresh_from_db()
+    assert carol.check_password("Lange-Nacht-42")
+    stale = client.post(url, {"version": carol.version - 1, "password": "Noch-Eins-77", "again": "Noch-Eins-77"},
+                        follow=True)  # fmt: skip
+    assert "changed meanwhile" in stale.content.decode()
+    carol.refresh_from_db()
+    assert carol.check_password("Lange-Nacht-42")
+
+
+def test_only_an_admin_sets_passwords(client, bob, carol) -> None:
+    client.force_login(bob)
+    url = f"/users/{carol.pk}/password"
+    assert client.post(url, {"version": carol.version, "password": "x", "again": "x"}).status_code == 403
