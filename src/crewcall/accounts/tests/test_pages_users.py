@@ -185,7 +185,9 @@ def test_an_admin_gives_an_account_a_password(client, alice, carol) -> None:
     url = f"/users/{carol.pk}/password"
     weak = client.post(url, {"version": carol.version, "password": "123", "again": "123"})
     assert weak.status_code == 200 and "password" in weak.context["password_form"].errors
-    differ = client.post(url, {"version": carol.version, "password": "Lange-Nacht-42", "again": "Lange-Nacht-43"})
+    differ = client.post(
+        url, {"version": carol.version, "password": "Lange-Nacht-42", "again": "Lange-Nacht-43"}
+    )
     assert "The two passwords differ." in differ.content.decode()
     done = client.post(url, {"version": carol.version, "password": "Lange-Nacht-42", "again": "Lange-Nacht-42"},
                        follow=True)  # fmt: skip
