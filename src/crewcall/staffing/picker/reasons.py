@@ -25,7 +25,8 @@ from crewcall.staffing.picker.rules import (
 
 
 def _hours(h: Decimal) -> str:
-    return f"{h:.1f} h"
+    # Two places, as every list of hours shows them (9.75 h, not 9.8 h).
+    return f"{h:.2f} h"
 
 
 def _days_since(last: date | None, today: date) -> str:

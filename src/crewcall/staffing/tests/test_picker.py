@@ -228,7 +228,7 @@ def test_least_hours_in_the_last_90_days_come_first() -> None:
     event = b.event(DAY)
     picks = pick_candidates(event_id=event, count=3, today=DAY - timedelta(days=10))
     assert ids(picks) == [old_timer, little, busy]
-    assert picks[1].reason.endswith("3.0 h worked or booked in the last 90 days, last worked 80 days ago.")
+    assert picks[1].reason.endswith("3.00 h worked or booked in the last 90 days, last worked 80 days ago.")
     assert picks[0].reason.endswith("No hours worked or booked in the last 90 days, last worked 81 days ago.")
 
 
