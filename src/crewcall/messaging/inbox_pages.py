@@ -29,7 +29,6 @@ def inbox_context(request: HttpRequest) -> dict[str, Any]:
         "more": len(waiting) > INBOX_LIMIT,
         "can_edit": can_edit(request),
         "live_table": LIVE,
-        "nav_section": "inbox",
     }
 
 

@@ -179,8 +179,7 @@ def _apply(inbound: InboundMessage) -> InboundResult:
             # Not an answer, or a question ("Kann ich erst um 19 Uhr kommen?"): a person
             # reads it (the dispatchers' inbox), the employee is told so or how to answer.
             outcome, invitation_id = InboundOutcome.UNPARSEABLE, invitation.pk if invitation else None
-            key, kind = ("forwarded", MessageKind.HELP) if parsed.question else ("help", MessageKind.HELP)
-            _reply(employee, key, kind, inbound)
+            _reply(employee, "forwarded" if parsed.question else "help", MessageKind.HELP, inbound)
         elif invitation is None and open_ones:
             events = _choices(open_ones, preferred_language(employee))
             outcome, detail = InboundOutcome.AMBIGUOUS, f"Open: {events}"
